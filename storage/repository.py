@@ -1,0 +1,289 @@
+"""Repository for interview plans and their append-only answer log; the caller owns the session."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CursorResult, Select, insert, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    STATUS_GEARCHIVEERD,
+    STATUS_OPEN,
+    STATUSES,
+    Answer,
+    Household,
+    Plan,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class PlanRecord:
+    id: int
+    household: str
+    status: str
+    state: str
+    data: dict[str, Any]
+    revision: int
+    owner: str | None
+    created_at: datetime
+    updated_at: datetime
+    # Current value per field: the latest answer wins, and a cleared field is absent.
+    answers: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    field: str
+    value: Any
+    author: str
+    created_at: datetime
+
+
+class StaleRevision(Exception):
+    """Another writer saved this plan first (or the plan does not exist)."""
+
+
+class PlanRepository:
+    """Plans and answers of households; never commits, so the caller decides the transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def current_plan(self, household: str) -> PlanRecord | None:
+        """Return the household's plan that is not archived, if there is one."""
+        row = self._session.execute(
+            _plans_query()
+            .where(Household.number == _household_key(household))
+            .where(Plan.status != STATUS_GEARCHIVEERD)
+        ).one_or_none()
+        return None if row is None else self._record(row.Plan, row.number)
+
+    def start_plan(
+        self,
+        household: str,
+        *,
+        state: str,
+        owner: str | None,
+        data: dict[str, Any] | None = None,
+    ) -> PlanRecord:
+        """Start a new open plan, archiving the household's current one (which is kept)."""
+        data_text = _encode_data(data or {})
+        now = utcnow()
+        key = _household_key(household)
+        household_row = self._session.scalars(
+            select(Household).where(Household.number == key)
+        ).one_or_none()
+        if household_row is None:
+            household_row = Household(number=key, created_at=now)
+            self._session.add(household_row)
+            self._session.flush()
+        # Bumping the revision makes a writer still holding the old plan fail with
+        # StaleRevision instead of writing into an archived plan.
+        self._session.execute(
+            update(Plan)
+            .where(Plan.household_id == household_row.id)
+            .where(Plan.status != STATUS_GEARCHIVEERD)
+            .values(status=STATUS_GEARCHIVEERD, revision=Plan.revision + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        plan = Plan(
+            household_id=household_row.id,
+            status=STATUS_OPEN,
+            state=state,
+            data=data_text,
+            revision=0,
+            owner=owner,
+            created_at=now,
+            updated_at=now,
+        )
+        self._session.add(plan)
+        self._session.flush()
+        return _to_record(plan, household_row.number, {})
+
+    def get(self, plan_id: int) -> PlanRecord | None:
+        row = self._session.execute(_plans_query().where(Plan.id == plan_id)).one_or_none()
+        return None if row is None else self._record(row.Plan, row.number)
+
+    def save_turn(
+        self,
+        plan_id: int,
+        *,
+        expected_revision: int,
+        state: str,
+        data: dict[str, Any],
+        status: str,
+        answers: Sequence[tuple[str, Any]],
+        author: str,
+    ) -> int:
+        """Record one dialog turn and return the plan's new revision.
+
+        Raises StaleRevision, having written nothing, when the plan is no longer at
+        ``expected_revision``.
+        """
+        if status not in STATUSES:
+            raise ValueError(f"unknown plan status {status!r}")
+        # Encode everything before writing, so a rejected value leaves no partial turn.
+        data_text = _encode_data(data)
+        now = utcnow()
+        rows = [
+            {
+                "plan_id": plan_id,
+                "field": field,
+                "value": _encode_value(field, value),
+                "author": author,
+                "created_at": now,
+            }
+            for field, value in answers
+        ]
+        # The revision guard and the change are one statement, so two workers cannot both
+        # pass the check; this is the whole of the optimistic locking.
+        result = self._session.execute(
+            update(Plan)
+            .where(Plan.id == plan_id)
+            .where(Plan.revision == expected_revision)
+            .values(
+                state=state,
+                data=data_text,
+                status=status,
+                revision=Plan.revision + 1,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        assert isinstance(result, CursorResult)
+        if result.rowcount != 1:
+            raise StaleRevision(f"plan {plan_id} is no longer at revision {expected_revision}")
+        if rows:
+            self._session.execute(insert(Answer), rows)
+        return expected_revision + 1
+
+    def history(self, plan_id: int, field: str | None = None) -> list[AnswerRecord]:
+        """Return the plan's answers (optionally of one field) in the order they were given."""
+        query = select(Answer).where(Answer.plan_id == plan_id).order_by(Answer.id)
+        if field is not None:
+            query = query.where(Answer.field == field)
+        return [
+            AnswerRecord(
+                field=answer.field,
+                value=_decode_value(answer.value),
+                author=answer.author,
+                created_at=answer.created_at,
+            )
+            for answer in self._session.scalars(query)
+        ]
+
+    def list_plans(self, *, include_archived: bool = False) -> list[PlanRecord]:
+        """Return plans, most recently updated first."""
+        plans = _plans_query().order_by(Plan.updated_at.desc(), Plan.id.desc())
+        answers = (
+            select(Answer.plan_id, Answer.field, Answer.value)
+            .join(Plan, Plan.id == Answer.plan_id)
+            .order_by(Answer.plan_id, Answer.id)
+        )
+        if not include_archived:
+            plans = plans.where(Plan.status != STATUS_GEARCHIVEERD)
+            answers = answers.where(Plan.status != STATUS_GEARCHIVEERD)
+        answer_rows: dict[int, list[tuple[str, str | None]]] = {}
+        for plan_id, field, value in self._session.execute(answers):
+            answer_rows.setdefault(plan_id, []).append((field, value))
+        return [
+            _to_record(row.Plan, row.number, _current_answers(answer_rows.get(row.Plan.id, [])))
+            for row in self._session.execute(plans)
+        ]
+
+    def _record(self, plan: Plan, household_key: str) -> PlanRecord:
+        rows = self._session.execute(
+            select(Answer.field, Answer.value).where(Answer.plan_id == plan.id).order_by(Answer.id)
+        )
+        return _to_record(plan, household_key, _current_answers(rows.all()))
+
+
+def _plans_query() -> Select[Plan, str]:
+    # populate_existing: a long-lived session must not serve a plan that another writer has
+    # changed since it was first loaded.
+    return (
+        select(Plan, Household.number)
+        .join(Household, Household.id == Plan.household_id)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _to_record(plan: Plan, household: str, answers: dict[str, Any]) -> PlanRecord:
+    return PlanRecord(
+        id=plan.id,
+        household=household,
+        status=plan.status,
+        state=plan.state,
+        data=_decode_data(plan.data),
+        revision=plan.revision,
+        owner=plan.owner,
+        created_at=plan.created_at,
+        updated_at=plan.updated_at,
+        answers=answers,
+    )
+
+
+def _current_answers(rows: Iterable[tuple[str, str | None]]) -> dict[str, Any]:
+    current: dict[str, Any] = {}
+    for field, encoded in rows:
+        value = _decode_value(encoded)
+        if value is None:
+            current.pop(field, None)
+        else:
+            current[field] = value
+    return current
+
+
+# The three functions below are the only places that turn a household number into its stored
+# key and an answer value into its stored text and back: hashing numbers and encrypting
+# answers slot in here.
+
+
+def _household_key(number: str) -> str:
+    return number
+
+
+def _encode_value(field: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    _reject_floats(value, f"answer {field!r}")
+    return _dumps(value)
+
+
+def _decode_value(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _encode_data(data: dict[str, Any]) -> str:
+    _reject_floats(data, "plan data")
+    return _dumps(data)
+
+
+def _decode_data(text: str) -> dict[str, Any]:
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("plan data is not a JSON object")
+    return data
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _reject_floats(value: Any, where: str) -> None:
+    # A float would silently round money; amounts arrive as integer cents. The message names
+    # the field only: answer values are personal data and must not reach logs.
+    if isinstance(value, float):
+        raise TypeError(f"{where} contains a float; store amounts as integer cents")
+    if isinstance(value, dict):
+        for item in value.values():
+            _reject_floats(item, where)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _reject_floats(item, where)
