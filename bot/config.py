@@ -1,0 +1,51 @@
+"""Settings from the environment (or `.env`), with the embedded SQLite default."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "doorbraakbot"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DOORBRAAK_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    # A SQLAlchemy URL; empty means the SQLite file `plans.db` in data_dir.
+    database_url: str = ""
+    # Where `plan` writes documents; empty means `exports` in data_dir.
+    export_dir: Path | None = None
+    # A folder with an interview.yaml / messages.yaml / templates/ that replace the shipped ones.
+    prompts_dir: Path | None = None
+    sqlite_busy_timeout_ms: int = 5000
+    # Who is recorded as the author of answers given in the terminal.
+    author: str = ""
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'plans.db'}"
+
+    @property
+    def resolved_export_dir(self) -> Path:
+        return self.export_dir or self.data_dir / "exports"
+
+    @property
+    def terminal_author(self) -> str:
+        if self.author:
+            return self.author
+        try:
+            return f"terminal:{getpass.getuser()}"
+        except (KeyError, OSError):
+            return "terminal"

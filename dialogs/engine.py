@@ -1,0 +1,464 @@
+"""The interview as a `transitions` state machine: one event in, replies and changes out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+from transitions import EventData, Machine
+
+from dialogs.answers import Accepted, Refusal, parse_answer
+from dialogs.display import Formatter, present
+from dialogs.events import (
+    Command,
+    Document,
+    Done,
+    Error,
+    Event,
+    Message,
+    Outcome,
+    Question,
+    Reply,
+    Text,
+)
+from dialogs.spec import Field, Interview, Kind, Step
+
+DONE = "klaar"
+OPEN = "open"
+FINISHED = "klaar"
+
+# Keys of the dialog's private sub-state (stored with the plan as JSON).
+EDITING = "wijzig"  # step number being edited after `wijzig <stap>`
+SKIPPED = "overgeslagen"  # optional fields passed over with `overslaan`
+CONFIRM = "bevestig"  # an ambiguous reading waiting for ja/nee
+
+OVERVIEW_GROUPS = (
+    "overzicht_ingevuld",
+    "overzicht_verplicht_open",
+    "overzicht_open",
+    "overzicht_overgeslagen",
+)
+COMMANDS = ("terug", "overslaan", "overzicht", "wijzig", "stop", "plan", "help")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A plan as stored: where the dialog is and what has been answered."""
+
+    state: str
+    status: str = OPEN
+    answers: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)
+    revision: int = 0
+
+
+class _Turn:
+    """The model the machine drives for one event; discarded afterwards."""
+
+    # Bound by the machine in add_model.
+    state: str
+    trigger: Callable[..., bool]
+
+    def __init__(self, dialog: Dialog, snapshot: Snapshot) -> None:
+        self.dialog = dialog
+        self.answers: dict[str, Any] = dict(snapshot.answers)
+        self.data: dict[str, Any] = {k: v for k, v in snapshot.data.items()}
+        self.status = snapshot.status
+        self.replies: list[Reply] = []
+        self.changes: list[tuple[str, Any]] = []
+        self.reading: Accepted | Refusal | None = None
+
+    # --- callbacks named in the machine's transitions -------------------------------------
+
+    def read(self, event: EventData) -> None:
+        text: str = event.kwargs["text"]
+        self.reading = parse_answer(self.dialog.spec.field(self.state), text)
+
+    def is_valid(self, event: EventData) -> bool:
+        return isinstance(self.reading, Accepted) and not self.reading.confirm
+
+    def store(self, event: EventData) -> None:
+        assert isinstance(self.reading, Accepted)
+        self.record(self.state, self.reading.value)
+
+    def skippable(self, event: EventData) -> bool:
+        spec_field = self.dialog.spec.field(self.state)
+        return not spec_field.required or self.state in self.answers
+
+    def mark_skipped(self, event: EventData) -> None:
+        if self.state not in self.answers:
+            skipped = list(self.data.get(SKIPPED, []))
+            if self.state not in skipped:
+                skipped.append(self.state)
+            self.data[SKIPPED] = skipped
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def record(self, key: str, value: Any) -> None:
+        self.answers[key] = value
+        self.changes.append((key, value))
+        skipped = self.data.get(SKIPPED)
+        if skipped and key in skipped:
+            self.data[SKIPPED] = [k for k in skipped if k != key]
+
+
+class Dialog:
+    """Built once per process from the interview data; handles events for any number of plans."""
+
+    def __init__(self, spec: Interview, formatter: Formatter) -> None:
+        self.spec = spec
+        self.fmt = formatter
+        self._order = [f.key for f in spec.fields]
+        states = [*self._order, DONE]
+        transitions: list[dict[str, Any]] = [
+            {
+                "trigger": "answer",
+                "source": self._order,
+                "dest": None,
+                "prepare": "read",
+                "conditions": "is_valid",
+                "after": "store",
+            },
+            {
+                "trigger": "skip",
+                "source": self._order,
+                "dest": None,
+                "conditions": "skippable",
+                "after": "mark_skipped",
+            },
+        ]
+        for here, there in pairwise(states):
+            transitions.append({"trigger": "forward", "source": here, "dest": there})
+            transitions.append({"trigger": "backward", "source": there, "dest": here})
+        for step in spec.steps:
+            transitions.append(
+                {"trigger": f"edit_{step.number}", "source": "*", "dest": step.fields[0].key}
+            )
+        self.machine = Machine(
+            model=None,
+            states=states,
+            transitions=transitions,
+            initial=None,
+            auto_transitions=False,
+            send_event=True,
+        )
+
+    # --- the one entry point ----------------------------------------------------------------
+
+    def initial_state(self) -> str:
+        return self._order[0]
+
+    def start(self, snapshot: Snapshot) -> Outcome:
+        """Open (or resume) a plan: ask the question it is at."""
+        return self._run(snapshot, None)
+
+    def handle(self, snapshot: Snapshot, event: Event) -> Outcome:
+        return self._run(snapshot, event)
+
+    def _run(self, snapshot: Snapshot, event: Event | None) -> Outcome:
+        turn = _Turn(self, snapshot)
+        lost = snapshot.state not in self.machine.states
+        self.machine.add_model(turn, initial=self._order[0] if lost else snapshot.state)
+        try:
+            if lost:
+                # The stored question was removed from the YAML: resume at the first open one.
+                self._forward(turn)
+            stopped = False
+            if event is None:
+                self._settle(turn, resume=True)
+            else:
+                stopped = self._dispatch(turn, event)
+            return Outcome(
+                replies=tuple(turn.replies),
+                state=turn.state,
+                status=turn.status,
+                data=turn.data,
+                answers=tuple(turn.changes),
+                stopped=stopped,
+            )
+        finally:
+            self.machine.remove_model(turn)
+
+    # --- events -----------------------------------------------------------------------------
+
+    def _dispatch(self, turn: _Turn, event: Event) -> bool:
+        if isinstance(event, Text):
+            command = self.parse_command(event.text)
+            if command is None:
+                if turn.state == DONE:
+                    turn.replies.append(Message(self.spec.message("plan_is_klaar")))
+                    self._ask(turn)
+                    return False
+                self._on_text(turn, event.text)
+                return False
+            event = command
+        return self._on_command(turn, event)
+
+    def parse_command(self, text: str) -> Command | None:
+        """A whole message that is a command word (with or without `/`), or an unknown `/x`."""
+        words = text.strip().split(maxsplit=1)
+        if not words:
+            return None
+        head = words[0].lower()
+        slash = head.startswith("/")
+        head = head.lstrip("/").split("@", 1)[0]
+        arg = words[1].strip() if len(words) > 1 else ""
+        for name in COMMANDS:
+            if head in self.spec.commands.get(name, ()) and (not arg or name == "wijzig"):
+                return Command(name, arg)
+        if slash:
+            return Command(head, arg)
+        return None
+
+    def _on_command(self, turn: _Turn, command: Command) -> bool:
+        name = command.name
+        turn.data.pop(CONFIRM, None)
+        if name == "stop":
+            turn.replies.append(Message(self.spec.message("gepauzeerd")))
+            return True
+        if name == "terug":
+            self._back(turn)
+        elif name == "overslaan":
+            self._skip(turn)
+        elif name == "overzicht":
+            turn.replies.append(Message(self.overview(turn.answers, turn.data)))
+            self._ask(turn)
+        elif name == "wijzig":
+            self._edit(turn, command.arg)
+        elif name == "plan":
+            turn.replies.append(Document("md"))
+            self._ask(turn)
+        elif name == "help":
+            turn.replies.append(Message(self.spec.message("help")))
+            self._ask(turn)
+        else:
+            turn.replies.append(Error(self.spec.message("onbekende_opdracht", opdracht=name)))
+            self._ask(turn)
+        return False
+
+    def _on_text(self, turn: _Turn, text: str) -> None:
+        pending = turn.data.pop(CONFIRM, None)
+        if pending is not None and pending.get("field") == turn.state:
+            word = text.strip().lower()
+            if word in self.spec.commands.get("ja", ()):
+                turn.record(turn.state, pending["value"])
+                self._advance(turn)
+                return
+            if word in self.spec.commands.get("nee", ()):
+                turn.replies.append(Message(self.spec.message("opnieuw_invullen")))
+                self._ask(turn)
+                return
+        turn.trigger("answer", text=text)
+        reading = turn.reading
+        if isinstance(reading, Refusal):
+            turn.replies.append(Error(self.spec.message(reading.reason, **reading.params)))
+            self._ask(turn)
+        elif reading is not None and reading.confirm:
+            turn.data[CONFIRM] = {"field": turn.state, "value": reading.value}
+            self._ask(turn)
+        else:
+            self._advance(turn)
+
+    def _skip(self, turn: _Turn) -> None:
+        if turn.state == DONE:
+            turn.replies.append(Error(self.spec.message("niets_over_te_slaan")))
+            self._ask(turn)
+        elif turn.trigger("skip"):
+            self._advance(turn)
+        else:
+            turn.replies.append(Error(self.spec.message("verplicht")))
+            self._ask(turn)
+
+    def _back(self, turn: _Turn) -> None:
+        start = turn.state
+        while turn.state != self._order[0]:
+            turn.trigger("backward")
+            if self._applies(turn, turn.state):
+                break
+        if turn.state == start:
+            turn.replies.append(Error(self.spec.message("eerste_vraag")))
+        elif EDITING in turn.data and self.spec.step_of(turn.state).number != turn.data[EDITING]:
+            turn.data.pop(EDITING)
+        self._ask(turn)
+
+    def _edit(self, turn: _Turn, ref: str) -> None:
+        step = self.spec.find_step(ref) if ref else None
+        if step is None:
+            steps = ", ".join(f"{s.number} ({s.name})" for s in self.spec.steps)
+            key = "welke_stap" if not ref else "onbekende_stap"
+            turn.replies.append(Error(self.spec.message(key, stap=ref, stappen=steps)))
+            self._ask(turn)
+            return
+        turn.trigger(f"edit_{step.number}")
+        turn.data[EDITING] = step.number
+        if not self._applies(turn, turn.state):
+            self._advance(turn)
+            return
+        self._ask(turn)
+
+    # --- moving through the plan ---------------------------------------------------------
+
+    def _applies(self, turn: _Turn, key: str) -> bool:
+        if key == DONE:
+            return True
+        condition = self.spec.field(key).when
+        return condition is None or condition.holds(turn.answers)
+
+    def _wanted(self, turn: _Turn, key: str) -> bool:
+        """Whether moving forward should stop at this field."""
+        if not self._applies(turn, key):
+            return False
+        editing = turn.data.get(EDITING)
+        if editing is not None:
+            if self.spec.step_of(key).number == editing:
+                return True
+            turn.data.pop(EDITING)
+        return key not in turn.answers and key not in turn.data.get(SKIPPED, [])
+
+    def _advance(self, turn: _Turn) -> None:
+        """Move on to the next question that needs asking and ask it, or finish."""
+        turn.trigger("forward")
+        self._forward(turn)
+        self._settle(turn, resume=False)
+
+    def _forward(self, turn: _Turn) -> None:
+        """Walk forward until a question that needs asking (possibly this one), or the end."""
+        while turn.state != DONE and not self._wanted(turn, turn.state):
+            turn.trigger("forward")
+
+    def _settle(self, turn: _Turn, *, resume: bool) -> None:
+        """At the end, send back to a required question still open; otherwise finish."""
+        if turn.state != DONE and not self._applies(turn, turn.state):
+            self._advance(turn)
+            return
+        if turn.state == DONE:
+            missing = self.first_missing(turn.answers)
+            if missing is not None:
+                self.machine.set_state(missing, model=turn)
+                turn.replies.append(Message(self.spec.message("nog_open")))
+            elif resume and turn.status == FINISHED:
+                turn.replies.append(Message(self.spec.message("plan_is_klaar")))
+                return
+            else:
+                turn.data.pop(EDITING, None)
+                turn.status = FINISHED
+                turn.replies.append(Message(self.spec.message("klaar")))
+                turn.replies.append(Document("md"))
+                turn.replies.append(Done())
+                return
+        if turn.status == FINISHED and turn.state != DONE:
+            turn.status = OPEN if self.first_missing(turn.answers) else FINISHED
+        self._ask(turn)
+
+    def first_missing(self, answers: Mapping[str, Any]) -> str | None:
+        for spec_field in self.spec.fields:
+            if (
+                spec_field.required
+                and spec_field.key not in answers
+                and (spec_field.when is None or spec_field.when.holds(answers))
+            ):
+                return spec_field.key
+        return None
+
+    # --- questions ------------------------------------------------------------------------
+
+    def _ask(self, turn: _Turn) -> None:
+        if turn.state == DONE:
+            turn.replies.append(Message(self.spec.message("plan_is_klaar")))
+            return
+        spec_field = self.spec.field(turn.state)
+        pending = turn.data.get(CONFIRM)
+        if pending is not None and pending.get("field") == spec_field.key:
+            shown = present(spec_field, pending["value"], self.fmt, exact=True)
+            turn.replies.append(self._confirm_question(spec_field, shown))
+            return
+        turn.replies.append(self.question(spec_field, turn.answers))
+
+    def question(self, spec_field: Field, answers: Mapping[str, Any]) -> Question:
+        step = self.spec.step_of(spec_field.key)
+        current = answers.get(spec_field.key)
+        first = step.fields[0].key == spec_field.key
+        return Question(
+            field=spec_field.key,
+            kind=spec_field.kind.value,
+            text=spec_field.text,
+            help=spec_field.help,
+            choices=spec_field.choices,
+            max=spec_field.max,
+            required=spec_field.required,
+            step=step.number,
+            steps=len(self.spec.steps),
+            step_name=step.name,
+            current=None if current is None else present(spec_field, current, self.fmt),
+            intro=self._intro(step) if first else "",
+        )
+
+    def _intro(self, step: Step) -> str:
+        lines = [step.question]
+        if step.intro:
+            lines.append(step.intro)
+        if step.help:
+            lines.append(self.spec.message("helpende_vragen", vragen=" ".join(step.help)))
+        return "\n".join(lines)
+
+    def _confirm_question(self, spec_field: Field, shown: str) -> Question:
+        step = self.spec.step_of(spec_field.key)
+        yes, no = self.spec.message("ja"), self.spec.message("nee")
+        return Question(
+            field=spec_field.key,
+            kind=Kind.CHOICE.value,
+            text=self.spec.message("bevestig_bedrag", bedrag=shown),
+            help=(),
+            choices=(yes, no),
+            max=None,
+            required=True,
+            step=step.number,
+            steps=len(self.spec.steps),
+            step_name=step.name,
+        )
+
+    # --- overview -------------------------------------------------------------------------
+
+    def overview(self, answers: Mapping[str, Any], data: Mapping[str, Any]) -> str:
+        skipped = set(data.get(SKIPPED, []))
+        lines = [self.spec.message("overzicht_kop")]
+        for step in self.spec.steps:
+            fields = [f for f in step.fields if f.when is None or f.when.holds(answers)]
+            filled = sum(1 for f in fields if f.key in answers)
+            lines.append(
+                self.spec.message(
+                    "overzicht_stap",
+                    nummer=step.number,
+                    naam=step.name,
+                    ingevuld=filled,
+                    totaal=len(fields),
+                )
+            )
+            groups: dict[str, list[str]] = {}
+            for f in fields:
+                if f.key in answers:
+                    group = "overzicht_ingevuld"
+                elif f.required:
+                    group = "overzicht_verplicht_open"
+                elif f.key in skipped:
+                    group = "overzicht_overgeslagen"
+                else:
+                    group = "overzicht_open"
+                groups.setdefault(group, []).append(f.title)
+            for group in OVERVIEW_GROUPS:
+                if group in groups:
+                    lines.append(self.spec.message(group, vragen="; ".join(groups[group])))
+        return "\n".join(lines)
+
+    def progress(self, snapshot: Snapshot) -> tuple[int, int, Step | None]:
+        """(answered, applicable) question counts and the current step (None when done)."""
+        applicable = [
+            f for f in self.spec.fields if f.when is None or f.when.holds(snapshot.answers)
+        ]
+        answered = sum(1 for f in applicable if f.key in snapshot.answers)
+        step = None
+        if snapshot.state != DONE and self.spec.has_field(snapshot.state):
+            step = self.spec.step_of(snapshot.state)
+        return answered, len(applicable), step

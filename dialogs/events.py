@@ -1,0 +1,84 @@
+"""Input events and replies: the only currency between the adapters and the dialog core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Text:
+    """Free text typed by the professional: an answer or a command word."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command given directly, e.g. from `/terug` in Telegram; `arg` as typed after it."""
+
+    name: str
+    arg: str = ""
+
+
+Event = Text | Command
+
+
+@dataclass(frozen=True)
+class Question:
+    field: str
+    kind: str
+    text: str
+    help: tuple[str, ...]
+    choices: tuple[str, ...]
+    max: int | None
+    required: bool
+    step: int
+    steps: int
+    step_name: str
+    # What is stored now, shown when a question is asked again (`terug`, `wijzig`).
+    current: str | None = None
+    intro: str = ""
+    # Bumped by every stored change; lets a front end refuse answers to an old question.
+    revision: int = 0
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+
+
+@dataclass(frozen=True)
+class Error:
+    text: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """Ask the front end to render the plan in `format` and hand it over."""
+
+    format: str
+
+
+@dataclass(frozen=True)
+class Done:
+    pass
+
+
+Reply = Question | Message | Error | Document | Done
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one event did: replies to send and the changes to store, in one transaction."""
+
+    replies: tuple[Reply, ...]
+    state: str
+    status: str
+    data: dict[str, Any] = field(default_factory=dict)
+    answers: tuple[tuple[str, Any], ...] = ()
+    stopped: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.answers)

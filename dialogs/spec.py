@@ -1,0 +1,257 @@
+"""The interview as typed data: steps, fields and wording, built from the mappings in prompts/."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    """The answer types a field can have."""
+
+    TEXT = "text"
+    CHOICE = "choice"
+    MULTICHOICE = "multichoice"
+    NUMBER = "number"
+    MONEY = "money"
+    DATE = "date"
+    LIST = "list"
+    COSTS = "costs"
+
+
+class SpecError(ValueError):
+    """The interview data is malformed; the message names the offending place."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Ask a field only when another field's answer equals or includes a value."""
+
+    field: str
+    equals: str | None = None
+    includes: str | None = None
+
+    def holds(self, answers: Mapping[str, Any]) -> bool:
+        value = answers.get(self.field)
+        if self.equals is not None:
+            return value == self.equals
+        if self.includes is not None:
+            return isinstance(value, list) and self.includes in value
+        return value not in (None, "", [])
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    kind: Kind
+    text: str
+    help: tuple[str, ...] = ()
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    max: int | None = None
+    columns: tuple[str, ...] = ()
+    when: Condition | None = None
+    label: str = ""
+    minimum: str | None = None
+    maximum: str | None = None
+    max_length: int | None = None
+
+    @property
+    def title(self) -> str:
+        """A short name for overviews; falls back to the question itself."""
+        return self.label or self.text
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    key: str
+    name: str
+    question: str
+    intro: str = ""
+    help: tuple[str, ...] = ()
+    fields: tuple[Field, ...] = ()
+
+
+@dataclass(frozen=True)
+class Interview:
+    steps: tuple[Step, ...]
+    messages: Mapping[str, str]
+    commands: Mapping[str, tuple[str, ...]]
+    title: str = "Doorbraakplan"
+    sections: Mapping[str, str] = field(default_factory=dict)
+    fields: tuple[Field, ...] = field(init=False)
+    _by_key: Mapping[str, Field] = field(init=False, repr=False)
+    _step_of: Mapping[str, Step] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        fields = tuple(f for s in self.steps for f in s.fields)
+        object.__setattr__(self, "fields", fields)
+        object.__setattr__(self, "_by_key", {f.key: f for f in fields})
+        object.__setattr__(self, "_step_of", {f.key: s for s in self.steps for f in s.fields})
+
+    def field(self, key: str) -> Field:
+        return self._by_key[key]
+
+    def has_field(self, key: str) -> bool:
+        return key in self._by_key
+
+    def step_of(self, key: str) -> Step:
+        return self._step_of[key]
+
+    def message(self, key: str, **params: Any) -> str:
+        try:
+            template = self.messages[key]
+        except KeyError as exc:
+            raise SpecError(f"message '{key}' is missing from the wording") from exc
+        return template.format(**params) if params else template
+
+    def find_step(self, ref: str) -> Step | None:
+        """A step by its number (`3`) or, case-insensitively, its key or name."""
+        ref = ref.strip().lower()
+        for step in self.steps:
+            if ref in (str(step.number), step.key.lower(), step.name.lower()):
+                return step
+        return None
+
+    @classmethod
+    def from_data(cls, interview: Mapping[str, Any], messages: Mapping[str, Any]) -> Interview:
+        """Build and validate an interview from parsed YAML mappings."""
+        raw_steps = _require(interview, "steps", list, "interview")
+        steps = tuple(_step(i + 1, raw) for i, raw in enumerate(raw_steps))
+        if not steps:
+            raise SpecError("interview: at least one step is needed")
+        wording = _require(messages, "messages", dict, "messages")
+        raw_commands = _require(messages, "commands", dict, "messages")
+        commands = {
+            str(name): tuple(str(w).lower() for w in _as_list(words, f"commands.{name}"))
+            for name, words in raw_commands.items()
+        }
+        spec = cls(
+            steps=steps,
+            messages={str(k): str(v) for k, v in wording.items()},
+            commands=commands,
+            title=str(interview.get("title", "Doorbraakplan")),
+            sections={str(k): str(v) for k, v in (interview.get("sections") or {}).items()},
+        )
+        _check_references(spec)
+        return spec
+
+
+_KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_.")
+
+
+def _require(data: Mapping[str, Any], key: str, typ: type, where: str) -> Any:
+    if not isinstance(data, Mapping) or key not in data:
+        raise SpecError(f"{where}: '{key}' is missing")
+    value = data[key]
+    if not isinstance(value, typ):
+        raise SpecError(f"{where}.{key}: expected {typ.__name__}")
+    return value
+
+
+def _as_list(value: Any, where: str) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return value
+    raise SpecError(f"{where}: expected a list")
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    return tuple(str(v) for v in _as_list(value, where))
+
+
+def _step(number: int, raw: Any) -> Step:
+    where = f"steps[{number - 1}]"
+    if not isinstance(raw, Mapping):
+        raise SpecError(f"{where}: expected a mapping")
+    key = str(_require(raw, "key", str, where))
+    where = f"step '{key}'"
+    fields = tuple(_field(f, where) for f in _require(raw, "fields", list, where))
+    if not fields:
+        raise SpecError(f"{where}: a step needs at least one field")
+    return Step(
+        number=number,
+        key=key,
+        name=str(_require(raw, "name", str, where)),
+        question=str(_require(raw, "question", str, where)),
+        intro=str(raw.get("intro", "")).strip(),
+        help=_strings(raw.get("help"), f"{where}.help"),
+        fields=fields,
+    )
+
+
+def _field(raw: Any, where: str) -> Field:
+    if not isinstance(raw, Mapping):
+        raise SpecError(f"{where}: each field must be a mapping")
+    key = str(_require(raw, "key", str, where))
+    where = f"field '{key}'"
+    if not key or set(key) - _KEY_CHARS:
+        raise SpecError(f"{where}: keys use lowercase letters, digits, '_' and '.' only")
+    try:
+        kind = Kind(str(raw.get("type", "text")))
+    except ValueError as exc:
+        allowed = ", ".join(k.value for k in Kind)
+        raise SpecError(f"{where}: unknown type '{raw.get('type')}' (use {allowed})") from exc
+    choices = _strings(raw.get("choices"), f"{where}.choices")
+    if kind in (Kind.CHOICE, Kind.MULTICHOICE) and len(choices) < 2:
+        raise SpecError(f"{where}: a choice field needs at least two choices")
+    if len(set(c.lower() for c in choices)) != len(choices):
+        raise SpecError(f"{where}: choices must differ")
+    if any(";" in c for c in choices):
+        raise SpecError(f"{where}: a choice may not contain ';'")
+    maximum = raw.get("max")
+    if maximum is not None and (not isinstance(maximum, int) or maximum < 1):
+        raise SpecError(f"{where}: max must be a positive whole number")
+    when = raw.get("when")
+    condition = None
+    if when is not None:
+        if not isinstance(when, Mapping) or "field" not in when:
+            raise SpecError(f"{where}: 'when' needs a 'field'")
+        condition = Condition(
+            field=str(when["field"]),
+            equals=None if when.get("equals") is None else str(when["equals"]),
+            includes=None if when.get("includes") is None else str(when["includes"]),
+        )
+    max_length = raw.get("max_length")
+    if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
+        raise SpecError(f"{where}: max_length must be a positive whole number")
+    return Field(
+        key=key,
+        kind=kind,
+        text=str(_require(raw, "text", str, where)).strip(),
+        help=_strings(raw.get("help"), f"{where}.help"),
+        required=bool(raw.get("required", False)),
+        choices=choices,
+        max=maximum,
+        columns=_strings(raw.get("columns"), f"{where}.columns"),
+        when=condition,
+        label=str(raw.get("label", "")).strip(),
+        minimum=None if raw.get("min") is None else str(raw["min"]),
+        maximum=None if raw.get("max_value") is None else str(raw["max_value"]),
+        max_length=max_length,
+    )
+
+
+def _check_references(spec: Interview) -> None:
+    seen: set[str] = set()
+    for f in spec.fields:
+        if f.key in seen:
+            raise SpecError(f"field '{f.key}' appears twice")
+        if f.when is not None:
+            if f.when.field not in seen:
+                raise SpecError(
+                    f"field '{f.key}': 'when' must refer to an earlier field, not '{f.when.field}'"
+                )
+            source = spec.field(f.when.field)
+            for value in (f.when.equals, f.when.includes):
+                if value is not None and source.choices and value not in source.choices:
+                    raise SpecError(
+                        f"field '{f.key}': '{value}' is not a choice of '{source.key}'"
+                    )
+        seen.add(f.key)

@@ -1,0 +1,47 @@
+"""The interview as data: loading the YAML wording and the document templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dialogs.spec import Interview, SpecError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATES = "templates"
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except FileNotFoundError as exc:
+        raise SpecError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from exc
+
+
+def load_interview(directory: Path | None = None) -> Interview:
+    """The interview from `interview.yaml` and `messages.yaml` in `directory`.
+
+    A file missing from `directory` is taken from the shipped prompts, so a municipality
+    can override just the questions or just the wording.
+    """
+
+    def pick(name: str) -> Path:
+        if directory is not None and (directory / name).exists():
+            return directory / name
+        return PACKAGE_DIR / name
+
+    interview = _load_yaml(pick("interview.yaml"))
+    return Interview.from_data(interview, _load_yaml(pick("messages.yaml")))
+
+
+def template_dirs(directory: Path | None = None) -> list[Path]:
+    """Where templates are looked up: the override directory first, then the shipped ones."""
+    dirs = [PACKAGE_DIR / TEMPLATES]
+    if directory is not None:
+        dirs.insert(0, directory / TEMPLATES)
+    return dirs

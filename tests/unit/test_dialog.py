@@ -1,0 +1,269 @@
+"""The dialog core on its own: events in, replies and changes out, no storage."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from dialogs import (
+    DONE,
+    FINISHED,
+    Command,
+    Dialog,
+    Document,
+    Done,
+    Error,
+    Interview,
+    Message,
+    Question,
+    Snapshot,
+    Text,
+)
+from tests.conftest import sample_answer
+
+
+class Plan:
+    """Applies outcomes to a snapshot the way the repository would."""
+
+    def __init__(self, dialog: Dialog) -> None:
+        self.dialog = dialog
+        self.snapshot = Snapshot(state=dialog.initial_state())
+        self.history: list[tuple[str, Any]] = []
+        self.replies = list(dialog.start(self.snapshot).replies)
+
+    def send(self, text: str | Command) -> list[Any]:
+        event = Text(text) if isinstance(text, str) else text
+        outcome = self.dialog.handle(self.snapshot, event)
+        answers = dict(self.snapshot.answers)
+        answers.update(outcome.answers)
+        self.history.extend(outcome.answers)
+        self.snapshot = replace(
+            self.snapshot,
+            state=outcome.state,
+            status=outcome.status,
+            answers=answers,
+            data=outcome.data,
+            revision=self.snapshot.revision + 1,
+        )
+        self.replies = list(outcome.replies)
+        return self.replies
+
+    @property
+    def question(self) -> Question:
+        questions = [r for r in self.replies if isinstance(r, Question)]
+        assert questions, self.replies
+        return questions[-1]
+
+    def answer_until(self, key: str) -> None:
+        spec = self.dialog.spec
+        while self.question.field != key:
+            self.send(sample_answer(spec.field(self.question.field)))
+
+    def errors(self) -> list[str]:
+        return [r.text for r in self.replies if isinstance(r, Error)]
+
+
+@pytest.fixture
+def plan(dialog: Dialog) -> Plan:
+    return Plan(dialog)
+
+
+def test_first_question_carries_progress_and_the_step_intro(plan: Plan, spec: Interview) -> None:
+    q = plan.question
+    assert q.field == spec.fields[0].key
+    assert (q.step, q.steps, q.step_name) == (1, 6, "Situatieschets")
+    assert "Wat is de situatie van de inwoner?" in q.intro
+    assert "Wat hebben jullie al geprobeerd?" in q.intro
+
+
+def test_answering_every_question_finishes_with_the_summary(plan: Plan, spec: Interview) -> None:
+    seen_steps = []
+    while not any(isinstance(r, Done) for r in plan.replies):
+        q = plan.question
+        seen_steps.append(q.step)
+        assert q.step_name == spec.steps[q.step - 1].name
+        plan.send(sample_answer(spec.field(q.field)))
+    assert seen_steps == sorted(seen_steps)
+    assert set(seen_steps) == {1, 2, 3, 4, 5, 6}
+    assert [type(r) for r in plan.replies] == [Message, Document, Done]
+    assert plan.snapshot.status == FINISHED
+    assert plan.snapshot.state == DONE
+    # `when`-conditional question not triggered by the sample answers is not asked
+    assert "legitimiteit.wetten_anders" not in plan.snapshot.answers
+
+
+def test_bad_input_is_refused_and_the_question_repeats(plan: Plan) -> None:
+    first = plan.question.field
+    for bad in ("", "   \n\t "):
+        replies = plan.send(bad)
+        assert isinstance(replies[0], Error)
+        assert "leeg" in replies[0].text
+        assert plan.question.field == first
+    assert plan.history == []
+
+
+def test_choice_must_be_in_the_list_and_within_the_maximum(plan: Plan) -> None:
+    plan.answer_until("huishouden.relatiestatus")
+    plan.send("Verloofd met de buurman")
+    assert "geen van de keuzes" in plan.errors()[0]
+    plan.send("2")
+    assert plan.snapshot.answers["huishouden.relatiestatus"] == "Alleenstaande ouder"
+    plan.answer_until("situatieschets.domeinen")
+    plan.send("Wonen;Werk;Financieel;Opleiding")
+    assert "hoogstens 3" in plan.errors()[0]
+    assert plan.question.field == "situatieschets.domeinen"
+    plan.send("opleiding; WONEN")
+    # stored in the order of the list, whatever order they were typed in
+    assert plan.snapshot.answers["situatieschets.domeinen"] == ["Wonen", "Opleiding"]
+
+
+def test_money_date_and_list_answers_are_stored_exactly(plan: Plan) -> None:
+    plan.answer_until("huishouden.leeftijden")
+    plan.send("moeder 34\nkinderen 12, 9 en 6")
+    assert plan.snapshot.answers["huishouden.leeftijden"] == ["moeder 34", "kinderen 12, 9 en 6"]
+    plan.answer_until("huishouden.inkomen")
+    plan.send("twaalf")
+    assert "geen bedrag" in plan.errors()[0]
+    plan.send("-5")
+    assert "negatief" in plan.errors()[0]
+    plan.send("€ 1.052,32")
+    assert plan.snapshot.answers["huishouden.inkomen"] == 105232
+    plan.answer_until("actieplan.evaluatie")
+    plan.send("volgende week")
+    assert "geen datum" in plan.errors()[0]
+    plan.send("31-02-2027")
+    assert "geen datum" in plan.errors()[0]
+    plan.send("15 maart 2027")
+    assert plan.snapshot.answers["actieplan.evaluatie"] == "2027-03-15"
+
+
+def test_an_ambiguous_amount_is_read_back_before_it_is_stored(plan: Plan) -> None:
+    plan.answer_until("huishouden.inkomen")
+    plan.send("1.500")
+    assert "huishouden.inkomen" not in plan.snapshot.answers
+    assert plan.question.text == "Bedoel je €\xa01.500,00?"
+    assert plan.question.choices == ("Ja", "Nee")
+    plan.send("nee")
+    assert plan.question.field == "huishouden.inkomen"
+    assert "huishouden.inkomen" not in plan.snapshot.answers
+    plan.send("1.500")
+    plan.send("ja")
+    assert plan.snapshot.answers["huishouden.inkomen"] == 150000
+    assert plan.question.field == "huishouden.type_inkomen"
+
+
+def test_terug_goes_to_the_previous_question_showing_the_answer(plan: Plan) -> None:
+    plan.send("terug")
+    assert "eerste vraag" in plan.errors()[0]
+    plan.send("Een titel")
+    plan.send("Sanne Tester")
+    assert plan.question.field == "plan.werkgebied"
+    plan.send("terug")
+    assert plan.question.field == "plan.professional"
+    assert plan.question.current == "Sanne Tester"
+    plan.send("Sanne de Tester")
+    # back where we were: answered questions are not asked again
+    assert plan.question.field == "plan.werkgebied"
+    assert plan.snapshot.answers["plan.professional"] == "Sanne de Tester"
+    assert plan.history.count(("plan.professional", "Sanne Tester")) == 1
+
+
+def test_overslaan_only_for_optional_or_answered_questions(plan: Plan) -> None:
+    plan.send("overslaan")
+    assert "verplicht" in plan.errors()[0]
+    assert plan.question.field == "plan.titel"
+    plan.send("Een titel")
+    plan.send("Sanne Tester")
+    plan.send("overslaan")
+    assert plan.question.field == "plan.praktijkverbinder"
+    assert "plan.werkgebied" not in plan.snapshot.answers
+    plan.send("terug")
+    plan.send("terug")
+    assert plan.question.field == "plan.professional"
+    # an answered required question may be passed over: its answer stays
+    plan.send("overslaan")
+    assert plan.snapshot.answers["plan.professional"] == "Sanne Tester"
+
+
+def test_overzicht_lists_filled_and_missing_per_step(plan: Plan) -> None:
+    plan.send("Een titel")
+    plan.send("overzicht")
+    text = next(r.text for r in plan.replies if isinstance(r, Message))
+    assert "Stap 1. Situatieschets: 1 van 22 ingevuld" in text
+    assert "✓ ingevuld: Titel van het plan" in text
+    assert "Naam professional" in text.split("verplicht, nog open:")[1]
+    assert "Stap 6. Actieplan: 0 van 4 ingevuld" in text
+    assert plan.question.field == "plan.professional"
+
+
+def test_wijzig_edits_a_whole_step_then_returns(plan: Plan, spec: Interview) -> None:
+    plan.answer_until("overzicht.ondersteuning")
+    plan.send("wijzig 2")
+    assert plan.question.field == "toekomstperspectief.korte_termijn"
+    assert plan.question.current is not None
+    plan.send("rust; een eigen woning")
+    assert plan.question.field == "toekomstperspectief.lange_termijn"
+    plan.send("overslaan")  # keep the stored answer
+    assert plan.question.field == "overzicht.ondersteuning"
+    assert plan.snapshot.answers["toekomstperspectief.korte_termijn"] == [
+        "rust",
+        "een eigen woning",
+    ]
+    plan.send(Command("wijzig", "Doorbraak"))
+    assert plan.question.field == "doorbraak.doorbraak"
+    for bad in ("wijzig", "wijzig 7", "wijzig nergens"):
+        plan.send(bad)
+        assert plan.errors(), bad
+        assert plan.question.field == "doorbraak.doorbraak"
+
+
+def test_editing_a_finished_plan_sends_the_summary_again(plan: Plan, spec: Interview) -> None:
+    while not any(isinstance(r, Done) for r in plan.replies):
+        plan.send(sample_answer(spec.field(plan.question.field)))
+    plan.send("wijzig 4")
+    assert plan.question.field == "doorbraak.doorbraak"
+    plan.send("Een andere doorbraak")
+    plan.send("overslaan")
+    assert any(isinstance(r, Done) for r in plan.replies)
+    assert plan.snapshot.answers["doorbraak.doorbraak"] == "Een andere doorbraak"
+    plan.send("nog iets")
+    assert "Het plan is af" in plan.replies[0].text
+
+
+def test_a_conditional_question_follows_its_trigger(plan: Plan) -> None:
+    plan.answer_until("legitimiteit.wetten")
+    plan.send("Wmo; Anders, namelijk")
+    assert plan.question.field == "legitimiteit.wetten_anders"
+    plan.send("Wet basisregistratie personen")
+    assert plan.question.field == "legitimiteit.regel"
+
+
+def test_commands_stop_plan_help_and_unknown(plan: Plan) -> None:
+    replies = plan.send("/plan")
+    assert isinstance(replies[0], Document)
+    assert plan.question.field == "plan.titel"
+    outcome = plan.dialog.handle(plan.snapshot, Text("stop"))
+    assert outcome.stopped
+    assert "bewaard" in outcome.replies[0].text
+    plan.send("/foo")
+    assert "ken ik niet" in plan.errors()[0]
+    plan.send("help")
+    assert "wijzig <stap>" in plan.replies[0].text
+
+
+def test_long_and_unicode_answers_are_kept_whole(plan: Plan) -> None:
+    long = ("Zoë woont sinds 2019 in de wijk. 👨‍👩‍👧 " * 600)[:20_000]
+    plan.send(long)
+    assert "te lang (hoogstens 200 tekens)" in plan.errors()[0]
+    assert plan.history == []
+    plan.answer_until("situatieschets.wat_speelt")
+    plan.send(long)
+    assert plan.snapshot.answers["situatieschets.wat_speelt"] == long.strip()
+
+
+def test_a_removed_question_does_not_strand_a_plan(dialog: Dialog) -> None:
+    snapshot = Snapshot(state="verdwenen.vraag", answers={"plan.titel": "x"})
+    outcome = dialog.start(snapshot)
+    assert outcome.state == "plan.professional"
