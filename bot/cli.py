@@ -7,8 +7,10 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import prompts
+from bot import exchange
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings
 from bot.jsonl import run_jsonl
@@ -33,6 +35,14 @@ def _parser() -> argparse.ArgumentParser:
         "--nieuw", action="store_true", help="start a new plan; the current one is archived"
     )
     sub.add_parser("plans", help="list plans with their progress")
+    export = sub.add_parser("export", help="write a household's current plan to a file")
+    export.add_argument("household", help="household number")
+    export.add_argument("--format", choices=("md", "json"), default="md")
+    export.add_argument(
+        "-o", "--output", help="file to write, '-' for standard output (default: the export dir)"
+    )
+    restore = sub.add_parser("import", help="import a plan from a JSON export")
+    restore.add_argument("file", help="a JSON file written by 'export --format json'")
     return parser
 
 
@@ -59,7 +69,7 @@ def _run(args: argparse.Namespace) -> int:
         return code
 
     household = None
-    if args.command == "chat":
+    if args.command in ("chat", "export"):
         household = normalise_household(args.household)
         if household is None:
             return fail("huishoudnummer_ongeldig", 2)
@@ -70,6 +80,11 @@ def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "plans":
             return _list_plans(app)
+        if args.command == "import":
+            return _import(app, args.file)
+        if args.command == "export":
+            assert household is not None
+            return _export(app, household, args.format, args.output)
         assert household is not None
         chat = LocalChat(app, household, author=settings.terminal_author, new=args.nieuw)
         if args.jsonl:
@@ -79,6 +94,44 @@ def _run(args: argparse.Namespace) -> int:
         return fail("database_niet_beschikbaar", 1)
     finally:
         app.engine.dispose()
+
+
+def _export(app: App, household: str, fmt: str, output: str | None) -> int:
+    spec = app.dialog.spec
+    found = app.service.current(household)
+    if found is None:
+        print(spec.message("geen_plan", huishouden=household), file=sys.stderr)
+        return 1
+    record, history = found
+    if fmt == "json":
+        text = exchange.dumps(exchange.export_plan(spec, record, history))
+    else:
+        text = app.renderer.markdown(household, record.answers, record.updated_at.date())
+    if output == "-":
+        sys.stdout.write(text)
+        return 0
+    path = (
+        Path(output)
+        if output
+        else app.settings.resolved_export_dir / (f"doorbraakplan-{household}.{fmt}")
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(spec.message("document_gemaakt", pad=path))
+    return 0
+
+
+def _import(app: App, file: str) -> int:
+    spec = app.dialog.spec
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+        plan = exchange.parse_plan(spec, text)
+    except (OSError, UnicodeDecodeError, exchange.PlanFileError) as exc:
+        print(spec.message("import_mislukt", reden=exc), file=sys.stderr)
+        return 1
+    record = app.service.restore(plan)
+    print(spec.message("import_gelukt", huishouden=record.household, aantal=len(plan.history)))
+    return 0
 
 
 def _list_plans(app: App) -> int:

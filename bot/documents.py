@@ -11,7 +11,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from dialogs import Formatter, Interview
-from dialogs.display import plan_view
+from dialogs.display import plan_view, present, rendement_view
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -60,6 +60,23 @@ class Renderer:
             household=household,
             date=self.fmt.date(today),
             steps=plan_view(self.spec, answers, self.fmt),
+            rendement=rendement_view(self.spec, answers, self.fmt),
             missing=self.spec.message("niet_ingevuld"),
         )
         return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"
+
+    def message(self, part: str, answers: Mapping[str, Any]) -> str:
+        """A summary sent as a chat message, from the template `<part>.txt.j2`."""
+        missing = self.spec.message("niet_ingevuld")
+
+        def answer(key: str) -> str:
+            if key not in answers or not self.spec.has_field(key):
+                return missing
+            return present(self.spec.field(key), answers[key], self.fmt)
+
+        text = self.env.get_template(f"{part}.txt.j2").render(
+            answer=answer,
+            filled=lambda key: key in answers,
+            rendement=rendement_view(self.spec, answers, self.fmt),
+        )
+        return _BLANK_RUNS.sub("\n\n", text).strip()

@@ -26,6 +26,7 @@ def encode(item: Item) -> dict[str, Any]:
             "step_name": item.step_name,
             "intro": item.intro,
             "current": item.current,
+            "part": item.part,
         }
     if isinstance(item, Error):
         return {"type": "error", "text": item.text}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.bootstrap import App
 from bot.service import Turn
-from dialogs import Document, Reply, Text
+from dialogs import Document, Message, Reply, Text
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,9 @@ class LocalChat:
     def _items(self, turn: Turn) -> list[Item]:
         items: list[Item] = []
         for reply in turn.outcome.replies:
-            if isinstance(reply, Document):
+            if isinstance(reply, Document) and reply.format == "text":
+                items.append(Message(self.app.renderer.message(reply.part, turn.answers)))
+            elif isinstance(reply, Document):
                 items.append(self._write(reply.format, turn))
             else:
                 items.append(reply)

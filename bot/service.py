@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.exchange import ImportedPlan
 from dialogs import Dialog, Error, Event, Outcome, Snapshot
-from storage import PlanRecord, PlanRepository, StaleRevision
+from storage import AnswerRecord, PlanRecord, PlanRepository, StaleRevision
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +23,15 @@ MAX_ATTEMPTS = 3
 
 class StorageUnavailable(Exception):
     """The database cannot be read or written (locked, read-only, gone)."""
+
+
+@contextmanager
+def _available() -> Iterator[None]:
+    """Turn the driver's error for an unusable database into StorageUnavailable."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise StorageUnavailable(str(exc.orig)) from exc
 
 
 @dataclass(frozen=True)
@@ -52,22 +64,17 @@ class PlanService:
 
     def open(self, household: str, *, owner: str, new: bool = False) -> Turn:
         """Resume the household's current plan, or start one; returns the first replies."""
-        try:
-            with self.sessions.begin() as session:
-                repo = PlanRepository(session)
-                record = None if new else repo.current_plan(household)
-                if record is None:
-                    record = repo.start_plan(
-                        household, state=self.dialog.initial_state(), owner=owner
-                    )
-                    log.info("plan %s started", record.id)
-                outcome = self.dialog.start(snapshot_of(record))
-                # Resuming can move the position (a question removed from the YAML, or a
-                # required one still open at the end); store it so the next answer lands there.
-                saved = self._save(repo, record, outcome, owner)
-                return Turn(record.id, household, outcome, dict(record.answers), saved)
-        except OperationalError as exc:
-            raise StorageUnavailable(str(exc.orig)) from exc
+        with _available(), self.sessions.begin() as session:
+            repo = PlanRepository(session)
+            record = None if new else repo.current_plan(household)
+            if record is None:
+                record = repo.start_plan(household, state=self.dialog.initial_state(), owner=owner)
+                log.info("plan %s started", record.id)
+            outcome = self.dialog.start(snapshot_of(record))
+            # Resuming can move the position (a question removed from the YAML, or a
+            # required one still open at the end); store it so the next answer lands there.
+            saved = self._save(repo, record, outcome, owner)
+            return Turn(record.id, household, outcome, dict(record.answers), saved)
 
     def handle(self, plan_id: int, event: Event, *, author: str) -> Turn:
         """Apply one event; on a storage failure nothing is stored and the question is repeated."""
@@ -134,13 +141,31 @@ class PlanService:
         )
         return Turn(plan_id, record.household, outcome, dict(record.answers), saved=False)
 
-    def plans(self) -> list[PlanRecord]:
-        try:
-            with self.sessions() as session:
-                return PlanRepository(session).list_plans()
-        except OperationalError as exc:
-            raise StorageUnavailable(str(exc.orig)) from exc
+    def current(self, household: str) -> tuple[PlanRecord, list[AnswerRecord]] | None:
+        """The household's current plan with its full answer history (for exports)."""
+        with _available(), self.sessions() as session:
+            repo = PlanRepository(session)
+            record = repo.current_plan(household)
+            if record is None:
+                return None
+            return record, repo.history(record.id)
 
-    def history(self, plan_id: int, field: str | None = None) -> list[Any]:
-        with self.sessions() as session:
-            return list(PlanRepository(session).history(plan_id, field))
+    def restore(self, plan: ImportedPlan) -> PlanRecord:
+        """Store an imported plan as the household's current one; the old one is archived."""
+        with _available(), self.sessions.begin() as session:
+            record = PlanRepository(session).import_plan(
+                plan.household,
+                status=plan.status,
+                state=plan.state,
+                data=plan.data,
+                owner=plan.owner,
+                created_at=plan.created_at,
+                updated_at=plan.updated_at,
+                history=plan.history,
+            )
+            log.info("plan %s imported", record.id)
+            return record
+
+    def plans(self) -> list[PlanRecord]:
+        with _available(), self.sessions() as session:
+            return PlanRepository(session).list_plans()

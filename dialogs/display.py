@@ -10,6 +10,16 @@ from typing import Any, Protocol
 
 from dialogs.answers import split_columns
 from dialogs.money import from_cents
+from dialogs.rendement import (
+    DEFAULT_PERIOD_MONTHS,
+    ONCE,
+    PERIOD_FIELD,
+    WHOLE_PERIOD,
+    compare,
+    lines_of,
+    period_months,
+    scenario_total,
+)
 from dialogs.spec import Field, Interview, Kind
 
 
@@ -36,6 +46,8 @@ def present(spec_field: Field, stored: Any, fmt: Formatter, *, exact: bool = Fal
             return ", ".join(stored)
         case Kind.LIST:
             return "; ".join(stored)
+        case Kind.COSTS:
+            return f"{len(stored)} kostenposten"
         case _:
             return str(stored)
 
@@ -52,6 +64,8 @@ class FieldView:
     items: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
     rows: tuple[tuple[str, ...], ...] = ()
+    # For a costs field: the scenario's total, formatted.
+    total: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,7 +95,15 @@ def plan_view(spec: Interview, answers: Mapping[str, Any], fmt: Formatter) -> tu
             if spec_field.when is not None and not spec_field.when.holds(answers):
                 continue
             group = spec_field.key.split(".", 1)[0]
-            view = field_view(spec_field, answers.get(spec_field.key), fmt)
+            if spec_field.kind is Kind.COSTS:
+                view = costs_view(spec, spec_field, answers, fmt)
+            elif spec_field.key == PERIOD_FIELD and spec_field.key not in answers:
+                shown = spec.message(
+                    "periode_standaard", maanden=fmt.number(DEFAULT_PERIOD_MONTHS)
+                )
+                view = FieldView(spec_field.key, spec_field.title, "number", True, text=shown)
+            else:
+                view = field_view(spec_field, answers.get(spec_field.key), fmt)
             if sections and sections[-1].key == group:
                 last = sections[-1]
                 sections[-1] = SectionView(last.key, last.title, (*last.fields, view))
@@ -113,3 +135,122 @@ def field_view(spec_field: Field, stored: Any, fmt: Formatter) -> FieldView:
         columns=spec_field.columns,
         rows=rows,
     )
+
+
+COST_COLUMNS = ("Omschrijving", "Aantal", "Prijs", "Eenheid", "Totaal")
+
+
+def costs_view(
+    spec: Interview, spec_field: Field, answers: Mapping[str, Any], fmt: Formatter
+) -> FieldView:
+    """A scenario's cost lines as table rows, recomputed from the stored lines."""
+    key, label, kind = spec_field.key, spec_field.title, spec_field.kind.value
+    stored = answers.get(key)
+    if stored is None:
+        return FieldView(key, label, kind, filled=False, columns=COST_COLUMNS)
+    months = period_months(answers.get(PERIOD_FIELD))
+    model = spec.costs
+    rows = []
+    for line in lines_of(stored):
+        quantity = fmt.number(line.aantal)
+        if line.frequentie not in (ONCE, WHOLE_PERIOD):
+            quantity = f"{quantity} {model.frequency(line.frequentie).per}"
+        elif line.frequentie == WHOLE_PERIOD:
+            quantity = f"{quantity} ({model.frequency(WHOLE_PERIOD).label})"
+        rows.append(
+            (
+                line.omschrijving,
+                quantity,
+                fmt.money(line.prijs, exact=True),
+                line.eenheid,
+                fmt.money(model.total(line, months)),
+            )
+        )
+    total = fmt.money(scenario_total(model, lines_of(stored), months))
+    return FieldView(
+        key,
+        label,
+        kind,
+        filled=True,
+        text=total,
+        columns=COST_COLUMNS,
+        rows=tuple(rows),
+        total=total,
+    )
+
+
+def period_text(spec: Interview, fmt: Formatter, months: Decimal) -> str:
+    """`per jaar` for the default period, otherwise `in 4 maanden`."""
+    if months == 12:
+        return spec.message("kosten_per_jaar")
+    return spec.message("kosten_in_maanden", maanden=fmt.number(months))
+
+
+def scenario_name(spec: Interview, scenario: str) -> str:
+    return spec.message(f"scenario_{scenario}")
+
+
+@dataclass(frozen=True)
+class ScenarioView:
+    key: str
+    name: str
+    total: Decimal
+    shown: str
+
+
+@dataclass(frozen=True)
+class ComparisonView:
+    label: str
+    explanation: str
+    amount: Decimal
+    shown: str
+
+
+@dataclass(frozen=True)
+class RendementView:
+    """The three totals and the book's two comparisons, recomputed from the lines."""
+
+    complete: bool
+    period: str
+    scenarios: tuple[ScenarioView, ...]
+    comparisons: tuple[ComparisonView, ...]
+
+
+def rendement_view(spec: Interview, answers: Mapping[str, Any], fmt: Formatter) -> RendementView:
+    months = period_months(answers.get(PERIOD_FIELD))
+    period = period_text(spec, fmt, months)
+    totals: dict[str, Decimal] = {}
+    scenarios = []
+    for spec_field in spec.fields:
+        if spec_field.kind is not Kind.COSTS:
+            continue
+        total = scenario_total(spec.costs, lines_of(answers.get(spec_field.key)), months)
+        if spec_field.key in answers:
+            totals[spec_field.scenario] = total
+        scenarios.append(
+            ScenarioView(
+                spec_field.scenario,
+                scenario_name(spec, spec_field.scenario),
+                total,
+                fmt.money(total),
+            )
+        )
+    complete = all(s in totals for s in ("huidig", "dreigend", "doorbraak"))
+    comparisons: tuple[ComparisonView, ...] = ()
+    if complete:
+        direct, real = compare(totals["huidig"], totals["dreigend"], totals["doorbraak"])
+        comparisons = (
+            ComparisonView(
+                spec.message(f"rendement_{direct.key}"),
+                spec.message("rendement_directe_uitleg"),
+                direct.amount,
+                fmt.money(direct.amount),
+            ),
+            ComparisonView(
+                spec.message(f"rendement_{real.key}"),
+                spec.message("rendement_reele_uitleg"),
+                real.amount,
+                fmt.money(real.amount),
+            ),
+        )
+    return RendementView(complete, period, tuple(scenarios), comparisons)

@@ -10,6 +10,7 @@ from typing import Any
 from transitions import EventData, Machine
 
 from dialogs.answers import Accepted, Refusal, parse_answer
+from dialogs.costs import CostsFlow
 from dialogs.display import Formatter, present
 from dialogs.events import (
     Command,
@@ -110,6 +111,7 @@ class Dialog:
     def __init__(self, spec: Interview, formatter: Formatter) -> None:
         self.spec = spec
         self.fmt = formatter
+        self.costs = CostsFlow(spec, formatter, spec.costs, spec.prices)
         self._order = [f.key for f in spec.fields]
         states = [*self._order, DONE]
         transitions: list[dict[str, Any]] = [
@@ -239,6 +241,11 @@ class Dialog:
         return False
 
     def _on_text(self, turn: _Turn, text: str) -> None:
+        spec_field = self.spec.field(turn.state)
+        if spec_field.kind is Kind.COSTS:
+            if self.costs.on_text(turn, spec_field, text):
+                self._advance(turn)
+            return
         pending = turn.data.pop(CONFIRM, None)
         if pending is not None and pending.get("field") == turn.state:
             word = text.strip().lower()
@@ -265,6 +272,9 @@ class Dialog:
         if turn.state == DONE:
             turn.replies.append(Error(self.spec.message("niets_over_te_slaan")))
             self._ask(turn)
+        elif self.spec.field(turn.state).kind is Kind.COSTS:
+            if self.costs.skip(turn, self.spec.field(turn.state)):
+                self._advance(turn)
         elif turn.trigger("skip"):
             self._advance(turn)
         else:
@@ -273,6 +283,9 @@ class Dialog:
 
     def _back(self, turn: _Turn) -> None:
         start = turn.state
+        costs = start != DONE and self.spec.field(start).kind is Kind.COSTS
+        if costs and self.costs.back(turn, self.spec.field(start)):
+            return
         while turn.state != self._order[0]:
             turn.trigger("backward")
             if self._applies(turn, turn.state):
@@ -319,8 +332,13 @@ class Dialog:
 
     def _advance(self, turn: _Turn) -> None:
         """Move on to the next question that needs asking and ask it, or finish."""
+        left = self.spec.step_of(turn.state) if turn.state != DONE else None
         turn.trigger("forward")
         self._forward(turn)
+        if left is not None and left.summary:
+            now = self.spec.step_of(turn.state).number if turn.state != DONE else None
+            if now is None or now > left.number:
+                turn.replies.append(Document("text", part=left.summary))
         self._settle(turn, resume=False)
 
     def _forward(self, turn: _Turn) -> None:
@@ -369,6 +387,9 @@ class Dialog:
             turn.replies.append(Message(self.spec.message("plan_is_klaar")))
             return
         spec_field = self.spec.field(turn.state)
+        if spec_field.kind is Kind.COSTS:
+            self.costs.ask(turn, spec_field)
+            return
         pending = turn.data.get(CONFIRM)
         if pending is not None and pending.get("field") == spec_field.key:
             shown = present(spec_field, pending["value"], self.fmt, exact=True)

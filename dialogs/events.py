@@ -41,6 +41,8 @@ class Question:
     intro: str = ""
     # Bumped by every stored change; lets a front end refuse answers to an old question.
     revision: int = 0
+    # Within a field that asks several things (cost lines): which sub-question this is.
+    part: str = ""
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,10 @@ class Error:
 
 @dataclass(frozen=True)
 class Document:
-    """Ask the front end to render the plan in `format` and hand it over."""
+    """Ask the front end to render `part` of the plan (a template) in `format`."""
 
     format: str
+    part: str = "plan"
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from fractions import Fraction
 from typing import Any
+
+from dialogs.rendement import ONCE, WHOLE_PERIOD, CostModel, Frequency, PriceEntry, Unit
 
 
 class Kind(StrEnum):
@@ -57,6 +61,8 @@ class Field:
     minimum: str | None = None
     maximum: str | None = None
     max_length: int | None = None
+    # For a costs field: which scenario of the rendement it holds.
+    scenario: str = ""
 
     @property
     def title(self) -> str:
@@ -73,6 +79,8 @@ class Step:
     intro: str = ""
     help: tuple[str, ...] = ()
     fields: tuple[Field, ...] = ()
+    # A template sent as a message when the step is completed (e.g. `waardendriehoek`).
+    summary: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +90,8 @@ class Interview:
     commands: Mapping[str, tuple[str, ...]]
     title: str = "Doorbraakplan"
     sections: Mapping[str, str] = field(default_factory=dict)
+    costs: CostModel = field(default_factory=lambda: CostModel((), ()))
+    prices: tuple[PriceEntry, ...] = ()
     fields: tuple[Field, ...] = field(init=False)
     _by_key: Mapping[str, Field] = field(init=False, repr=False)
     _step_of: Mapping[str, Step] = field(init=False, repr=False)
@@ -117,7 +127,13 @@ class Interview:
         return None
 
     @classmethod
-    def from_data(cls, interview: Mapping[str, Any], messages: Mapping[str, Any]) -> Interview:
+    def from_data(
+        cls,
+        interview: Mapping[str, Any],
+        messages: Mapping[str, Any],
+        costs: Mapping[str, Any] | None = None,
+        prices: Mapping[str, Any] | None = None,
+    ) -> Interview:
         """Build and validate an interview from parsed YAML mappings."""
         raw_steps = _require(interview, "steps", list, "interview")
         steps = tuple(_step(i + 1, raw) for i, raw in enumerate(raw_steps))
@@ -135,6 +151,8 @@ class Interview:
             commands=commands,
             title=str(interview.get("title", "Doorbraakplan")),
             sections={str(k): str(v) for k, v in (interview.get("sections") or {}).items()},
+            costs=_cost_model(costs or {}),
+            prices=_price_list(prices or {}),
         )
         _check_references(spec)
         return spec
@@ -143,12 +161,12 @@ class Interview:
 _KEY_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_.")
 
 
-def _require(data: Mapping[str, Any], key: str, typ: type, where: str) -> Any:
+def _require(data: Mapping[str, Any], key: str, typ: type | tuple[type, ...], where: str) -> Any:
     if not isinstance(data, Mapping) or key not in data:
         raise SpecError(f"{where}: '{key}' is missing")
     value = data[key]
     if not isinstance(value, typ):
-        raise SpecError(f"{where}.{key}: expected {typ.__name__}")
+        raise SpecError(f"{where}.{key}: expected {typ}")
     return value
 
 
@@ -183,6 +201,7 @@ def _step(number: int, raw: Any) -> Step:
         intro=str(raw.get("intro", "")).strip(),
         help=_strings(raw.get("help"), f"{where}.help"),
         fields=fields,
+        summary=str(raw.get("summary", "")),
     )
 
 
@@ -235,7 +254,18 @@ def _field(raw: Any, where: str) -> Field:
         minimum=None if raw.get("min") is None else str(raw["min"]),
         maximum=None if raw.get("max_value") is None else str(raw["max_value"]),
         max_length=max_length,
+        scenario=_scenario(raw, kind, where),
     )
+
+
+SCENARIOS = ("huidig", "dreigend", "doorbraak")
+
+
+def _scenario(raw: Mapping[str, Any], kind: Kind, where: str) -> str:
+    scenario = str(raw.get("scenario", ""))
+    if kind is Kind.COSTS and scenario not in SCENARIOS:
+        raise SpecError(f"{where}: a costs field needs scenario: {' | '.join(SCENARIOS)}")
+    return scenario
 
 
 def _check_references(spec: Interview) -> None:
@@ -255,3 +285,63 @@ def _check_references(spec: Interview) -> None:
                         f"field '{f.key}': '{value}' is not a choice of '{source.key}'"
                     )
         seen.add(f.key)
+    if any(f.kind is Kind.COSTS for f in spec.fields) and not spec.costs.frequencies:
+        raise SpecError("costs fields need the units and frequencies of kosten.yaml")
+
+
+def _fraction(value: Any, where: str) -> Fraction | None:
+    if value is None:
+        return None
+    try:
+        result = Fraction(str(value))
+    except (ValueError, ZeroDivisionError) as exc:
+        raise SpecError(f"{where}: '{value}' is not a number or fraction like 365/12") from exc
+    if result <= 0:
+        raise SpecError(f"{where}: must be positive")
+    return result
+
+
+def _cost_model(data: Mapping[str, Any]) -> CostModel:
+    units = tuple(
+        Unit(
+            name=str(_require(u, "naam", str, "kosten.eenheden")),
+            plural=str(u.get("meervoud") or u["naam"]),
+            per_month=_fraction(u.get("per_maand"), f"kosten.eenheden.{u['naam']}"),
+        )
+        for u in _as_list(data.get("eenheden"), "kosten.eenheden")
+    )
+    frequencies = tuple(
+        Frequency(
+            key=str(_require(f, "key", str, "kosten.frequenties")),
+            label=str(_require(f, "label", str, "kosten.frequenties")),
+            per=str(f.get("per", "")),
+            per_month=_fraction(f.get("per_maand"), f"kosten.frequenties.{f['key']}"),
+        )
+        for f in _as_list(data.get("frequenties"), "kosten.frequenties")
+    )
+    keys = {f.key for f in frequencies}
+    if frequencies and not {ONCE, WHOLE_PERIOD} <= keys:
+        raise SpecError(f"kosten.frequenties: '{ONCE}' and '{WHOLE_PERIOD}' are required")
+    return CostModel(units, frequencies)
+
+
+def _price_list(data: Mapping[str, Any]) -> tuple[PriceEntry, ...]:
+    entries = []
+    for raw in _as_list(data.get("prijzen"), "prijslijst.prijzen"):
+        where = f"prijslijst '{raw.get('omschrijving', '?')}'"
+        try:
+            price = Decimal(str(_require(raw, "prijs", (int, str), where)))
+        except InvalidOperation as exc:
+            raise SpecError(f"{where}: prijs must be a number such as 65 or '12.50'") from exc
+        year = raw.get("jaar")
+        entries.append(
+            PriceEntry(
+                omschrijving=str(_require(raw, "omschrijving", str, where)),
+                prijs=price,
+                eenheid=str(_require(raw, "eenheid", str, where)),
+                bron=str(_require(raw, "bron", str, where)),
+                jaar=None if year is None else int(year),
+                trefwoorden=_strings(raw.get("trefwoorden"), f"{where}.trefwoorden"),
+            )
+        )
+    return tuple(entries)

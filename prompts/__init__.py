@@ -24,7 +24,7 @@ def _load_yaml(path: Path) -> Any:
 
 
 def load_interview(directory: Path | None = None) -> Interview:
-    """The interview from `interview.yaml` and `messages.yaml` in `directory`.
+    """The interview from `interview.yaml`, `messages.yaml`, `kosten.yaml`, `prijslijst.yaml`.
 
     A file missing from `directory` is taken from the shipped prompts, so a municipality
     can override just the questions or just the wording.
@@ -35,8 +35,12 @@ def load_interview(directory: Path | None = None) -> Interview:
             return directory / name
         return PACKAGE_DIR / name
 
-    interview = _load_yaml(pick("interview.yaml"))
-    return Interview.from_data(interview, _load_yaml(pick("messages.yaml")))
+    return Interview.from_data(
+        _load_yaml(pick("interview.yaml")),
+        _load_yaml(pick("messages.yaml")),
+        costs=_load_yaml(pick("kosten.yaml")),
+        prices=_load_yaml(pick("prijslijst.yaml")),
+    )
 
 
 def template_dirs(directory: Path | None = None) -> list[Path]:

@@ -106,6 +106,47 @@ class PlanRepository:
         self._session.flush()
         return _to_record(plan, household_row.number, {})
 
+    def import_plan(
+        self,
+        household: str,
+        *,
+        status: str,
+        state: str,
+        data: dict[str, Any],
+        owner: str | None,
+        created_at: datetime,
+        updated_at: datetime,
+        history: Sequence[AnswerRecord],
+    ) -> PlanRecord:
+        """Store a plan from a backup with its full answer history, authors and times kept.
+
+        Like start_plan, the household's current plan is archived, never overwritten.
+        """
+        if status not in STATUSES:
+            raise ValueError(f"unknown plan status {status!r}")
+        started = self.start_plan(household, state=state, owner=owner, data=data)
+        rows = [
+            {
+                "plan_id": started.id,
+                "field": record.field,
+                "value": _encode_value(record.field, record.value),
+                "author": record.author,
+                "created_at": record.created_at,
+            }
+            for record in history
+        ]
+        if rows:
+            self._session.execute(insert(Answer), rows)
+        self._session.execute(
+            update(Plan)
+            .where(Plan.id == started.id)
+            .values(status=status, created_at=created_at, updated_at=updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        imported = self.get(started.id)
+        assert imported is not None
+        return imported
+
     def get(self, plan_id: int) -> PlanRecord | None:
         row = self._session.execute(_plans_query().where(Plan.id == plan_id)).one_or_none()
         return None if row is None else self._record(row.Plan, row.number)

@@ -1,0 +1,100 @@
+"""The Eveline case of the book, entered item by item through the JSON-lines protocol."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from dialogs import Interview
+from tests.conftest import ROOT, env_for, last_question, sample_answer
+
+# Part II, "De waarde rendement": the threatening scenario and the breakthrough, line by line.
+# Prices come from the price list as one-tap choices ("1"); quantities as in the book's table.
+EVELINE_COSTS = [
+    "Klaar",  # huidige situatie: Eveline uses no public services, € 0
+    "Maatschappelijke opvang", "1", "182", "eenmalig in de periode",
+    "Schuldhulpverlening", "1", "1", "eenmalig in de periode",
+    "Jeugdbescherming", "1", "3", "eenmalig in de periode",
+    "Pleegzorgplaats", "1", "1,5", "eenmalig in de periode",
+    "Ondertoezichtstelling", "1", "1,5", "eenmalig in de periode",
+    "Klaar",
+    # doorbraakscenario: take over the lines, change only the quantities
+    "Ja, overnemen", "0", "1", "0", "0", "0",
+    "Huurtoeslag", "1", "1", "per jaar",
+    "Klaar",
+]  # fmt: skip
+
+
+def plain(text: str) -> str:
+    return text.replace("\xa0", " ")
+
+
+def run_eveline(jsonl: Any, spec: Interview) -> tuple[Any, list[dict[str, Any]]]:
+    process = jsonl("3012")
+    turn = process.opening
+    seen: list[dict[str, Any]] = list(turn)
+    while last_question(turn)["field"] != "rendement.periode":
+        turn = process.send(sample_answer(spec.field(last_question(turn)["field"])))
+        seen += turn
+    turn = process.send("overslaan")  # the default period: a year
+    for text in EVELINE_COSTS:
+        turn = process.send(text)
+        seen += turn
+        assert not [t for t in turn if t["type"] == "error"], (text, turn)
+    while turn[-1]["type"] != "done":
+        turn = process.send(sample_answer(spec.field(last_question(turn)["field"])))
+        seen += turn
+    return process, seen
+
+
+def test_eveline_totals_and_comparisons(jsonl: Any, spec: Interview, tmp_path: Path) -> None:
+    process, seen = run_eveline(jsonl, spec)
+    messages = [plain(t["text"]) for t in seen if t["type"] == "message"]
+    # each line is confirmed in the canvas's words
+    assert (
+        "Maatschappelijke opvang: 182 dagen × € 100,00 per dag = € 18.200,00 per jaar" in messages
+    )
+    assert any(
+        m.startswith("Huurtoeslag: 1 huishouden per jaar × € 2.100,00 per huishouden")
+        and m.endswith("→ € 2.100,00 per jaar")
+        for m in messages
+    )
+    # the waardendriehoek is sent when step 5 is done
+    triangle = next(m for m in messages if m.startswith("Waardendriehoek"))
+    assert "- De huidige situatie: € 0" in triangle
+    assert "- Het dreigend scenario: € 57.650" in triangle
+    assert "- Het doorbraakscenario: € 3.600" in triangle
+    assert "- Directe kosten: € 3.600" in triangle
+    assert "- Reële baten: € 54.050" in triangle
+    # the summary document
+    document = next(t for t in seen if t["type"] == "document")
+    summary = plain(Path(document["path"]).read_text(encoding="utf-8"))
+    assert "| De huidige situatie | € 0 |" in summary
+    assert "| Het dreigend scenario | € 57.650 |" in summary
+    assert "| Het doorbraakscenario | € 3.600 |" in summary
+    assert "**Directe kosten: € 3.600**" in summary
+    assert "**Reële baten: € 54.050**" in summary
+    assert "| Pleegzorgplaats | 1,5 | € 7.000,00 | jaar | € 10.500 |" in summary
+    assert process.close() == 0
+
+    # the JSON export holds the same figures as exact decimals
+    exported = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "export", "3012", "--format", "json", "-o", "-"],
+        capture_output=True,
+        text=True,
+        env=env_for(tmp_path),
+        cwd=ROOT,
+        check=True,
+    )
+    figures = json.loads(exported.stdout)["rendement"]
+    assert figures == {
+        "periode_maanden": "12",
+        "huidig": "0.00",
+        "dreigend": "57650.00",
+        "doorbraak": "3600.00",
+        "directe_kosten": "3600.00",
+        "reele_baten": "54050.00",
+    }

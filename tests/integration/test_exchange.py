@@ -1,0 +1,138 @@
+"""Plans as JSON: export, import and export again give identical JSON; the schema holds."""
+
+from __future__ import annotations
+
+import decimal
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from bot import exchange
+from bot.bootstrap import App, bootstrap
+from bot.config import Settings
+from bot.local import LocalChat
+from dialogs import Done, Question
+from storage import PlanRepository
+from tests.conftest import ROOT, sample_answer
+from tests.e2e.test_rendement_jsonl import EVELINE_COSTS
+
+SCHEMA = json.loads((ROOT / "docs" / "plan.schema.json").read_text(encoding="utf-8"))
+
+# Every kind of cost line: recurring, once, the whole period, a free unit, a zero line.
+ALL_COSTS = [
+    "Inzet WIJ", "1", "2", "per week",
+    "Begeleiding", "1", "3", "per maand",
+    "Klaar",
+    "Ja, overnemen", "4", "0",
+    "Vervoer", "12,50", "rit", "0", "10", "per week",
+    "Pleegzorgplaats", "1", "1", "de hele periode",
+    "Klaar",
+    "Nee, nieuwe posten",
+    "Kwartaalkosten", "900", "kwartaal", "4", "1", "de hele periode",
+    "Klaar",
+]  # fmt: skip
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[App]:
+    application = bootstrap(Settings(data_dir=tmp_path))
+    yield application
+    application.engine.dispose()
+
+
+def fill_plan(app: App, household: str, costs: list[str], *, every_field: bool) -> None:
+    chat = LocalChat(app, household, author="terminal:tester")
+    items = chat.begin()
+    spec = app.dialog.spec
+    pending_costs = list(costs)
+    while not any(isinstance(i, Done) for i in items):
+        question = [i for i in items if isinstance(i, Question)][-1]
+        field = spec.field(question.field)
+        if field.key == "rendement.periode":
+            text = "12" if every_field else "overslaan"
+        elif field.kind.value == "costs":
+            text = pending_costs.pop(0)
+        elif field.key == "legitimiteit.wetten" and every_field:
+            text = "Wmo; Anders, namelijk"
+        else:
+            text = sample_answer(field)
+        items, _ = chat.send(text)
+    assert not pending_costs
+
+
+def export_json(app: App, household: str) -> str:
+    found = app.service.current(household)
+    assert found is not None
+    record, history = found
+    return exchange.dumps(exchange.export_plan(app.dialog.spec, record, history))
+
+
+@pytest.mark.parametrize(
+    ("costs", "every_field"), [(EVELINE_COSTS, False), (ALL_COSTS, True)], ids=["eveline", "all"]
+)
+def test_export_import_export_is_lossless(app: App, costs: list[str], every_field: bool) -> None:
+    fill_plan(app, "3012", costs, every_field=every_field)
+    # an edit, so the history holds an older text too
+    chat = LocalChat(app, "3012", author="terminal:collega")
+    chat.begin()
+    chat.send("wijzig 4")
+    chat.send("Een andere doorbraak")
+    first = export_json(app, "3012")
+    document = json.loads(first)
+    jsonschema.validate(document, SCHEMA)
+    if every_field:
+        spec = app.dialog.spec
+        assert set(document["answers"]) == {f.key for f in spec.fields}
+        assert document["answers"]["legitimiteit.wetten"] == ["Wmo", "Anders, namelijk"]
+    assert [h["value"] for h in document["history"] if h["field"] == "doorbraak.doorbraak"] == [
+        "Antwoord over doorbraak doorbraak ✓ café",
+        "Een andere doorbraak",
+    ]
+    restored = app.service.restore(exchange.parse_plan(app.dialog.spec, first))
+    assert restored.household == "3012"
+    assert export_json(app, "3012") == first
+    # the plan it replaced is archived, not overwritten
+    with app.sessions() as session:
+        plans = PlanRepository(session).list_plans(include_archived=True)
+    assert sorted(p.status for p in plans) == ["gearchiveerd", "klaar"]
+
+
+def test_the_money_path_sees_no_float(app: App) -> None:
+    context = decimal.getcontext()
+    context.traps[decimal.FloatOperation] = True
+    try:
+        fill_plan(app, "4021", ALL_COSTS, every_field=True)
+        document = json.loads(export_json(app, "4021"))
+        found = app.service.current("4021")
+        assert found is not None
+        app.renderer.markdown("4021", found[0].answers, found[0].updated_at.date())
+    finally:
+        context.traps[decimal.FloatOperation] = False
+    figures = document["rendement"]
+    assert figures["huidig"] == "10360.00"
+    # 4 h a week at € 65 (13.520), a zero line, 10 rides a week at € 12,50 (6.500) and a
+    # year of foster care at € 7.000 a year (7.000)
+    assert figures["dreigend"] == "27020.00"
+    assert figures["doorbraak"] == "3600.00"
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda d: d.update(version=2), "version"),
+        (lambda d: d.update(household="Jansen"), "household"),
+        (lambda d: d["answers"].update({"huishouden.inkomen": 1052.32}), "fraction"),
+        (lambda d: d["history"].append({"field": "plan.titel"}), "history"),
+        (lambda d: d["answers"].update({"plan.titel": "iets anders"}), "does not match"),
+        (lambda d: d.update(created_at="gisteren"), "ISO 8601"),
+    ],
+)
+def test_a_bad_file_is_refused_with_a_reason(app: App, change: object, reason: str) -> None:
+    fill_plan(app, "3012", EVELINE_COSTS, every_field=False)
+    document = json.loads(export_json(app, "3012"))
+    change(document)  # type: ignore[operator]
+    with pytest.raises(exchange.PlanFileError, match=reason):
+        exchange.parse_plan(app.dialog.spec, json.dumps(document))
