@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument(
         "--nieuw", action="store_true", help="start a new plan; the current one is archived"
     )
+    sub.add_parser("run", help="run the Telegram bot (long polling, or a webhook)")
     sub.add_parser("plans", help="list plans with their progress")
     export = sub.add_parser("export", help="write a household's current plan to a file")
     export.add_argument("household", help="household number")
@@ -48,7 +49,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    level = logging.INFO if args.command == "run" else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL, and the Bot API URL holds the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return _run(args)
     except SpecError as exc:
@@ -78,6 +82,10 @@ def _run(args: argparse.Namespace) -> int:
     except StorageUnavailable:
         return fail("database_niet_beschikbaar", 1)
     try:
+        if args.command == "run":
+            from bot import telegram
+
+            return telegram.run(app)
         if args.command == "plans":
             return _list_plans(app)
         if args.command == "import":

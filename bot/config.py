@@ -6,7 +6,7 @@ import getpass
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +30,22 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = 5000
     # Who is recorded as the author of answers given in the terminal.
     author: str = ""
+
+    # Telegram. The token comes from @BotFather; the base URL may point at a self-hosted Bot
+    # API server (or, in tests, at a stand-in on 127.0.0.1).
+    telegram_bot_token: str = Field(
+        default="",
+        validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "DOORBRAAK_TELEGRAM_BOT_TOKEN"),
+    )
+    telegram_api_base_url: str = Field(
+        default="https://api.telegram.org/bot",
+        validation_alias=AliasChoices("TELEGRAM_API_BASE_URL", "DOORBRAAK_TELEGRAM_API_BASE_URL"),
+    )
+    # Webhook mode (behind a reverse proxy) when a public URL is set; long polling otherwise.
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8080
+    webhook_secret: str = ""
 
     @property
     def resolved_database_url(self) -> str:

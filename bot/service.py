@@ -12,8 +12,15 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.exchange import ImportedPlan
-from dialogs import Dialog, Error, Event, Outcome, Snapshot
-from storage import AnswerRecord, PlanRecord, PlanRepository, StaleRevision
+from dialogs import FINISHED, Dialog, Error, Event, Outcome, Snapshot
+from storage import (
+    AnswerRecord,
+    ChatRecord,
+    PlanRecord,
+    PlanRepository,
+    StaleRevision,
+    SuggestionRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +50,19 @@ class Turn:
     outcome: Outcome
     answers: dict[str, Any]
     saved: bool
+    # The plan's revision after this turn; buttons carry it so an old one can be recognised.
+    revision: int = 0
+    # The event was a button of an earlier question: nothing was applied.
+    stale: bool = False
+
+
+@dataclass(frozen=True)
+class ChatTarget:
+    """Bind the opened plan to this chat (Telegram); a group also records its facilitator."""
+
+    chat_id: int
+    kind: str
+    facilitator: str | None = None
 
 
 def snapshot_of(record: PlanRecord) -> Snapshot:
@@ -62,25 +82,64 @@ class PlanService:
         self.dialog = dialog
         self.sessions = sessions
 
-    def open(self, household: str, *, owner: str, new: bool = False) -> Turn:
-        """Resume the household's current plan, or start one; returns the first replies."""
+    def open(
+        self,
+        household: str,
+        *,
+        owner: str,
+        new: bool = False,
+        renew_finished: bool = False,
+        chat: ChatTarget | None = None,
+    ) -> Turn:
+        """Resume the household's current plan, or start one; returns the first replies.
+
+        `new` always starts a new plan; `renew_finished` starts one only if the current plan
+        is finished. A plan that is replaced is archived, never deleted.
+        """
         with _available(), self.sessions.begin() as session:
             repo = PlanRepository(session)
             record = None if new else repo.current_plan(household)
+            if record is not None and renew_finished and record.status == FINISHED:
+                record = None
             if record is None:
                 record = repo.start_plan(household, state=self.dialog.initial_state(), owner=owner)
                 log.info("plan %s started", record.id)
-            outcome = self.dialog.start(snapshot_of(record))
-            # Resuming can move the position (a question removed from the YAML, or a
-            # required one still open at the end); store it so the next answer lands there.
-            saved = self._save(repo, record, outcome, owner)
-            return Turn(record.id, household, outcome, dict(record.answers), saved)
+            return self._opened(repo, record, owner, chat)
 
-    def handle(self, plan_id: int, event: Event, *, author: str) -> Turn:
-        """Apply one event; on a storage failure nothing is stored and the question is repeated."""
+    def open_plan(
+        self, plan_id: int, *, owner: str, chat: ChatTarget | None = None
+    ) -> Turn | None:
+        """Resume a plan by its id (a /hervat button); None if it no longer exists."""
+        with _available(), self.sessions.begin() as session:
+            repo = PlanRepository(session)
+            record = repo.get(plan_id)
+            if record is None:
+                return None
+            return self._opened(repo, record, owner, chat)
+
+    def _opened(
+        self, repo: PlanRepository, record: PlanRecord, author: str, chat: ChatTarget | None
+    ) -> Turn:
+        if chat is not None:
+            repo.bind_chat(chat.chat_id, record.id, kind=chat.kind, facilitator=chat.facilitator)
+        outcome = self.dialog.start(snapshot_of(record))
+        # Resuming can move the position (a question removed from the YAML, or a required one
+        # still open at the end); store it so the next answer lands there.
+        saved = self._save(repo, record, outcome, author)
+        revision = record.revision + 1 if saved else record.revision
+        return Turn(record.id, record.household, outcome, dict(record.answers), saved, revision)
+
+    def handle(
+        self, plan_id: int, event: Event, *, author: str, revision: int | None = None
+    ) -> Turn:
+        """Apply one event; on a storage failure nothing is stored and the question is repeated.
+
+        With `revision` (from a button), the event only applies if the plan is still at that
+        revision; otherwise the turn is marked stale and the current question is repeated.
+        """
         for _ in range(MAX_ATTEMPTS):
             try:
-                return self._handle_once(plan_id, event, author)
+                return self._handle_once(plan_id, event, author, revision)
             except StaleRevision:
                 log.info("plan %s changed concurrently; deciding again", plan_id)
             except OperationalError as exc:
@@ -88,28 +147,43 @@ class PlanService:
                 return self._unsaved(plan_id)
         return self._unsaved(plan_id)
 
-    def _handle_once(self, plan_id: int, event: Event, author: str) -> Turn:
+    def _handle_once(self, plan_id: int, event: Event, author: str, revision: int | None) -> Turn:
         with self.sessions.begin() as session:
             repo = PlanRepository(session)
             record = repo.get(plan_id)
             if record is None:
                 raise LookupError(f"plan {plan_id} does not exist")
+            if revision is not None and revision != record.revision:
+                return self._stale(record)
             outcome = self.dialog.handle(snapshot_of(record), event)
             saved = self._save(repo, record, outcome, author)
             answers = dict(record.answers)
             for key, value in outcome.answers:
                 answers[key] = value
-            return Turn(plan_id, record.household, outcome, answers, saved)
+            new_revision = record.revision + 1 if saved else record.revision
+            return Turn(plan_id, record.household, outcome, answers, saved, new_revision)
+
+    def _stale(self, record: PlanRecord) -> Turn:
+        again = self.dialog.start(snapshot_of(record))
+        outcome = Outcome(
+            replies=(Error(self.dialog.spec.message("knop_verlopen")), *again.replies),
+            state=record.state,
+            status=record.status,
+            data=record.data,
+        )
+        return Turn(
+            record.id,
+            record.household,
+            outcome,
+            dict(record.answers),
+            saved=False,
+            revision=record.revision,
+            stale=True,
+        )
 
     @staticmethod
     def _save(repo: PlanRepository, record: PlanRecord, outcome: Outcome, author: str) -> bool:
-        changed = (
-            bool(outcome.answers)
-            or outcome.state != record.state
-            or outcome.status != record.status
-            or outcome.data != record.data
-        )
-        if changed:
+        if outcome.persist:
             repo.save_turn(
                 record.id,
                 expected_revision=record.revision,
@@ -119,7 +193,7 @@ class PlanService:
                 answers=outcome.answers,
                 author=author,
             )
-        return changed
+        return outcome.persist
 
     def _unsaved(self, plan_id: int) -> Turn:
         """Tell the user nothing was stored and ask the same question again, if we can read."""
@@ -139,7 +213,9 @@ class PlanService:
             status=record.status,
             data=record.data,
         )
-        return Turn(plan_id, record.household, outcome, dict(record.answers), saved=False)
+        return Turn(
+            plan_id, record.household, outcome, dict(record.answers), False, record.revision
+        )
 
     def current(self, household: str) -> tuple[PlanRecord, list[AnswerRecord]] | None:
         """The household's current plan with its full answer history (for exports)."""
@@ -169,3 +245,36 @@ class PlanService:
     def plans(self) -> list[PlanRecord]:
         with _available(), self.sessions() as session:
             return PlanRepository(session).list_plans()
+
+    def own_plans(self, owner: str) -> list[PlanRecord]:
+        """The owner's unfinished plans, most recent first (for /hervat)."""
+        with _available(), self.sessions() as session:
+            return PlanRepository(session).owned_plans(owner)
+
+    def chat(self, chat_id: int) -> ChatRecord | None:
+        with _available(), self.sessions() as session:
+            return PlanRepository(session).chat(chat_id)
+
+    def leave_chat(self, chat_id: int) -> None:
+        with _available(), self.sessions.begin() as session:
+            PlanRepository(session).unbind_chat(chat_id)
+
+    def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        with _available(), self.sessions.begin() as session:
+            PlanRepository(session).move_chat(old_chat_id, new_chat_id)
+
+    def suggest(self, plan_id: int, *, author: str, text: str) -> SuggestionRecord | None:
+        """Store an idea at the step the plan is at now; None if the plan is gone."""
+        with _available(), self.sessions.begin() as session:
+            repo = PlanRepository(session)
+            record = repo.get(plan_id)
+            if record is None:
+                return None
+            step = self.dialog.current_step(snapshot_of(record))
+            return repo.add_suggestion(
+                plan_id, step=step.number, field=record.state, author=author, text=text
+            )
+
+    def suggestions(self, plan_id: int, *, step: int | None = None) -> list[SuggestionRecord]:
+        with _available(), self.sessions() as session:
+            return PlanRepository(session).suggestions(plan_id, step=step)

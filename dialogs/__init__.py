@@ -3,6 +3,7 @@
 from dialogs.display import Formatter, present
 from dialogs.engine import DONE, FINISHED, OPEN, Dialog, Snapshot
 from dialogs.events import (
+    Choose,
     Command,
     Document,
     Done,
@@ -12,6 +13,7 @@ from dialogs.events import (
     Outcome,
     Question,
     Reply,
+    Submit,
     Text,
 )
 from dialogs.spec import Field, Interview, Kind, SpecError, Step
@@ -20,6 +22,7 @@ __all__ = [
     "DONE",
     "FINISHED",
     "OPEN",
+    "Choose",
     "Command",
     "Dialog",
     "Document",
@@ -37,6 +40,7 @@ __all__ = [
     "Snapshot",
     "SpecError",
     "Step",
+    "Submit",
     "Text",
     "present",
 ]

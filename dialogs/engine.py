@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
@@ -13,6 +13,7 @@ from dialogs.answers import Accepted, Refusal, parse_answer
 from dialogs.costs import CostsFlow
 from dialogs.display import Formatter, present
 from dialogs.events import (
+    Choose,
     Command,
     Document,
     Done,
@@ -22,6 +23,7 @@ from dialogs.events import (
     Outcome,
     Question,
     Reply,
+    Submit,
     Text,
 )
 from dialogs.spec import Field, Interview, Kind, Step
@@ -34,6 +36,7 @@ FINISHED = "klaar"
 EDITING = "wijzig"  # step number being edited after `wijzig <stap>`
 SKIPPED = "overgeslagen"  # optional fields passed over with `overslaan`
 CONFIRM = "bevestig"  # an ambiguous reading waiting for ja/nee
+SELECTION = "selectie"  # options ticked with buttons on a multiple choice, not yet submitted
 
 OVERVIEW_GROUPS = (
     "overzicht_ingevuld",
@@ -172,13 +175,24 @@ class Dialog:
                 self._settle(turn, resume=True)
             else:
                 stopped = self._dispatch(turn, event)
+            persist = bool(
+                turn.changes
+                or turn.state != snapshot.state
+                or turn.status != snapshot.status
+                or turn.data != dict(snapshot.data)
+            )
+            revision = snapshot.revision + 1 if persist else snapshot.revision
             return Outcome(
-                replies=tuple(turn.replies),
+                replies=tuple(
+                    replace(r, revision=revision) if isinstance(r, Question) else r
+                    for r in turn.replies
+                ),
                 state=turn.state,
                 status=turn.status,
                 data=turn.data,
                 answers=tuple(turn.changes),
                 stopped=stopped,
+                persist=persist,
             )
         finally:
             self.machine.remove_model(turn)
@@ -186,6 +200,9 @@ class Dialog:
     # --- events -----------------------------------------------------------------------------
 
     def _dispatch(self, turn: _Turn, event: Event) -> bool:
+        if isinstance(event, Choose | Submit):
+            self._on_button(turn, event)
+            return False
         if isinstance(event, Text):
             command = self.parse_command(event.text)
             if command is None:
@@ -267,6 +284,59 @@ class Dialog:
             self._ask(turn)
         else:
             self._advance(turn)
+
+    def _on_button(self, turn: _Turn, event: Choose | Submit) -> None:
+        question = self._question_now(turn)
+        if question is None or (
+            isinstance(event, Choose) and not 0 <= event.index < len(question.choices)
+        ):
+            turn.replies.append(Error(self.spec.message("knop_verlopen")))
+            self._ask(turn)
+            return
+        ticking = question.kind == Kind.MULTICHOICE.value and not question.part
+        if isinstance(event, Choose) and not ticking:
+            self._on_text(turn, question.choices[event.index])
+            return
+        if not ticking:
+            turn.replies.append(Error(self.spec.message("knop_verlopen")))
+            self._ask(turn)
+            return
+        spec_field = self.spec.field(turn.state)
+        chosen = list(question.selected)
+        if isinstance(event, Submit):
+            turn.data.pop(SELECTION, None)
+            if not chosen:
+                turn.replies.append(Error(self.spec.message("niets_gekozen")))
+                self._ask(turn)
+                return
+            self._on_text(turn, ";".join(chosen))
+            return
+        label = question.choices[event.index]
+        if label in chosen:
+            chosen.remove(label)
+        elif spec_field.max is not None and len(chosen) >= spec_field.max:
+            turn.replies.append(
+                Error(
+                    self.spec.message("te_veel_keuzes", max=spec_field.max, aantal=len(chosen) + 1)
+                )
+            )
+        else:
+            chosen.append(label)
+        turn.data[SELECTION] = {"field": turn.state, "labels": chosen}
+        self._ask(turn)
+
+    def _question_now(self, turn: _Turn) -> Question | None:
+        """The question that is being asked at this moment (what a button belongs to)."""
+        if turn.state == DONE:
+            return None
+        before = turn.replies
+        turn.replies = []
+        try:
+            self._ask(turn)
+            questions = [r for r in turn.replies if isinstance(r, Question)]
+        finally:
+            turn.replies = before
+        return questions[-1] if questions else None
 
     def _skip(self, turn: _Turn) -> None:
         if turn.state == DONE:
@@ -395,7 +465,11 @@ class Dialog:
             shown = present(spec_field, pending["value"], self.fmt, exact=True)
             turn.replies.append(self._confirm_question(spec_field, shown))
             return
-        turn.replies.append(self.question(spec_field, turn.answers))
+        question = self.question(spec_field, turn.answers)
+        selection = turn.data.get(SELECTION) or {}
+        if selection.get("field") == spec_field.key:
+            question = replace(question, selected=tuple(selection["labels"]))
+        turn.replies.append(question)
 
     def question(self, spec_field: Field, answers: Mapping[str, Any]) -> Question:
         step = self.spec.step_of(spec_field.key)
@@ -472,6 +546,12 @@ class Dialog:
                 if group in groups:
                     lines.append(self.spec.message(group, vragen="; ".join(groups[group])))
         return "\n".join(lines)
+
+    def current_step(self, snapshot: Snapshot) -> Step:
+        """The step the plan is at; the last step once the plan is done."""
+        if self.spec.has_field(snapshot.state):
+            return self.spec.step_of(snapshot.state)
+        return self.spec.steps[-1]
 
     def progress(self, snapshot: Snapshot) -> tuple[int, int, Step | None]:
         """(answered, applicable) question counts and the current step (None when done)."""

@@ -21,7 +21,23 @@ class Command:
     arg: str = ""
 
 
-Event = Text | Command
+@dataclass(frozen=True)
+class Choose:
+    """A button pressed: option `index` of the question being asked now.
+
+    On a multiple choice it ticks or unticks the option (see Submit); on any other question
+    the option's label is the answer, never read as a command.
+    """
+
+    index: int
+
+
+@dataclass(frozen=True)
+class Submit:
+    """The options ticked on a multiple choice are the answer."""
+
+
+Event = Text | Command | Choose | Submit
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,8 @@ class Question:
     revision: int = 0
     # Within a field that asks several things (cost lines): which sub-question this is.
     part: str = ""
+    # The options ticked so far on a multiple choice answered with buttons.
+    selected: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,7 +99,6 @@ class Outcome:
     data: dict[str, Any] = field(default_factory=dict)
     answers: tuple[tuple[str, Any], ...] = ()
     stopped: bool = False
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.answers)
+    # Whether the plan must be stored (answers, position or sub-state changed); when it is,
+    # its revision goes up by one and the questions above carry that new revision.
+    persist: bool = False

@@ -11,7 +11,14 @@ from storage.models import (
     Household,
     Plan,
 )
-from storage.repository import AnswerRecord, PlanRecord, PlanRepository, StaleRevision
+from storage.repository import (
+    AnswerRecord,
+    ChatRecord,
+    PlanRecord,
+    PlanRepository,
+    StaleRevision,
+    SuggestionRecord,
+)
 
 __all__ = [
     "STATUSES",
@@ -21,11 +28,13 @@ __all__ = [
     "Answer",
     "AnswerRecord",
     "Base",
+    "ChatRecord",
     "Household",
     "Plan",
     "PlanRecord",
     "PlanRepository",
     "StaleRevision",
+    "SuggestionRecord",
     "create_engine_for",
     "make_session_factory",
     "migrate",

@@ -103,7 +103,8 @@ class Plan(Base):
     state: Mapped[str] = mapped_column(String(128), nullable=False)
     data: Mapped[str] = mapped_column(Text, nullable=False, default="{}", server_default="{}")
     revision: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
-    owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Indexed: /hervat lists a professional's own plans among all of them.
+    owner: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), nullable=False, default=utcnow, index=True
@@ -125,4 +126,38 @@ class Answer(Base):
     field: Mapped[str] = mapped_column(String(128), nullable=False)
     value: Mapped[str | None] = mapped_column(Text, nullable=True)
     author: Mapped[str] = mapped_column(String(128), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class Chat(Base):
+    """Which plan a chat is working on; in a group, who leads the session."""
+
+    __tablename__ = "chats"
+
+    # Telegram chat ids exceed 32 bits for supergroups.
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("plans.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    facilitator: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class Suggestion(Base):
+    """An idea a member of a kraak-en-maaksessie added with /idee, kept with the plan's step."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (Index("ix_suggestions_plan_id_id", "plan_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("plans.id", ondelete="CASCADE"), nullable=False
+    )
+    step: Mapped[int] = mapped_column(Integer, nullable=False)
+    field: Mapped[str] = mapped_column(String(128), nullable=False)
+    author: Mapped[str] = mapped_column(String(128), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

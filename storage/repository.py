@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, insert, select, update
+from sqlalchemy import CursorResult, Select, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -16,8 +16,10 @@ from storage.models import (
     STATUS_OPEN,
     STATUSES,
     Answer,
+    Chat,
     Household,
     Plan,
+    Suggestion,
     utcnow,
 )
 
@@ -42,6 +44,24 @@ class AnswerRecord:
     field: str
     value: Any
     author: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ChatRecord:
+    chat_id: int
+    plan_id: int
+    kind: str
+    facilitator: str | None
+
+
+@dataclass(frozen=True)
+class SuggestionRecord:
+    plan_id: int
+    step: int
+    field: str
+    author: str
+    text: str
     created_at: datetime
 
 
@@ -238,6 +258,67 @@ class PlanRepository:
             for row in self._session.execute(plans)
         ]
 
+    def owned_plans(self, owner: str, *, limit: int = 20) -> list[PlanRecord]:
+        """The owner's plans that are not finished, most recently updated first."""
+        plans = (
+            _plans_query()
+            .where(Plan.owner == owner)
+            .where(Plan.status == STATUS_OPEN)
+            .order_by(Plan.updated_at.desc(), Plan.id.desc())
+            .limit(limit)
+        )
+        return [self._record(row.Plan, row.number) for row in self._session.execute(plans)]
+
+    # --- chats and group sessions ----------------------------------------------------------
+
+    def chat(self, chat_id: int) -> ChatRecord | None:
+        row = self._session.get(Chat, chat_id, populate_existing=True)
+        return None if row is None else _chat_record(row)
+
+    def bind_chat(
+        self, chat_id: int, plan_id: int, *, kind: str, facilitator: str | None = None
+    ) -> ChatRecord:
+        """Point a chat at a plan (and, in a group, at its facilitator)."""
+        row = self._session.get(Chat, chat_id)
+        if row is None:
+            row = Chat(chat_id=chat_id, plan_id=plan_id, kind=kind)
+            self._session.add(row)
+        row.plan_id, row.kind, row.facilitator = plan_id, kind, facilitator
+        row.updated_at = utcnow()
+        self._session.flush()
+        return _chat_record(row)
+
+    def unbind_chat(self, chat_id: int) -> None:
+        self._session.execute(delete(Chat).where(Chat.chat_id == chat_id))
+
+    def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup: its binding follows the new chat id."""
+        row = self._session.get(Chat, old_chat_id)
+        if row is None or self._session.get(Chat, new_chat_id) is not None:
+            return
+        binding = _chat_record(row)
+        self._session.delete(row)
+        self._session.flush()
+        self.bind_chat(
+            new_chat_id, binding.plan_id, kind=binding.kind, facilitator=binding.facilitator
+        )
+
+    def add_suggestion(
+        self, plan_id: int, *, step: int, field: str, author: str, text: str
+    ) -> SuggestionRecord:
+        row = Suggestion(
+            plan_id=plan_id, step=step, field=field, author=author, text=text, created_at=utcnow()
+        )
+        self._session.add(row)
+        self._session.flush()
+        return _suggestion_record(row)
+
+    def suggestions(self, plan_id: int, *, step: int | None = None) -> list[SuggestionRecord]:
+        query = select(Suggestion).where(Suggestion.plan_id == plan_id).order_by(Suggestion.id)
+        if step is not None:
+            query = query.where(Suggestion.step == step)
+        return [_suggestion_record(row) for row in self._session.scalars(query)]
+
     def _record(self, plan: Plan, household_key: str) -> PlanRecord:
         rows = self._session.execute(
             select(Answer.field, Answer.value).where(Answer.plan_id == plan.id).order_by(Answer.id)
@@ -253,6 +334,14 @@ def _plans_query() -> Select[Plan, str]:
         .join(Household, Household.id == Plan.household_id)
         .execution_options(populate_existing=True)
     )
+
+
+def _chat_record(row: Chat) -> ChatRecord:
+    return ChatRecord(row.chat_id, row.plan_id, row.kind, row.facilitator)
+
+
+def _suggestion_record(row: Suggestion) -> SuggestionRecord:
+    return SuggestionRecord(row.plan_id, row.step, row.field, row.author, row.text, row.created_at)
 
 
 def _to_record(plan: Plan, household: str, answers: dict[str, Any]) -> PlanRecord:

@@ -10,15 +10,18 @@ import pytest
 from dialogs import (
     DONE,
     FINISHED,
+    Choose,
     Command,
     Dialog,
     Document,
     Done,
     Error,
+    Event,
     Interview,
     Message,
     Question,
     Snapshot,
+    Submit,
     Text,
 )
 from tests.conftest import sample_answer
@@ -33,7 +36,7 @@ class Plan:
         self.history: list[tuple[str, Any]] = []
         self.replies = list(dialog.start(self.snapshot).replies)
 
-    def send(self, text: str | Command) -> list[Any]:
+    def send(self, text: str | Event) -> list[Any]:
         event = Text(text) if isinstance(text, str) else text
         outcome = self.dialog.handle(self.snapshot, event)
         answers = dict(self.snapshot.answers)
@@ -267,3 +270,33 @@ def test_a_removed_question_does_not_strand_a_plan(dialog: Dialog) -> None:
     snapshot = Snapshot(state="verdwenen.vraag", answers={"plan.titel": "x"})
     outcome = dialog.start(snapshot)
     assert outcome.state == "plan.professional"
+
+
+def test_buttons_choose_and_tick_with_the_maximum(plan: Plan) -> None:
+    plan.answer_until("huishouden.relatiestatus")
+    plan.send(Choose(1))
+    assert plan.snapshot.answers["huishouden.relatiestatus"] == "Alleenstaande ouder"
+    plan.answer_until("situatieschets.domeinen")
+    for index in (0, 2, 3):
+        plan.send(Choose(index))
+    assert plan.question.selected == ("Wonen", "Werk", "Financieel")
+    plan.send(Choose(4))
+    assert "hoogstens 3" in plan.errors()[0]
+    assert plan.question.selected == ("Wonen", "Werk", "Financieel")
+    plan.send(Choose(2))  # untick
+    assert plan.question.selected == ("Wonen", "Financieel")
+    assert "situatieschets.domeinen" not in plan.snapshot.answers
+    plan.send(Submit())
+    assert plan.snapshot.answers["situatieschets.domeinen"] == ["Wonen", "Financieel"]
+    plan.send(Choose(9))
+    assert "eerdere vraag" in plan.errors()[0]
+
+
+def test_questions_carry_the_revision_they_will_be_stored_at(plan: Plan, dialog: Dialog) -> None:
+    outcome = dialog.handle(plan.snapshot, Text("Een titel"))
+    assert outcome.persist
+    question = [r for r in outcome.replies if isinstance(r, Question)][-1]
+    assert question.revision == plan.snapshot.revision + 1
+    unchanged = dialog.handle(plan.snapshot, Text("overzicht"))
+    assert not unchanged.persist
+    assert [r for r in unchanged.replies if isinstance(r, Question)][-1].revision == 0

@@ -1,0 +1,631 @@
+"""The Telegram front end: updates in, dialog events out, replies back as messages and files."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any, TypeVar
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.bootstrap import App
+from bot.service import ChatTarget, StorageUnavailable, Turn, snapshot_of
+from bot.telegram_view import (
+    CHOOSE,
+    RESUME,
+    SKIP,
+    SUBMIT,
+    Button,
+    esc,
+    keyboard,
+    question_html,
+    split_html,
+)
+from dialogs import Choose, Command, Document, Done, Error, Question, Submit, Text
+from dialogs import Message as DialogMessage
+from dialogs.household import normalise_household
+from storage import ChatRecord
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Context = ContextTypes.DEFAULT_TYPE
+
+PRIVATE, GROUP = "private", "group"
+# Commands that go straight to the plan's dialog.
+PLAN_COMMANDS = ("overzicht", "terug", "overslaan", "wijzig", "plan", "stop")
+PRIVATE_COMMANDS = ("start", "nieuw", "hervat", *PLAN_COMMANDS, "help")
+GROUP_COMMANDS = ("sessie", "idee", *PLAN_COMMANDS, "help")
+SEND_ATTEMPTS = 4
+
+
+def author_of(user_id: int) -> str:
+    return f"telegram:{user_id}"
+
+
+class TelegramFrontEnd:
+    """Handlers that adapt Telegram to the shared PlanService; no interview wording here."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.spec = app.dialog.spec
+        self.service = app.service
+        # One lock per chat: with concurrent updates, a chat's updates still run one at a
+        # time and in the order Telegram sent them (asyncio locks wake waiters in order).
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    # --- wiring ----------------------------------------------------------------------------
+
+    def build(
+        self,
+        token: str,
+        *,
+        base_url: str,
+        request: BaseRequest | None = None,
+        updates_request: BaseRequest | None = None,
+        rate_limiter: bool = True,
+    ) -> Application[Any, Any, Any, Any, Any, Any]:
+        builder = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(base_url)
+            .base_file_url(base_url.removesuffix("/bot") + "/file/bot")
+            .concurrent_updates(True)
+            .post_init(self.post_init)
+        )
+        if rate_limiter:
+            # Keeps within Telegram's limits (20 messages a minute in a group) and retries
+            # a RetryAfter answer after the time Telegram asks for.
+            limiter: AIORateLimiter = AIORateLimiter(max_retries=3)
+            builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
+        if request is not None:
+            builder = builder.request(request)
+        if updates_request is not None:
+            builder = builder.get_updates_request(updates_request)
+        application = builder.build()
+        self.register(application)
+        return application
+
+    def register(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        private, group = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
+        add = application.add_handler
+        add(MessageHandler(filters.UpdateType.EDITED, self.on_edited))
+        add(MessageHandler(filters.StatusUpdate.MIGRATE, self.on_migrate))
+        add(CommandHandler("start", self.on_start, filters=private))
+        add(CommandHandler("nieuw", self.on_new, filters=private))
+        add(CommandHandler("hervat", self.on_resume, filters=private))
+        add(CommandHandler("help", self.on_help))
+        add(CommandHandler("sessie", self.on_session))
+        add(CommandHandler("idee", self.on_idea, filters=group))
+        add(CommandHandler(list(PLAN_COMMANDS), self.on_plan_command))
+        add(CallbackQueryHandler(self.on_button))
+        add(MessageHandler(filters.COMMAND, self.on_unknown_command))
+        add(MessageHandler(filters.TEXT & (private | group), self.on_text))
+        add(MessageHandler(filters.ALL & (private | group), self.on_unsupported))
+        application.add_error_handler(self.on_error)
+
+    async def post_init(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        bot = application.bot
+
+        def commands(names: tuple[str, ...]) -> list[BotCommand]:
+            return [BotCommand(name, self.spec.message(f"opdracht_{name}")) for name in names]
+
+        await bot.set_my_commands(
+            commands(PRIVATE_COMMANDS), scope=BotCommandScopeAllPrivateChats()
+        )
+        await bot.set_my_commands(commands(GROUP_COMMANDS), scope=BotCommandScopeAllGroupChats())
+
+    def lock(self, chat_id: int) -> asyncio.Lock:
+        lock = self._locks.get(chat_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[chat_id] = lock
+        return lock
+
+    # --- handlers --------------------------------------------------------------------------
+
+    async def on_start(self, update: Update, context: Context) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        async with self.lock(message.chat_id):
+            if context.args:
+                await self._open(context, message, user.id, context.args[0], renew=False)
+            else:
+                await self.say(context, message.chat_id, self.spec.message("telegram_welkom"))
+
+    async def on_new(self, update: Update, context: Context) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        async with self.lock(message.chat_id):
+            if not context.args:
+                await self.say(
+                    context, message.chat_id, self.spec.message("telegram_nieuw_gebruik")
+                )
+                return
+            await self._open(context, message, user.id, context.args[0], renew=True)
+
+    async def _open(
+        self, context: Context, message: Message, user_id: int, number: str, *, renew: bool
+    ) -> None:
+        household = normalise_household(number)
+        if household is None:
+            await self.say(context, message.chat_id, self.spec.message("huishoudnummer_ongeldig"))
+            return
+        target = ChatTarget(message.chat_id, PRIVATE)
+        turn = await self._call(
+            context,
+            message.chat_id,
+            lambda: self.service.open(
+                household, owner=author_of(user_id), chat=target, renew_finished=renew
+            ),
+        )
+        if turn is None:
+            return
+        intro = "nieuw_plan" if not turn.answers else "hervat_plan"
+        if renew and turn.answers:
+            intro = "telegram_al_een_plan"
+        await self.deliver(
+            context, message.chat_id, turn, before=[self.spec.message(intro, huishouden=household)]
+        )
+
+    async def on_resume(self, update: Update, context: Context) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        plans = await self._call(
+            context, message.chat_id, lambda: self.service.own_plans(author_of(user.id))
+        )
+        if plans is None:
+            return
+        if not plans:
+            await self.say(context, message.chat_id, self.spec.message("telegram_hervat_geen"))
+            return
+        rows = []
+        for record in plans:
+            answered, total, step = self.app.dialog.progress(snapshot_of(record))
+            label = self.spec.message(
+                "telegram_hervat_knop",
+                huishouden=record.household,
+                stap=step.number if step else len(self.spec.steps),
+                stappen=len(self.spec.steps),
+                ingevuld=answered,
+                totaal=total,
+            )
+            data = Button(RESUME, record.id).encode()
+            rows.append([InlineKeyboardButton(label, callback_data=data)])
+        await self.say(
+            context,
+            message.chat_id,
+            self.spec.message("telegram_hervat_kies"),
+            markup=InlineKeyboardMarkup(rows),
+        )
+
+    async def on_help(self, update: Update, context: Context) -> None:
+        if update.effective_chat is not None:
+            await self.say(context, update.effective_chat.id, self.spec.message("telegram_help"))
+
+    async def on_session(self, update: Update, context: Context) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        if message.chat.type == "private":
+            await self.say(context, message.chat_id, self.spec.message("telegram_alleen_groep"))
+            return
+        async with self.lock(message.chat_id):
+            arg = context.args[0] if context.args else ""
+            if arg.lower() == "stop":
+                await self._call(
+                    context, message.chat_id, lambda: self.service.leave_chat(message.chat_id)
+                )
+                await self.say(
+                    context, message.chat_id, self.spec.message("telegram_sessie_gestopt")
+                )
+                return
+            household = normalise_household(arg) if arg else None
+            if household is None:
+                key = "huishoudnummer_ongeldig" if arg else "telegram_sessie_gebruik"
+                await self.say(context, message.chat_id, self.spec.message(key))
+                return
+            target = ChatTarget(message.chat_id, GROUP, facilitator=author_of(user.id))
+            turn = await self._call(
+                context,
+                message.chat_id,
+                lambda: self.service.open(household, owner=author_of(user.id), chat=target),
+            )
+            if turn is None:
+                return
+            started = self.spec.message(
+                "telegram_sessie_gestart", huishouden=household, naam=user.first_name
+            )
+            binding = ChatRecord(message.chat_id, turn.plan_id, GROUP, author_of(user.id))
+            await self.deliver(
+                context, message.chat_id, turn, before=[started], group=binding, reply_to=message
+            )
+
+    async def on_idea(self, update: Update, context: Context) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        async with self.lock(message.chat_id):
+            binding = await self._binding(context, message.chat_id)
+            if binding is None:
+                await self.say(context, message.chat_id, self.spec.message("telegram_geen_sessie"))
+                return
+            idea = " ".join(context.args or []).strip()
+            if not idea:
+                await self.say(
+                    context, message.chat_id, self.spec.message("telegram_idee_gebruik")
+                )
+                return
+            stored = await self._call(
+                context,
+                message.chat_id,
+                lambda: self.service.suggest(
+                    binding.plan_id, author=author_of(user.id), text=idea[:2000]
+                ),
+            )
+            if stored is None:
+                return
+            step = self.spec.steps[stored.step - 1]
+            text = self.spec.message(
+                "telegram_idee_opgeslagen",
+                naam=user.first_name,
+                stap=step.number,
+                stapnaam=step.name,
+                idee=stored.text,
+            )
+            await self.say(context, message.chat_id, text)
+
+    async def on_plan_command(self, update: Update, context: Context) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None or not message.text:
+            return
+        name = message.text.split()[0].lstrip("/").split("@")[0].lower()
+        await self._to_plan(context, message, user.id, Command(name, " ".join(context.args or [])))
+
+    async def on_text(self, update: Update, context: Context) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None or message.text is None:
+            return
+        await self._to_plan(context, message, user.id, Text(message.text))
+
+    async def _to_plan(
+        self, context: Context, message: Message, user_id: int, event: Text | Command
+    ) -> None:
+        async with self.lock(message.chat_id):
+            binding = await self._binding(context, message.chat_id)
+            if binding is None:
+                if message.chat.type == "private":
+                    await self.say(
+                        context, message.chat_id, self.spec.message("telegram_geen_plan")
+                    )
+                return
+            author = author_of(user_id)
+            if binding.kind == GROUP and binding.facilitator != author:
+                # In a session only the facilitator's answers count; others suggest with /idee.
+                if isinstance(event, Command) or message.reply_to_message is not None:
+                    await self.say(context, message.chat_id, self._facilitator_only(binding))
+                return
+            turn = await self._call(
+                context,
+                message.chat_id,
+                lambda: self.service.handle(binding.plan_id, event, author=author),
+            )
+            if turn is None:
+                return
+            await self.deliver(context, message.chat_id, turn, group=binding, reply_to=message)
+            if turn.outcome.stopped and binding.kind == PRIVATE:
+                await self._call(
+                    context, message.chat_id, lambda: self.service.leave_chat(message.chat_id)
+                )
+
+    async def on_button(self, update: Update, context: Context) -> None:
+        query, user = update.callback_query, update.effective_user
+        if query is None or user is None:
+            return
+        button = Button.decode(query.data)
+        chat = query.message.chat if query.message is not None else None
+        if button is None or chat is None:
+            await query.answer(self.spec.message("knop_verlopen"))
+            return
+        author = author_of(user.id)
+        async with self.lock(chat.id):
+            if button.action == RESUME:
+                await query.answer()
+                target = ChatTarget(chat.id, PRIVATE)
+                turn = await self._call(
+                    context,
+                    chat.id,
+                    lambda: self.service.open_plan(button.plan_id, owner=author, chat=target),
+                )
+                if turn is None:
+                    await self.say(context, chat.id, self.spec.message("telegram_plan_weg"))
+                    return
+                hervat = self.spec.message("hervat_plan", huishouden=turn.household)
+                await self.deliver(context, chat.id, turn, before=[hervat])
+                return
+            binding = await self._binding(context, chat.id)
+            if binding is None or binding.plan_id != button.plan_id:
+                await query.answer(self.spec.message("knop_verlopen"))
+                return
+            if binding.kind == GROUP and binding.facilitator != author:
+                await query.answer(self.spec.message("telegram_knop_gespreksleider"))
+                return
+            event: Choose | Submit | Command
+            if button.action == CHOOSE:
+                event = Choose(button.index)
+            elif button.action == SUBMIT:
+                event = Submit()
+            else:
+                assert button.action == SKIP
+                event = Command("overslaan")
+            turn = await self._call(
+                context,
+                chat.id,
+                lambda: self.service.handle(
+                    binding.plan_id, event, author=author, revision=button.revision
+                ),
+            )
+            if turn is None:
+                await query.answer()
+                return
+            if turn.stale:
+                await query.answer(self.spec.message("knop_verlopen"))
+                return
+            await query.answer()
+            if await self._retick(query.message, turn):
+                return
+            await self.deliver(context, chat.id, turn, group=binding)
+
+    async def _retick(self, message: Any, turn: Turn) -> bool:
+        """A tick on a multiple choice: update the buttons in place instead of a new message."""
+        replies = turn.outcome.replies
+        if len(replies) != 1 or turn.outcome.answers or not isinstance(message, Message):
+            return False
+        question = replies[0]
+        if not isinstance(question, Question) or question.kind != "multichoice" or question.part:
+            return False
+        markup = keyboard(question, self.spec, turn.plan_id)
+        await self._send(lambda: message.edit_reply_markup(reply_markup=markup))
+        return True
+
+    async def on_unsupported(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        if message is None or not await self._may_address(context, update):
+            return
+        await self.say(context, message.chat_id, self.spec.message("telegram_alleen_tekst"))
+
+    async def on_edited(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        if message is None or not await self._may_address(context, update):
+            return
+        await self.say(context, message.chat_id, self.spec.message("telegram_bewerkt"))
+
+    async def on_unknown_command(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        if message is None or not await self._may_address(context, update):
+            return
+        await self.say(context, message.chat_id, self.spec.message("telegram_onbekende_opdracht"))
+
+    async def on_migrate(self, update: Update, context: Context) -> None:
+        """A group became a supergroup: its chat id changes, the session goes with it."""
+        message = update.effective_message
+        if message is None:
+            return
+        old, new = message.chat_id, message.migrate_to_chat_id
+        if new is None and message.migrate_from_chat_id is not None:
+            old, new = message.migrate_from_chat_id, message.chat_id
+        if new is None:
+            return
+        await self._call(context, new, lambda: self.service.move_chat(old, new))
+        log.info("chat migrated to a supergroup")
+
+    async def on_error(self, update: object, context: Context) -> None:
+        # Only the type: an exception message may quote an answer.
+        log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    async def _may_address(self, context: Context, update: Update) -> bool:
+        """In a private chat always; in a group only the facilitator, to keep it quiet."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or user is None:
+            return False
+        if chat.type == "private":
+            return True
+        binding = await self._binding(context, chat.id)
+        return binding is not None and binding.facilitator == author_of(user.id)
+
+    def _facilitator_only(self, binding: ChatRecord) -> str:
+        name = (binding.facilitator or "").removeprefix("telegram:")
+        return self.spec.message("telegram_alleen_gespreksleider", naam=name)
+
+    async def _binding(self, context: Context, chat_id: int) -> ChatRecord | None:
+        return await self._call(context, chat_id, lambda: self.service.chat(chat_id))
+
+    async def _call(self, context: Context, chat_id: int, work: Callable[[], T]) -> T | None:
+        """Run a storage call; if the database is unusable, say so and return None."""
+        try:
+            return work()
+        except StorageUnavailable:
+            await self.say(context, chat_id, self.spec.message("database_niet_beschikbaar"))
+            return None
+
+    async def say(
+        self,
+        context: Context,
+        chat_id: int,
+        text: str,
+        *,
+        markup: InlineKeyboardMarkup | ForceReply | None = None,
+        reply_to: int | None = None,
+        escape: bool = True,
+    ) -> None:
+        html = esc(text) if escape else text
+        parts = split_html(html)
+        for number, part in enumerate(parts, 1):
+            reply = None
+            if number == 1 and reply_to is not None:
+                reply = ReplyParameters(reply_to, allow_sending_without_reply=True)
+            send = functools.partial(
+                context.bot.send_message,
+                chat_id,
+                part,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup if number == len(parts) else None,
+                reply_parameters=reply,
+            )
+            await self._send(send)
+
+    async def _send(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Retry a Bot API call on network errors and RetryAfter, with backoff."""
+        delay = 0.5
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                return await call()
+            except RetryAfter as exc:
+                if attempt == SEND_ATTEMPTS:
+                    raise
+                wait = exc.retry_after
+                await asyncio.sleep(
+                    wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+                )
+            except NetworkError:
+                if attempt == SEND_ATTEMPTS:
+                    raise
+                await asyncio.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def deliver(
+        self,
+        context: Context,
+        chat_id: int,
+        turn: Turn,
+        *,
+        before: list[str] | None = None,
+        group: ChatRecord | None = None,
+        reply_to: Message | None = None,
+    ) -> None:
+        """Send a turn's replies, combining texts with the question that follows them."""
+        pending = [esc(text) for text in before or []]
+        for reply in turn.outcome.replies:
+            if isinstance(reply, Error):
+                pending.append(f"⚠️ {esc(reply.text)}")
+            elif isinstance(reply, DialogMessage):
+                pending.append(esc(reply.text))
+            elif isinstance(reply, Document) and reply.format == "text":
+                pending.append(esc(self.app.renderer.message(reply.part, turn.answers)))
+            elif isinstance(reply, Document):
+                await self._flush(context, chat_id, pending)
+                pending = []
+                await self._send_document(context, chat_id, turn)
+            elif isinstance(reply, Question):
+                await self._ask(context, chat_id, turn, reply, pending, group, reply_to)
+                pending = []
+            elif isinstance(reply, Done):
+                continue
+        await self._flush(context, chat_id, pending)
+
+    async def _flush(self, context: Context, chat_id: int, pending: list[str]) -> None:
+        if pending:
+            await self.say(context, chat_id, "\n\n".join(pending), escape=False)
+
+    async def _ask(
+        self,
+        context: Context,
+        chat_id: int,
+        turn: Turn,
+        question: Question,
+        pending: list[str],
+        group: ChatRecord | None,
+        reply_to: Message | None,
+    ) -> None:
+        ideas: list[str] = []
+        if group is not None and group.kind == GROUP and question.intro:
+            found = await self._call(
+                context,
+                chat_id,
+                lambda: self.service.suggestions(turn.plan_id, step=question.step),
+            )
+            ideas = [s.text for s in found or []]
+        text = "\n\n".join([*pending, question_html(question, self.spec, ideas)])
+        markup: InlineKeyboardMarkup | ForceReply | None = keyboard(
+            question, self.spec, turn.plan_id
+        )
+        reply_id = None
+        if group is not None and group.kind == GROUP and not question.choices:
+            # With privacy mode on, the bot only hears replies to its own messages: ask the
+            # facilitator for a reply, and only the facilitator (selective).
+            markup = ForceReply(selective=True)
+            reply_id = reply_to.message_id if reply_to is not None else None
+        await self.say(context, chat_id, text, markup=markup, reply_to=reply_id, escape=False)
+
+    async def _send_document(self, context: Context, chat_id: int, turn: Turn) -> None:
+        await self._send(lambda: context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT))
+        text = self.app.renderer.markdown(turn.household, turn.answers, date.today())
+        filename = f"doorbraakplan-{turn.household}.md"
+        await self._send(
+            lambda: context.bot.send_document(
+                chat_id, document=text.encode("utf-8"), filename=filename
+            )
+        )
+
+
+def run(app: App) -> int:
+    """`doorbraakbot run`: long polling, or a webhook when DOORBRAAK_WEBHOOK_URL is set."""
+    settings = app.settings
+    spec = app.dialog.spec
+    if not settings.telegram_bot_token:
+        print(spec.message("telegram_geen_token"))
+        return 2
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    front = TelegramFrontEnd(app)
+    application = front.build(settings.telegram_bot_token, base_url=settings.telegram_api_base_url)
+    try:
+        if settings.webhook_url:
+            application.run_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path="telegram",
+                webhook_url=settings.webhook_url,
+                secret_token=settings.webhook_secret or None,
+                allowed_updates=Update.ALL_TYPES,
+                drop_pending_updates=False,
+            )
+        else:
+            # Answers typed while the bot was down must still arrive: never drop them.
+            application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    except TelegramError as exc:
+        log.error("Telegram stopped the bot: %s", type(exc).__name__)
+        return 1
+    return 0

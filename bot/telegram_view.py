@@ -1,0 +1,176 @@
+"""Dialog replies as Telegram messages: HTML text, inline keyboards, callback data, splitting."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from dialogs import Interview, Question
+
+MAX_MESSAGE = 4096
+MAX_CALLBACK_DATA = 64
+
+# Callback data: `<action>|<plan id>|<revision>[|<index>]`. The revision identifies the
+# question a button belongs to: a press on a button of an older question is refused.
+CHOOSE, SUBMIT, SKIP, RESUME = "c", "k", "s", "h"
+
+
+@dataclass(frozen=True)
+class Button:
+    action: str
+    plan_id: int
+    revision: int = 0
+    index: int = 0
+
+    def encode(self) -> str:
+        data = f"{self.action}|{self.plan_id}|{self.revision}|{self.index}"
+        if len(data.encode()) > MAX_CALLBACK_DATA:  # pragma: no cover - ids are far smaller
+            raise ValueError("callback data too long")
+        return data
+
+    @classmethod
+    def decode(cls, data: str | None) -> Button | None:
+        parts = (data or "").split("|")
+        if len(parts) != 4 or parts[0] not in (CHOOSE, SUBMIT, SKIP, RESUME):
+            return None
+        try:
+            return cls(parts[0], int(parts[1]), int(parts[2]), int(parts[3]))
+        except ValueError:
+            return None
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def question_html(q: Question, spec: Interview, ideas: Sequence[str] = ()) -> str:
+    """A question with its progress, the step's intro, help and the current answer."""
+    progress = spec.message("voortgang", stap=q.step, stappen=q.steps, naam=q.step_name)
+    parts = [f"<b>{esc(progress)}</b>"]
+    if q.intro:
+        parts.append(f"<i>{esc(q.intro)}</i>")
+    mark = spec.message("verplicht_kenmerk" if q.required else "niet_verplicht_kenmerk")
+    parts.append(f"<b>{esc(q.text)}</b> {esc(mark)}")
+    if q.help:
+        parts.append("\n".join(f"• {esc(h)}" for h in q.help))
+    if q.kind == "multichoice" and not q.part:
+        parts.append(esc(spec.message("telegram_vink_aan", max=q.max or len(q.choices))))
+    if q.current is not None:
+        parts.append(esc(spec.message("huidig_antwoord", antwoord=q.current)))
+    if ideas:
+        lines = [esc(spec.message("telegram_ideeen_kop"))]
+        lines += [f"💡 {esc(idea)}" for idea in ideas]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def keyboard(q: Question, spec: Interview, plan_id: int) -> InlineKeyboardMarkup | None:
+    """Choices as buttons; ticks and a `Klaar` button for a multiple choice."""
+    rows: list[list[InlineKeyboardButton]] = []
+    ticking = q.kind == "multichoice" and not q.part
+    for index, label in enumerate(q.choices):
+        shown = f"✅ {label}" if ticking and label in q.selected else label
+        data = Button(CHOOSE, plan_id, q.revision, index).encode()
+        rows.append([InlineKeyboardButton(shown, callback_data=data)])
+    if ticking:
+        done = Button(SUBMIT, plan_id, q.revision).encode()
+        rows.append([InlineKeyboardButton(spec.message("knop_klaar"), callback_data=done)])
+    if not q.required and not q.part:
+        skip = Button(SKIP, plan_id, q.revision).encode()
+        rows.append([InlineKeyboardButton(spec.message("knop_overslaan"), callback_data=skip)])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+_TAG = re.compile(r"<[^>]*>|&[#a-zA-Z0-9]+;")
+
+
+def split_html(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Split a message on paragraph boundaries, then lines, then words; never inside a tag.
+
+    Our messages open and close their tags within one paragraph, so a cut between
+    paragraphs or lines leaves every part well-formed. A single line longer than `limit`
+    (a very long answer) is cut between words, outside any tag or entity; tags open at the
+    cut are closed and reopened so that each part stays valid HTML.
+    """
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for paragraph in text.split("\n\n"):
+        for piece in _pieces(paragraph, limit):
+            candidate = f"{current}\n\n{piece}" if current else piece
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                if current:
+                    parts.append(current)
+                current = piece
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _pieces(paragraph: str, limit: int) -> list[str]:
+    if len(paragraph) <= limit:
+        return [paragraph]
+    pieces: list[str] = []
+    current = ""
+    for line in paragraph.split("\n"):
+        for chunk in _cut_line(line, limit) if len(line) > limit else [line]:
+            candidate = f"{current}\n{chunk}" if current else chunk
+            if len(candidate) <= limit:
+                current = candidate
+            else:
+                if current:
+                    pieces.append(current)
+                current = chunk
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _cut_line(line: str, limit: int) -> list[str]:
+    chunks: list[str] = []
+    rest = line
+    carried = ""  # tags reopened at the start of the next chunk
+    while len(carried) + len(rest) > limit:
+        room = limit - len(carried) - 16  # leave room to close open tags
+        cut = _safe_cut(rest, room)
+        head, rest = rest[:cut], rest[cut:].lstrip(" ")
+        opened = _open_tags(carried + head)
+        closing = "".join(f"</{name}>" for name in reversed(opened))
+        chunks.append(carried + head + closing)
+        carried = "".join(f"<{name}>" for name in opened)
+    chunks.append(carried + rest)
+    return chunks
+
+
+def _safe_cut(text: str, room: int) -> int:
+    """The last space before `room` that is outside a tag or entity, else a hard cut there."""
+    spans = [(m.start(), m.end()) for m in _TAG.finditer(text[: room + 64])]
+
+    def inside(position: int) -> bool:
+        return any(start < position < end for start, end in spans)
+
+    for position in range(room, max(room // 2, 1), -1):
+        if text[position - 1 : position] == " " and not inside(position):
+            return position
+    position = room
+    while inside(position) and position > 1:
+        position -= 1
+    return position
+
+
+def _open_tags(text: str) -> list[str]:
+    stack: list[str] = []
+    for match in re.finditer(r"<(/?)([a-z]+)[^>]*>", text):
+        closing, name = match.group(1), match.group(2)
+        if closing and stack and stack[-1] == name:
+            stack.pop()
+        elif not closing:
+            stack.append(name)
+    return stack

@@ -1,0 +1,100 @@
+"""Telegram formatting: message splitting, callback data, keyboards, escaping."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.telegram_view import MAX_MESSAGE, Button, esc, keyboard, question_html, split_html
+from dialogs import Interview, Question
+
+
+class _Balance(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.ok = True
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack.pop() != tag:
+            self.ok = False
+
+
+def balanced(part: str) -> bool:
+    parser = _Balance()
+    parser.feed(part)
+    parser.close()
+    return parser.ok and not parser.stack and not re.search(r"<[^>]*$|&[a-z]*$", part)
+
+
+def test_short_messages_stay_whole() -> None:
+    assert split_html("<b>kort</b>") == ["<b>kort</b>"]
+
+
+def test_long_messages_split_on_paragraphs() -> None:
+    paragraphs = [f"<b>Stap {n}</b>\n" + "tekst " * 150 for n in range(12)]
+    text = "\n\n".join(paragraphs)
+    parts = split_html(text)
+    assert len(parts) > 1
+    assert all(len(p) <= MAX_MESSAGE for p in parts)
+    assert all(balanced(p) for p in parts)
+    # nothing lost, and every cut fell between paragraphs
+    assert "\n\n".join(parts) == text
+
+
+words = st.text(alphabet="abc <>&é👍", min_size=1, max_size=12)
+
+
+@given(st.lists(words, min_size=1, max_size=2500))
+def test_one_huge_line_is_cut_outside_tags(chunks: list[str]) -> None:
+    text = "<b>" + esc(" ".join(chunks)) + "</b>"
+    parts = split_html(text, limit=500)
+    assert all(len(p) <= 500 for p in parts)
+    assert all(balanced(p) for p in parts), parts
+    joined = "".join(re.sub(r"</?b>", "", p) for p in parts)
+    assert joined.replace(" ", "") == esc(" ".join(chunks)).replace(" ", "")
+
+
+def test_callback_data_round_trips_within_64_bytes() -> None:
+    button = Button("c", 2_147_483_647, 2_147_483_647, 99)
+    assert len(button.encode().encode()) <= 64
+    assert Button.decode(button.encode()) == button
+    for bad in (None, "", "x|1|2|3", "c|1|2", "c|a|2|3"):
+        assert Button.decode(bad) is None
+
+
+def test_question_html_escapes_user_text_and_shows_progress(spec: Interview) -> None:
+    q = Question(
+        field="plan.titel",
+        kind="multichoice",
+        text="Kies <b>iets</b> & meer",
+        help=("<script>",),
+        choices=("Wonen", "Werk"),
+        max=1,
+        required=False,
+        step=2,
+        steps=6,
+        step_name="Toekomstperspectief",
+        current="a < b",
+        revision=7,
+        selected=("Werk",),
+    )
+    text = question_html(q, spec, ideas=("<i>idee</i>",))
+    assert text.startswith("<b>Stap 2 van 6: Toekomstperspectief</b>")
+    assert "Kies &lt;b&gt;iets&lt;/b&gt; &amp; meer" in text
+    assert "&lt;script&gt;" in text and "a &lt; b" in text and "&lt;i&gt;idee" in text
+    markup = keyboard(q, spec, plan_id=3)
+    assert markup is not None
+    rows = [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard]
+    assert rows == [
+        [("Wonen", "c|3|7|0")],
+        [("✅ Werk", "c|3|7|1")],
+        [("Klaar", "k|3|7|0")],
+        [("Overslaan", "s|3|7|0")],
+    ]
