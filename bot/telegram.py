@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import weakref
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from telegram import (
@@ -54,6 +55,10 @@ from dialogs.household import normalise_household
 from storage import ChatRecord
 
 log = logging.getLogger(__name__)
+
+# Opt in to python-telegram-bot's timedelta durations (e.g. RetryAfter.retry_after), the
+# behaviour of its next major version; without it PTB warns on every such value.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 T = TypeVar("T")
 Context = ContextTypes.DEFAULT_TYPE
@@ -516,9 +521,8 @@ class TelegramFrontEnd:
                 if attempt == SEND_ATTEMPTS:
                     raise
                 wait = exc.retry_after
-                await asyncio.sleep(
-                    wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
-                )
+                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+                await asyncio.sleep(seconds)
             except NetworkError:
                 if attempt == SEND_ATTEMPTS:
                     raise

@@ -1,0 +1,322 @@
+"""The real Telegram handlers in a real Application, talking to a recording Bot API stand-in."""
+
+from __future__ import annotations
+
+import html
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update
+from telegram.ext import Application
+
+from bot.bootstrap import App, bootstrap
+from bot.config import Settings
+from bot.telegram import TelegramFrontEnd
+from dialogs import Interview, Kind
+from storage import PlanRepository
+from tests.conftest import sample_answer
+from tests.support.botapi import BotApiStandIn, Call
+from tests.support.request import StandInRequest
+
+FACILITATOR, MEMBER_A, MEMBER_B = 2001, 2002, 2003
+
+
+class Harness:
+    def __init__(
+        self, stand_in: BotApiStandIn, application: Application[Any, Any, Any, Any, Any, Any],
+        app: App,
+    ) -> None:  # fmt: skip
+        self.stand_in = stand_in
+        self.application = application
+        self.app = app
+        self.spec: Interview = app.dialog.spec
+        self._ids = itertools.count(1)
+        self.presses = 0
+
+    async def push(self, update: dict[str, Any]) -> list[Call]:
+        """Process one update; return the Bot API calls it caused."""
+        before = len(self.stand_in.calls)
+        update = {"update_id": next(self._ids), **update}
+        await self.application.process_update(Update.de_json(update, self.application.bot))
+        return self.stand_in.calls[before:]
+
+    async def say(self, text: str, **kw: Any) -> list[Call]:
+        return await self.push(self.stand_in.text_update(text, **kw))
+
+    async def press(self, data: str, *, message_id: int = 1, **kw: Any) -> list[Call]:
+        self.presses += 1
+        return await self.push(self.stand_in.callback_update(data, message_id=message_id, **kw))
+
+    def last_question(self) -> Call:
+        return [c for c in self.stand_in.calls_of("sendMessage") if "Stap " in c.params["text"]][
+            -1
+        ]
+
+    def current_field(self) -> str:
+        text = self.last_question().params["text"]
+        for field in self.spec.fields:
+            if f"<b>{html.escape(field.text, quote=False)}" in text:
+                return field.key
+        raise AssertionError(f"no field in {text[:200]}")
+
+    def buttons(self, call: Call | None = None) -> list[tuple[str, str]]:
+        """The buttons under a message; by default those the user sees under the question
+        now (a tick edits the keyboard in place)."""
+        if call is None:
+            call = self.last_question()
+            edits = [c for c in self.stand_in.calls_of("editMessageReplyMarkup") if c.at > call.at]
+            call = edits[-1] if edits else call
+        markup = call.params.get("reply_markup") or {}
+        return [
+            (b["text"], b["callback_data"])
+            for row in markup.get("inline_keyboard", [])
+            for b in row
+        ]
+
+    def button(self, label: str) -> str:
+        return next(data for text, data in self.buttons() if text.endswith(label))
+
+    def plans(self) -> PlanRepository:
+        return PlanRepository(self.app.sessions())
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
+    stand_in = BotApiStandIn()
+    app = bootstrap(Settings(data_dir=tmp_path))
+    front = TelegramFrontEnd(app)
+    application = front.build(
+        stand_in.token,
+        base_url="http://stand-in/bot",
+        request=StandInRequest(stand_in),
+        updates_request=StandInRequest(stand_in),
+        rate_limiter=False,
+    )
+    await application.initialize()
+    await front.post_init(application)
+    yield Harness(stand_in, application, app)
+    await application.shutdown()
+    app.engine.dispose()
+
+
+async def answer_current(bot: Harness, **kw: Any) -> list[Call]:
+    """Answer whatever is asked now the way a professional on a phone would."""
+    field = bot.spec.field(bot.current_field())
+    if field.kind is Kind.CHOICE:
+        return await bot.press(bot.button(sample_answer(field)), **kw)
+    if field.kind is Kind.MULTICHOICE:
+        for label in sample_answer(field).split(";"):
+            await bot.press(bot.button(label), **kw)
+        return await bot.press(bot.button("Klaar"), **kw)
+    return await bot.say(sample_answer(field), **kw)
+
+
+async def test_commands_are_registered_in_dutch(bot: Harness) -> None:
+    scopes = {
+        c.params["scope"]["type"]: c.params["commands"]
+        for c in bot.stand_in.calls_of("setMyCommands")
+    }
+    private = [c["command"] for c in scopes["all_private_chats"]]
+    group = [c["command"] for c in scopes["all_group_chats"]]
+    assert private[:3] == ["start", "nieuw", "hervat"]
+    assert {"overzicht", "terug", "overslaan", "wijzig", "plan", "stop", "help"} <= set(private)
+    assert {"sessie", "idee"} <= set(group)
+    assert all(c["description"] for c in scopes["all_private_chats"])
+
+
+async def test_a_private_interview_to_the_summary(bot: Harness) -> None:
+    calls = await bot.say("/start")
+    assert "Welkom" in calls[-1].params["text"]
+    await bot.say("/nieuw 3012")
+    assert bot.current_field() == "plan.titel"
+    steps_seen = []
+    for _ in range(200):
+        calls = await answer_current(bot)
+        if any(c.method == "sendDocument" for c in calls):
+            break
+        steps_seen.append(int(bot.last_question().params["text"].split("Stap ")[1].split()[0]))
+    else:
+        raise AssertionError("the interview did not finish")
+    assert steps_seen == sorted(steps_seen) and steps_seen[-1] == 6
+    methods = [c.method for c in calls]
+    assert methods.index("sendChatAction") < methods.index("sendDocument")
+    action = next(c for c in calls if c.method == "sendChatAction")
+    assert action.params["action"] == "upload_document"
+    document = next(c for c in calls if c.method == "sendDocument")
+    assert document.filenames["document"] == "doorbraakplan-3012.md"
+    summary = document.files["document"].decode()
+    assert "## Stap 6. Actieplan" in summary and "15 maart 2027" in summary
+    texts = bot.stand_in.sent_texts()
+    assert any(t.startswith("Waardendriehoek") for t in texts)
+    # every button press was answered, exactly once
+    assert bot.presses > 0
+    assert len(bot.stand_in.calls_of("answerCallbackQuery")) == bot.presses
+
+
+async def test_resume_with_hervat_and_with_a_deep_link(bot: Harness) -> None:
+    await bot.say("/nieuw 3012")
+    await bot.say("Een titel")
+    await bot.say("/stop")
+    assert "bewaard" in bot.stand_in.sent_texts()[-1]
+    calls = await bot.say("Nog iets")
+    assert "geen plan open" in calls[-1].params["text"]
+    calls = await bot.say("/hervat")
+    ((label, data),) = bot.buttons(calls[-1])
+    assert label.startswith("3012 · stap 1 van 6")
+    await bot.press(data)
+    assert bot.current_field() == "plan.professional"
+    # another device: a deep link t.me/<bot>?start=3012 opens the same plan
+    await bot.say("/start 3012", user_id=1001, chat_id=1001)
+    assert bot.current_field() == "plan.professional"
+    calls = await bot.say("/start Jansen")
+    assert "geen geldig huishoudnummer" in calls[-1].params["text"]
+
+
+async def test_a_stale_button_does_not_answer_the_current_question(bot: Harness) -> None:
+    await bot.say("/nieuw 3012")
+    await bot.say("Een titel")
+    await bot.say("Sanne Tester")
+    await bot.say("Wijk Noord")
+    await bot.say("overslaan")
+    await bot.say("overslaan")
+    assert bot.current_field() == "huishouden.relatiestatus"
+    old = bot.button("Alleenstaand")
+    await bot.press(bot.button("Samenwonend"))
+    assert bot.current_field() == "huishouden.huisvesting"
+    calls = await bot.press(old)
+    assert [c.method for c in calls] == ["answerCallbackQuery"]
+    assert "eerdere vraag" in calls[0].params["text"]
+    with bot.app.sessions() as session:
+        plan = PlanRepository(session).current_plan("3012")
+        assert plan is not None
+        assert plan.answers["huishouden.relatiestatus"] == "Samenwonend"
+
+
+async def test_a_multiple_choice_with_ticks_and_the_maximum(bot: Harness) -> None:
+    await bot.say("/nieuw 3012")
+    for _ in range(40):
+        if bot.current_field() == "situatieschets.domeinen":
+            break
+        await answer_current(bot)
+    for label in ("Wonen", "Werk", "Financieel"):
+        calls = await bot.press(bot.button(label))
+        assert [c.method for c in calls] == ["answerCallbackQuery", "editMessageReplyMarkup"]
+    ticked = [text for text, _ in bot.buttons() if text.startswith("✅")]
+    assert ticked == ["✅ Wonen", "✅ Werk", "✅ Financieel"]
+    calls = await bot.press(bot.button("Opleiding"))
+    assert "hoogstens 3" in calls[-1].params["text"]
+    await bot.press(bot.button("Klaar"))
+    with bot.app.sessions() as session:
+        plan = PlanRepository(session).current_plan("3012")
+        assert plan is not None
+        assert plan.answers["situatieschets.domeinen"] == ["Wonen", "Werk", "Financieel"]
+
+
+async def test_a_group_session_with_a_facilitator_and_two_members(bot: Harness) -> None:
+    group = {"chat_type": "group", "chat_id": -4001}
+    calls = await bot.say("/sessie 3012", user_id=FACILITATOR, first_name="Fatima", **group)
+    assert "Fatima leidt de sessie" in calls[-1].params["text"]
+    # with privacy mode on, the facilitator is asked for a reply, selectively
+    assert calls[-1].params["reply_markup"] == {"force_reply": True, "selective": True}
+    assert calls[-1].params["reply_parameters"]["message_id"] > 0
+    await bot.say("Een titel", user_id=FACILITATOR, **group)
+    assert bot.current_field() == "plan.professional"
+    # members' answers do not advance the plan
+    before = len(bot.stand_in.calls)
+    await bot.say("Iets anders", user_id=MEMBER_A, **group)
+    await bot.say("Nog iets", user_id=MEMBER_B, **group)
+    assert bot.current_field() == "plan.professional"
+    assert not [c for c in bot.stand_in.calls[before:] if c.method == "sendMessage"]
+    calls = await bot.say(
+        "/idee vraag de corporatie om urgentie", user_id=MEMBER_A, first_name="Bram", **group
+    )
+    assert "Idee van Bram bij stap 1" in calls[-1].params["text"]
+    with bot.app.sessions() as session:
+        repo = PlanRepository(session)
+        plan = repo.current_plan("3012")
+        assert plan is not None
+        ideas = repo.suggestions(plan.id)
+    assert [(i.step, i.text, i.author) for i in ideas] == [
+        (1, "vraag de corporatie om urgentie", f"telegram:{MEMBER_A}")
+    ]
+    assert "plan.professional" not in plan.answers
+    # a member cannot press the facilitator's buttons
+    for _ in range(10):
+        if bot.current_field() == "huishouden.relatiestatus":
+            break
+        await answer_current(bot, user_id=FACILITATOR, **group)
+    calls = await bot.press(bot.button("Anders"), user_id=MEMBER_B, **group)
+    assert "gespreksleider" in calls[0].params["text"]
+    # the group becomes a supergroup: the session goes with it
+    await bot.push(
+        bot.stand_in.migrate_update(old_chat_id=-4001, new_chat_id=-100_4001, user_id=FACILITATOR)
+    )
+    calls = await bot.say(
+        "/overzicht", user_id=FACILITATOR, chat_type="supergroup", chat_id=-100_4001
+    )
+    assert "Overzicht van het plan" in calls[-1].params["text"]
+    # the ideas of a step are shown to the facilitator when a step begins
+    await bot.say("/wijzig 1", user_id=FACILITATOR, chat_type="supergroup", chat_id=-100_4001)
+    assert "vraag de corporatie om urgentie" in bot.last_question().params["text"]
+    await bot.say("/sessie stop", user_id=FACILITATOR, chat_type="supergroup", chat_id=-100_4001)
+    assert "gestopt" in bot.stand_in.sent_texts()[-1]
+
+
+async def test_long_messages_are_split_at_4096(bot: Harness) -> None:
+    await bot.say("/nieuw 3012")
+    for _ in range(40):
+        if bot.current_field() == "situatieschets.wat_speelt":
+            break
+        await answer_current(bot)
+    long = "\n\n".join(
+        f"Alinea {n}: " + "het huishouden woont bij vrienden. " * 20 for n in range(12)
+    )
+    await bot.say(long[:4000])
+    calls = await bot.say("/terug")  # the question again, with its 4.000-character answer
+    sent = [c for c in calls if c.method == "sendMessage"]
+    assert len(sent) == 2
+    assert all(len(c.params["text"]) <= 4096 for c in sent)
+    assert sent[0].params.get("reply_markup") is None
+
+
+async def test_retry_after_then_success_loses_nothing(bot: Harness) -> None:
+    await bot.say("/nieuw 3012")
+    bot.stand_in.fail_next("sendMessage", retry_after=1)
+    calls = await bot.say("Een titel")
+    attempts = [c for c in calls if c.method == "sendMessage"]
+    assert [c.failed for c in attempts] == [True, False]
+    assert attempts[0].params["text"] == attempts[1].params["text"]
+    assert bot.current_field() == "plan.professional"
+    bot.stand_in.fail_next("sendMessage")  # a network error (502) is retried too
+    calls = await bot.say("Sanne Tester")
+    assert [c.failed for c in calls if c.method == "sendMessage"] == [True, False]
+    with bot.app.sessions() as session:
+        plan = PlanRepository(session).current_plan("3012")
+        assert plan is not None
+        assert plan.answers["plan.titel"] == "Een titel"
+        assert plan.answers["plan.professional"] == "Sanne Tester"
+
+
+@pytest.mark.parametrize("kind", ["photo", "voice", "sticker", "document", "location"])
+async def test_other_message_types_get_a_clear_reply(bot: Harness, kind: str) -> None:
+    await bot.say("/nieuw 3012")
+    calls = await bot.push(bot.stand_in.message_update(kind=kind))
+    assert [c.method for c in calls] == ["sendMessage"]
+    assert "alleen tekst" in calls[0].params["text"]
+    assert bot.current_field() == "plan.titel"
+    with bot.app.sessions() as session:
+        plan = PlanRepository(session).current_plan("3012")
+        assert plan is not None and plan.answers == {}
+
+
+async def test_an_edited_message_is_not_taken_as_an_answer(bot: Harness) -> None:
+    await bot.say("/nieuw 3012")
+    await bot.say("Een titel")
+    calls = await bot.push(bot.stand_in.edited_message_update("Een andere titel"))
+    assert "bewerkt bericht" in calls[-1].params["text"]
+    with bot.app.sessions() as session:
+        plan = PlanRepository(session).current_plan("3012")
+        assert plan is not None and plan.answers["plan.titel"] == "Een titel"

@@ -1,0 +1,1 @@
+"""Test support code: stand-ins for external services."""
