@@ -62,7 +62,7 @@ def run_jsonl(chat: LocalChat, spec: Interview, stdin: TextIO, stdout: TextIO) -
             continue
         text = decode(line)
         if text is None:
-            emit([Error(spec.message("jsonl_ongeldig"))])
+            emit([Error(spec.message("jsonl_ongeldig")), *chat.repeat()])
             continue
         items, stopped = chat.send(text)
         emit(items)

@@ -37,6 +37,12 @@ class LocalChat:
         self.plan_id = turn.plan_id
         return self._items(turn)
 
+    def repeat(self) -> list[Item]:
+        """The question the plan is at, asked again (after input that could not be read)."""
+        assert self.plan_id is not None, "begin() first"
+        turn = self.app.service.open_plan(self.plan_id, owner=self.author)
+        return [] if turn is None else self._items(turn)
+
     def send(self, text: str) -> tuple[list[Item], bool]:
         assert self.plan_id is not None, "begin() first"
         turn = self.app.service.handle(self.plan_id, Text(text), author=self.author)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.exchange import ImportedPlan
 from dialogs import FINISHED, Dialog, Error, Event, Outcome, Snapshot
 from storage import (
+    READ_ONLY,
     AnswerRecord,
     ChatRecord,
     PlanRecord,
@@ -81,6 +82,13 @@ class PlanService:
     def __init__(self, dialog: Dialog, sessions: sessionmaker[Session]) -> None:
         self.dialog = dialog
         self.sessions = sessions
+
+    @contextmanager
+    def _reading(self) -> Iterator[PlanRepository]:
+        """A read-only transaction: it never waits for, nor blocks, a writer."""
+        with _available(), self.sessions() as session:
+            session.connection(execution_options=READ_ONLY)
+            yield PlanRepository(session)
 
     def open(
         self,
@@ -199,9 +207,9 @@ class PlanService:
         """Tell the user nothing was stored and ask the same question again, if we can read."""
         error = Error(self.dialog.spec.message("opslaan_mislukt"))
         try:
-            with self.sessions() as session:
-                record = PlanRepository(session).get(plan_id)
-        except OperationalError:
+            with self._reading() as repo:
+                record = repo.get(plan_id)
+        except StorageUnavailable:
             record = None
         if record is None:
             outcome = Outcome(replies=(error,), state="", status="")
@@ -219,8 +227,7 @@ class PlanService:
 
     def current(self, household: str) -> tuple[PlanRecord, list[AnswerRecord]] | None:
         """The household's current plan with its full answer history (for exports)."""
-        with _available(), self.sessions() as session:
-            repo = PlanRepository(session)
+        with self._reading() as repo:
             record = repo.current_plan(household)
             if record is None:
                 return None
@@ -243,17 +250,17 @@ class PlanService:
             return record
 
     def plans(self) -> list[PlanRecord]:
-        with _available(), self.sessions() as session:
-            return PlanRepository(session).list_plans()
+        with self._reading() as repo:
+            return repo.list_plans()
 
     def own_plans(self, owner: str) -> list[PlanRecord]:
         """The owner's unfinished plans, most recent first (for /hervat)."""
-        with _available(), self.sessions() as session:
-            return PlanRepository(session).owned_plans(owner)
+        with self._reading() as repo:
+            return repo.owned_plans(owner)
 
     def chat(self, chat_id: int) -> ChatRecord | None:
-        with _available(), self.sessions() as session:
-            return PlanRepository(session).chat(chat_id)
+        with self._reading() as repo:
+            return repo.chat(chat_id)
 
     def leave_chat(self, chat_id: int) -> None:
         with _available(), self.sessions.begin() as session:
@@ -276,5 +283,5 @@ class PlanService:
             )
 
     def suggestions(self, plan_id: int, *, step: int | None = None) -> list[SuggestionRecord]:
-        with _available(), self.sessions() as session:
-            return PlanRepository(session).suggestions(plan_id, step=step)
+        with self._reading() as repo:
+            return repo.suggestions(plan_id, step=step)

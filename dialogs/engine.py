@@ -393,11 +393,8 @@ class Dialog:
         """Whether moving forward should stop at this field."""
         if not self._applies(turn, key):
             return False
-        editing = turn.data.get(EDITING)
-        if editing is not None:
-            if self.spec.step_of(key).number == editing:
-                return True
-            turn.data.pop(EDITING)
+        if turn.data.get(EDITING) is not None:
+            return True  # while editing a step, every question of it is asked again
         return key not in turn.answers and key not in turn.data.get(SKIPPED, [])
 
     def _advance(self, turn: _Turn) -> None:
@@ -413,8 +410,25 @@ class Dialog:
 
     def _forward(self, turn: _Turn) -> None:
         """Walk forward until a question that needs asking (possibly this one), or the end."""
-        while turn.state != DONE and not self._wanted(turn, turn.state):
+        while turn.state != DONE:
+            editing = turn.data.get(EDITING)
+            if editing is not None and self.spec.step_of(turn.state).number != editing:
+                # The edited step is done: back to the first question still open, wherever
+                # it is, so an edit never leaves earlier questions behind.
+                turn.data.pop(EDITING)
+                self.machine.set_state(self._first_open(turn), model=turn)
+                continue
+            if self._wanted(turn, turn.state):
+                return
             turn.trigger("forward")
+        turn.data.pop(EDITING, None)
+
+    def _first_open(self, turn: _Turn) -> str:
+        skipped = turn.data.get(SKIPPED, [])
+        for key in self._order:
+            if self._applies(turn, key) and key not in turn.answers and key not in skipped:
+                return key
+        return DONE
 
     def _settle(self, turn: _Turn, *, resume: bool) -> None:
         """At the end, send back to a required question still open; otherwise finish."""

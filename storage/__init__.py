@@ -1,6 +1,6 @@
 """Persistence of households, plans and answers (SQLAlchemy models, repository, migrations)."""
 
-from storage.db import create_engine_for, make_session_factory, migrate
+from storage.db import READ_ONLY, create_engine_for, make_session_factory, migrate
 from storage.models import (
     STATUS_GEARCHIVEERD,
     STATUS_KLAAR,
@@ -21,6 +21,7 @@ from storage.repository import (
 )
 
 __all__ = [
+    "READ_ONLY",
     "STATUSES",
     "STATUS_GEARCHIVEERD",
     "STATUS_KLAAR",

@@ -16,6 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Execution option for a transaction that only reads: on SQLite it begins DEFERRED, so it can
+# read (from the WAL snapshot) while another connection holds the write lock.
+SQLITE_BEGIN = "sqlite_begin"
+READ_ONLY = {SQLITE_BEGIN: "DEFERRED"}
 # An arbitrary constant that identifies "doorbraakbot is migrating" among advisory locks.
 _MIGRATION_LOCK_ID = 0x646F6F72
 
@@ -79,7 +83,8 @@ def _configure_sqlite(engine: Engine, *, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def alembic_config(connection: Connection | None = None, *, url: str | None = None) -> Config:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -95,9 +96,10 @@ class JsonlProcess:
         return self.read_turn()
 
     def close(self) -> int:
-        if self.proc.poll() is None:
-            assert self.proc.stdin is not None
-            self.proc.stdin.close()
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            # The process may have gone already (after `stop` or a kill).
+            with contextlib.suppress(BrokenPipeError):
+                self.proc.stdin.close()
         code = self.proc.wait(timeout=30)
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:

@@ -1,0 +1,92 @@
+"""`doorbraakbot plans` and the terminal mode of `doorbraakbot chat`, as real subprocesses."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from dialogs import Interview
+from tests.conftest import ROOT, env_for
+from tests.e2e.protocol import Driver, kinds, question_of, stored_plan, walk
+
+
+def cli(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env_for(data_dir),
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+def test_plans_lists_households_with_their_progress(
+    jsonl: Any, spec: Interview, tmp_path: Path
+) -> None:
+    empty = cli(tmp_path, "plans")
+    assert (empty.returncode, empty.stdout) == (0, "Er zijn nog geen plannen.\n")
+
+    finished = Driver(jsonl("5012"))
+    seen = walk(finished, spec, finished.opening, {})
+    assert kinds(seen[-3:]) == ["message", "document", "done"]
+    assert finished.close() == 0
+
+    open_plan = Driver(jsonl("3012"))
+    open_plan.send("Plan in uitvoering")
+    assert question_of(open_plan.send("Professional H"))["field"] == "plan.werkgebied"
+    assert open_plan.stop() == 0
+
+    result = cli(tmp_path, "plans")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    stamp = r"bijgewerkt \d{4}-\d{2}-\d{2} \d{2}:\d{2}"
+    total = sum(1 for f in spec.fields if f.when is None)
+    # most recently updated first
+    assert re.fullmatch(
+        rf"3012  open  Stap 1 van 6 \(Situatieschets\), 2 van {total} vragen  {stamp}", lines[0]
+    ), lines[0]
+    assert re.fullmatch(rf"5012  klaar  Klaar, {total} van {total} vragen  {stamp}", lines[1]), (
+        lines[1]
+    )
+
+
+def test_terminal_mode_shows_numbered_choices_and_takes_a_number(tmp_path: Path) -> None:
+    answers = [
+        "Plan via de terminal",
+        "Professional I",
+        "overslaan",  # werkgebied
+        "overslaan",  # praktijkverbinder
+        "overslaan",  # leeftijden
+        "2",  # relatiestatus: Alleenstaande ouder
+        *["overslaan"] * 6,  # huisvesting .. overig
+        "Het huishouden zoekt een woning.",
+        "1;3",  # domeinen: Wonen, Werk
+        "stop",
+    ]
+    result = cli(tmp_path, "chat", "--household", "4021", stdin="\n".join(answers) + "\n")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    out = result.stdout
+    assert "[Stap 1 van 6: Situatieschets]" in out
+    assert "Wat is de relatiestatus? (niet verplicht; 'overslaan' kan)\n  1. Alleenstaand\n" in out
+    assert "  2. Alleenstaande ouder\n" in out
+    assert "Typ het nummer of de tekst van je keuze." in out
+    assert "Over welke domeinen gaat dit plan? Kies er hoogstens drie. (verplicht)" in out
+    assert "  1. Wonen\n  2. Welzijn\n  3. Werk\n  4. Financieel\n  5. Opleiding\n" in out
+    assert "Kies er hoogstens 3; scheid je keuzes met een puntkomma, bijvoorbeeld 1;3." in out
+    assert "! " not in out  # no error was shown
+    assert out.rstrip().endswith(
+        "Gepauzeerd. Alles is bewaard; je gaat later verder waar je gebleven was."
+    )
+
+    answers_stored = stored_plan(tmp_path, "4021").answers
+    assert answers_stored["huishouden.relatiestatus"] == "Alleenstaande ouder"
+    assert answers_stored["situatieschets.domeinen"] == ["Wonen", "Werk"]
+    assert stored_plan(tmp_path, "4021").state == "situatieschets.geprobeerd_persoonlijk"
