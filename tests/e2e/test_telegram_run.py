@@ -1,0 +1,446 @@
+"""`doorbraakbot run` as a real process, talking HTTP to a stand-in Telegram Bot API.
+
+A whole plan is made over Telegram: typed answers, button presses and a restart of the bot in
+the middle (an answer typed while it was down still arrives), up to the summary document.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pypdf
+import pytest
+
+from dialogs import Field, Interview, Kind
+from tests.conftest import ROOT, env_for, sample_answer
+from tests.support.botapi import BotApiStandIn, Call
+
+CHAT = 1001  # the private chat of the stand-in's default user
+WAIT = 15.0
+PROGRESS = re.compile(r"<b>Stap (\d+) van (\d+): ")
+PRIVATE_COMMANDS = {
+    "start",
+    "nieuw",
+    "hervat",
+    "overzicht",
+    "terug",
+    "overslaan",
+    "wijzig",
+    "plan",
+    "stop",
+    "help",
+}
+GROUP_COMMANDS = {
+    "sessie",
+    "idee",
+    "overzicht",
+    "terug",
+    "overslaan",
+    "wijzig",
+    "plan",
+    "stop",
+    "help",
+}
+# Calls that are no reply to the user.
+QUIET = ("getUpdates", "answerCallbackQuery")
+
+
+def buttons(markup: Any) -> dict[str, str]:
+    """Button label -> callback data of an inline keyboard."""
+    if not isinstance(markup, dict):
+        return {}
+    return {
+        button["text"]: button["callback_data"]
+        for row in markup.get("inline_keyboard", [])
+        for button in row
+        if "callback_data" in button
+    }
+
+
+def is_question(call: Call) -> bool:
+    text = str(call.params.get("text", ""))
+    return call.method == "sendMessage" and not call.failed and bool(PROGRESS.search(text))
+
+
+class BotProcess:
+    """The real bot (`python -m bot.cli run`), started and killed as often as a test likes."""
+
+    def __init__(self, stand_in: BotApiStandIn, data_dir: Path) -> None:
+        self.stand_in = stand_in
+        self.data_dir = data_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.logs: list[Path] = []
+        self._files: list[IO[bytes]] = []
+
+    def start(self) -> float:
+        """Start the bot; returns the time (`Call.at`) from which its calls count.
+
+        A killed bot's last long poll may still be recorded after that: it came in before.
+        """
+        assert self.proc is None or self.proc.poll() is not None, "bot already running"
+        started = time.monotonic()
+        number = len(self.logs) + 1
+        out_path = self.data_dir / f"bot-{number}.out"
+        err_path = self.data_dir / f"bot-{number}.err"
+        self.logs += [out_path, err_path]
+        out, err = out_path.open("wb"), err_path.open("wb")
+        self._files += [out, err]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run"],
+            env=env_for(
+                self.data_dir,
+                TELEGRAM_BOT_TOKEN=self.stand_in.token,
+                TELEGRAM_API_BASE_URL=self.stand_in.base_url,
+                PTB_TIMEDELTA="true",
+            ),
+            cwd=ROOT,
+            stdout=out,
+            stderr=err,
+        )
+        return started
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()  # SIGKILL: no shutdown, no last getUpdates confirming anything
+        if self.proc is not None:
+            self.proc.wait(timeout=10)
+        for file in self._files:
+            file.close()
+        self._files = []
+
+    def log(self) -> str:
+        parts = []
+        for path in self.logs:
+            text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+            parts.append(f"--- {path.name} ---\n{text[-4000:]}")
+        return "\n".join(parts)
+
+    def wait(self, predicate: Callable[[list[Call]], bool], what: str) -> list[Call]:
+        """Wait for the stand-in's calls to satisfy `predicate`; fail fast if the bot died."""
+        proc = self.proc
+        assert proc is not None
+
+        def done(calls: list[Call]) -> bool:
+            return predicate(calls) or proc.poll() is not None
+
+        try:
+            calls = self.stand_in.wait_for(done, timeout=WAIT)
+        except AssertionError as exc:
+            raise AssertionError(f"waiting for {what}: {exc}\n{self.log()}") from None
+        if not predicate(calls):
+            raise AssertionError(f"bot exited ({proc.returncode}) awaiting {what}\n{self.log()}")
+        return calls
+
+
+class Chat:
+    """Sanne's private chat with the bot: pushes one update at a time and waits for the reply."""
+
+    def __init__(self, stand_in: BotApiStandIn, bot: BotProcess, spec: Interview) -> None:
+        self.stand_in = stand_in
+        self.bot = bot
+        self.spec = spec
+        self.callbacks = 0
+        # A question shows its text in bold; a costs field adds its lines and a prompt to it.
+        self._by_text = {
+            re.compile(re.escape(f"<b>{html.escape(f.text, quote=False)}") + "(?:</b>|\n)"): f
+            for f in spec.fields
+        }
+
+    # --- what the bot said -----------------------------------------------------------------
+
+    def questions(self) -> list[Call]:
+        return [call for call in self.stand_in.calls_of("sendMessage") if is_question(call)]
+
+    def field_of(self, call: Call) -> Field:
+        text = str(call.params["text"])
+        found = [field for marker, field in self._by_text.items() if marker.search(text)]
+        assert len(found) == 1, f"no single field in question {text!r}"
+        return found[0]
+
+    def current(self) -> tuple[Field, dict[str, str]]:
+        """The field asked last, and the buttons it has now (ticks edit them in place)."""
+        question = self.questions()[-1]
+        markup = question.params.get("reply_markup")
+        for call in self.stand_in.calls_of("editMessageReplyMarkup"):
+            if call.at >= question.at:
+                markup = call.params.get("reply_markup")
+        return self.field_of(question), buttons(markup)
+
+    def message_id_of(self, data: str) -> int:
+        """The id the stand-in gave the bot's message that carries this button.
+
+        `Call` records requests, not results, so this reads the stand-in's message store.
+        """
+        with self.stand_in._cond:
+            ids = [
+                message_id
+                for (chat, message_id), message in self.stand_in._messages.items()
+                if chat == CHAT and data in buttons(message.get("reply_markup")).values()
+            ]
+        assert ids, f"no message with button {data!r}"
+        return max(ids)
+
+    # --- updates ---------------------------------------------------------------------------
+
+    def type_while_down(self, text: str) -> None:
+        """Kill the bot, type a message, start the bot again and wait for its reply."""
+        # What was answered is confirmed to Telegram (a later getUpdates had the offset):
+        # a killed bot is never handed an update it had already handled.
+        self.bot.wait(lambda _: not self.stand_in.pending_updates(), "the confirmed updates")
+        self.bot.kill()
+        self.stand_in.push_update(self.stand_in.text_update(text, user_id=CHAT))
+        assert len(self.stand_in.pending_updates()) == 1
+        first = len(self.stand_in.calls)
+        check_startup(self.bot, self.bot.start())
+        self.bot.wait(
+            lambda calls: any(is_question(call) for call in calls[first:]),
+            f"the reply to {text!r}, typed while the bot was down",
+        )
+        self.bot.wait(lambda _: not self.stand_in.pending_updates(), "the update confirmed")
+
+    def type(self, text: str) -> None:
+        """Type a message and wait for the next question (or the final document)."""
+        first = len(self.stand_in.calls)
+        self.stand_in.push_update(self.stand_in.text_update(text, user_id=CHAT))
+        self.bot.wait(
+            lambda calls: any(
+                is_question(call) or call.method == "sendDocument" for call in calls[first:]
+            ),
+            f"the reply to {text!r}",
+        )
+
+    def press(self, data: str, *, expect: str = "sendMessage") -> Call:
+        """Press a button; wait for its answerCallbackQuery and for `expect` (a question,
+        or editMessageReplyMarkup for a tick, or "" for nothing else). Returns the answer."""
+        first = len(self.stand_in.calls)
+        update = self.stand_in.callback_update(
+            data, user_id=CHAT, message_id=self.message_id_of(data)
+        )
+        self.stand_in.push_update(update)
+        self.callbacks += 1
+
+        def answered(calls: list[Call]) -> bool:
+            new = [call for call in calls[first:] if not call.failed]
+            if not any(call.method == "answerCallbackQuery" for call in new):
+                return False
+            if expect == "sendMessage":
+                return any(is_question(call) or call.method == "sendDocument" for call in new)
+            return not expect or any(call.method == expect for call in new)
+
+        calls = self.bot.wait(answered, f"the answer to button {data!r}")
+        return next(call for call in calls[first:] if call.method == "answerCallbackQuery")
+
+    def answer(self, field: Field, keys: dict[str, str]) -> str | list[str]:
+        """Answer `field` as a user would; returns what was given (labels for buttons)."""
+        if field.kind is Kind.CHOICE:
+            label = sample_answer(field)
+            self.press(keys[label])
+            return label
+        if field.kind is Kind.MULTICHOICE:
+            labels = list(field.choices[:2])
+            for label in labels:
+                self.press(keys[label], expect="editMessageReplyMarkup")
+                _, keys = self.current()
+                assert f"✅ {label}" in keys, keys
+            [done] = [data for data in keys.values() if data.startswith("k|")]
+            self.press(done)
+            return labels
+        text = sample_answer(field)  # "Klaar" for a costs field: no cost lines
+        self.type(text)
+        return text
+
+
+@pytest.fixture
+def stand_in() -> Iterator[BotApiStandIn]:
+    with BotApiStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def bot(stand_in: BotApiStandIn, tmp_path: Path) -> Iterator[BotProcess]:
+    process = BotProcess(stand_in, tmp_path)
+    yield process
+    process.kill()
+
+
+def check_startup(bot: BotProcess, started: float) -> None:
+    """getMe, the command menus, deleteWebhook keeping pending updates, then polling."""
+
+    def since(calls: list[Call]) -> list[Call]:
+        return [call for call in calls if call.at >= started]
+
+    calls = since(
+        bot.wait(
+            lambda calls: any(call.method == "getUpdates" for call in since(calls)),
+            "the bot's startup",
+        )
+    )
+    methods = [call.method for call in calls]
+    assert methods[:4] == ["getMe", "setMyCommands", "setMyCommands", "deleteWebhook"], methods
+    assert methods[4] == "getUpdates", methods
+    assert not any(call.failed for call in calls[:5])
+    menus = {
+        call.params["scope"]["type"]: {command["command"] for command in call.params["commands"]}
+        for call in calls[1:3]
+    }
+    assert menus.keys() == {"all_private_chats", "all_group_chats"}
+    assert menus["all_private_chats"] >= PRIVATE_COMMANDS
+    assert menus["all_group_chats"] >= GROUP_COMMANDS
+    for call in calls[1:3]:
+        assert all(command["description"] for command in call.params["commands"])
+    assert calls[3].params.get("drop_pending_updates") is not True
+
+
+def test_whole_plan_over_telegram_with_a_restart(
+    stand_in: BotApiStandIn, bot: BotProcess, spec: Interview
+) -> None:
+    check_startup(bot, bot.start())
+    chat = Chat(stand_in, bot, spec)
+    chat.type("/nieuw 3012")
+    opening = chat.questions()[0].params["text"]
+    assert opening.startswith("Nieuw doorbraakplan voor huishouden 3012.")
+
+    given: dict[str, str | list[str]] = {}
+    asked: list[str] = []
+    restarted = False
+    while not stand_in.calls_of("sendDocument"):
+        field, keys = chat.current()
+        assert field.key not in asked, f"{field.key} asked twice"
+        asked.append(field.key)
+        if field.key == "toekomstperspectief.lange_termijn" and not restarted:
+            # Step 2 is half answered: the bot dies, and the answer is typed meanwhile.
+            given[field.key] = sample_answer(field)
+            chat.type_while_down(str(given[field.key]))
+            restarted = True
+            continue
+        given[field.key] = chat.answer(field, keys)
+
+    assert restarted
+    questions = chat.questions()
+    after_restart = chat.field_of(questions[asked.index("toekomstperspectief.lange_termijn") + 1])
+    assert after_restart.key == "overzicht.zelf"
+    # Every field was asked once, in the order of the interview (the one `when` field is
+    # skipped: "Anders, namelijk" was not ticked).
+    expected = [f.key for f in spec.fields if f.key != "legitimiteit.wetten_anders"]
+    assert asked == expected
+
+    # Every button press was answered, so no client is left with a spinning button.
+    assert len(stand_in.calls_of("answerCallbackQuery")) == chat.callbacks > 0
+    headers = [PROGRESS.findall(str(call.params["text"])) for call in questions]
+    assert all(len(found) == 1 for found in headers), headers
+    steps = [int(step) for [(step, total)] in headers if total == "6"]
+    assert len(steps) == len(questions)
+    assert steps == sorted(steps) and steps[0] == 1 and steps[-1] == 6, steps
+    texts = stand_in.sent_texts()
+    assert any(text.startswith("Waardendriehoek\n") for text in texts), texts
+    assert not [text for text in texts if "⚠️" in text]  # no answer was refused
+    # No press was refused as stale either: an answer to a press carries no text then.
+    assert not [c for c in stand_in.calls_of("answerCallbackQuery") if c.params.get("text")]
+
+    # The plan as PDF and Word files ("sending a file…" before each), then the cost chart.
+    stand_in.wait_for_call("sendPhoto")
+    calls = [call for call in stand_in.calls if call.method != "getUpdates" and not call.failed]
+    documents = stand_in.calls_of("sendDocument")
+    for document in documents:
+        before_document = calls[calls.index(document) - 1]
+        assert before_document.method == "sendChatAction"
+        assert before_document.params == {"chat_id": CHAT, "action": "upload_document"}
+        assert document.params["chat_id"] == CHAT
+    assert [d.filenames["document"] for d in documents] == [
+        "doorbraakplan-3012.pdf",
+        "doorbraakplan-3012.docx",
+    ]
+    [photo] = stand_in.calls_of("sendPhoto")
+    assert photo.files["photo"].startswith(b"\x89PNG")
+    reader = pypdf.PdfReader(io.BytesIO(documents[0].files["document"]))
+    plan = "\n".join(page.extract_text() for page in reader.pages).replace("\xa0", " ")
+    flat = " ".join(plan.split())
+    assert "Stap 6. Actieplan" in flat
+    for key, value in given.items():
+        kind = spec.field(key).kind
+        if kind in (Kind.TEXT, Kind.CHOICE):
+            assert " ".join(str(value).split()) in flat, key
+        elif kind is Kind.MULTICHOICE:
+            assert all(label in flat for label in value), key
+        elif kind is Kind.LIST:
+            for line in str(value).replace(";", "\n").splitlines():
+                for cell in line.split(" - "):
+                    assert " ".join(cell.split()) in flat, key
+    # The answers before and after the restart, and some in the Dutch display of their kind.
+    for key in ("toekomstperspectief.korte_termijn", "toekomstperspectief.lange_termijn"):
+        assert f"tweede {key.replace('.', ' ')}" in flat, key
+    assert "Inkomen per maand € 1.052,32" in flat
+    assert "Eerste evaluatie 15 maart 2027" in flat
+    assert bot.proc is not None and bot.proc.poll() is None, bot.log()
+    assert " ERROR " not in bot.log()
+
+
+def test_stale_buttons_and_a_photo(
+    stand_in: BotApiStandIn, bot: BotProcess, spec: Interview
+) -> None:
+    check_startup(bot, bot.start())
+    chat = Chat(stand_in, bot, spec)
+    chat.type("/nieuw 3012")
+    skips: dict[str, str] = {}
+    while (current := chat.current())[0].kind is not Kind.CHOICE:
+        field, keys = current
+        if "Overslaan" in keys:
+            skips[field.key] = keys["Overslaan"]
+        chat.answer(field, keys)
+    field, keys = current
+    assert field.key == "huishouden.relatiestatus"
+    chosen = sample_answer(field)
+    chat.press(keys[chosen])
+    assert chat.current()[0].key == "huishouden.huisvesting"
+
+    # A second tap on the old keyboard, and the Overslaan of an answered question: each is
+    # refused with a word of explanation, and nothing else happens.
+    other = next(label for label in field.choices if label != chosen)
+    for data in (keys[other], skips["plan.werkgebied"]):
+        first = len(stand_in.calls)
+        stale = chat.press(data, expect="")
+        assert "eerdere vraag" in stale.params.get("text", ""), stale.params
+        assert stale.params["callback_query_id"]
+        replies = [c for c in stand_in.calls[first:] if c.method not in QUIET]
+        assert replies == [], replies
+
+    # A photo is not an answer.
+    first = len(stand_in.calls)
+    stand_in.push_update(stand_in.message_update(kind="photo", user_id=CHAT))
+    calls = bot.wait(
+        lambda calls: any(c.method == "sendMessage" for c in calls[first:]), "the photo's reply"
+    )
+    [reply] = [c for c in calls[first:] if c.method not in QUIET]
+    assert reply.method == "sendMessage" and reply.params["chat_id"] == CHAT
+    assert "alleen tekst" in reply.params["text"]
+
+    # The plan still waits at the question after the choice, and kept the first choice.
+    field, keys = chat.current()
+    assert field.key == "huishouden.huisvesting"
+    housing = chat.answer(field, keys)
+    assert chat.current()[0].key == "huishouden.type_huisvesting"
+    assert len(stand_in.calls_of("answerCallbackQuery")) == chat.callbacks == 4
+    assert " ERROR " not in bot.log()
+    bot.kill()
+    exported = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "export", "3012", "--format", "json", "-o", "-"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env_for(bot.data_dir),
+        cwd=ROOT,
+        check=True,
+    )
+    answers = json.loads(exported.stdout)["answers"]
+    assert answers["plan.werkgebied"] == sample_answer(spec.field("plan.werkgebied"))
+    assert answers["huishouden.relatiestatus"] == chosen
+    assert answers["huishouden.huisvesting"] == housing
