@@ -13,6 +13,7 @@ import prompts
 from bot import exchange
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings
+from bot.documents import FORMATS
 from bot.jsonl import run_jsonl
 from bot.local import LocalChat
 from bot.service import StorageUnavailable, snapshot_of
@@ -38,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("plans", help="list plans with their progress")
     export = sub.add_parser("export", help="write a household's current plan to a file")
     export.add_argument("household", help="household number")
-    export.add_argument("--format", choices=("md", "json"), default="md")
+    export.add_argument("--format", choices=(*FORMATS, "json"), default="pdf")
     export.add_argument(
         "-o", "--output", help="file to write, '-' for standard output (default: the export dir)"
     )
@@ -125,7 +126,7 @@ def _export(app: App, household: str, fmt: str, output: str | None) -> int:
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-    print(spec.message("document_gemaakt", pad=path))
+    print(spec.message("bestand_gemaakt", pad=path))
     return 0
 
 

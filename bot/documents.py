@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from bot.docx_render import render_docx
+from bot.pdf import render_chart, render_pdf
 from dialogs import Formatter, Interview
 from dialogs.display import plan_view, present, rendement_view
+
+# Formats a plan can be rendered to (JSON is an export of the data itself, see exchange).
+FORMATS = ("pdf", "docx", "md", "html", "png")
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -36,12 +43,31 @@ def md_block(text: str) -> str:
     return "  \n".join(line.rstrip() for line in lines)
 
 
+def _jsonable(value: Any) -> Any:
+    """Views as plain JSON data for templates in other languages (Typst), amounts as text."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
 class Renderer:
-    """Turns a plan's stored answers into document text."""
+    """Turns a plan's stored answers into documents and messages."""
 
     def __init__(self, spec: Interview, fmt: Formatter, template_dirs: list[Path]) -> None:
         self.spec = spec
         self.fmt = fmt
+        self.template_dirs = template_dirs
+        self.html_env = Environment(
+            loader=FileSystemLoader([str(d) for d in template_dirs]),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            autoescape=True,  # user text is escaped; the template's own markup is not
+        )
         self.env = Environment(
             loader=FileSystemLoader([str(d) for d in template_dirs]),
             undefined=StrictUndefined,
@@ -64,6 +90,74 @@ class Renderer:
             missing=self.spec.message("niet_ingevuld"),
         )
         return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"
+
+    def data(self, household: str, answers: Mapping[str, Any], today: date) -> dict[str, Any]:
+        """Everything a document shows, as JSON-compatible data (user text stays data)."""
+        rendement = rendement_view(self.spec, answers, self.fmt)
+        largest = max((s.total for s in rendement.scenarios), default=Decimal(0))
+        bars = [
+            # Bar heights in thousandths of the largest total: geometry, not money.
+            int(s.total * 1000 / largest) if largest > 0 else 0
+            for s in rendement.scenarios
+        ]
+        wording = {
+            key.removeprefix("document_"): value
+            for key, value in self.spec.messages.items()
+            if key.startswith("document_")
+        }
+        return {
+            "title": str(answers.get("plan.titel") or self.spec.title),
+            "household": household,
+            "professional": str(answers.get("plan.professional") or ""),
+            "date": self.fmt.date(today),
+            "missing": self.spec.message("niet_ingevuld"),
+            "wording": wording,
+            "steps": _jsonable(plan_view(self.spec, answers, self.fmt)),
+            "rendement": {
+                **_jsonable(rendement),
+                "bars": bars,
+                "scenarios": [
+                    {**_jsonable(s), "label": s.name[:1].upper() + s.name[1:]}
+                    for s in rendement.scenarios
+                ],
+                "comparisons": [
+                    {**_jsonable(c), "title": c.label[:1].upper() + c.label[1:]}
+                    for c in rendement.comparisons
+                ],
+            },
+        }
+
+    def pdf(self, household: str, answers: Mapping[str, Any], today: date) -> bytes:
+        return render_pdf(self.data(household, answers, today), self.template_dirs)
+
+    def chart(self, household: str, answers: Mapping[str, Any], today: date) -> bytes:
+        """The cost chart as a PNG picture."""
+        return render_chart(self.data(household, answers, today), self.template_dirs)
+
+    def docx(self, household: str, answers: Mapping[str, Any], today: date) -> bytes:
+        data = self.data(household, answers, today)
+        chart = render_chart(data, self.template_dirs)
+        template = next(d / "plan.docx" for d in self.template_dirs if (d / "plan.docx").exists())
+        return render_docx(data, template, chart)
+
+    def html(self, household: str, answers: Mapping[str, Any], today: date) -> str:
+        data = self.data(household, answers, today)
+        return self.html_env.get_template("plan.html.j2").render(**data)
+
+    def render(self, fmt: str, household: str, answers: Mapping[str, Any], today: date) -> bytes:
+        """A document in one of FORMATS, as bytes ready to write or send."""
+        match fmt:
+            case "pdf":
+                return self.pdf(household, answers, today)
+            case "docx":
+                return self.docx(household, answers, today)
+            case "png":
+                return self.chart(household, answers, today)
+            case "html":
+                return self.html(household, answers, today).encode("utf-8")
+            case "md":
+                return self.markdown(household, answers, today).encode("utf-8")
+        raise ValueError(f"unknown document format {fmt!r}")
 
     def message(self, part: str, answers: Mapping[str, Any]) -> str:
         """A summary sent as a chat message, from the template `<part>.txt.j2`."""

@@ -595,12 +595,25 @@ class TelegramFrontEnd:
         await self.say(context, chat_id, text, markup=markup, reply_to=reply_id, escape=False)
 
     async def _send_document(self, context: Context, chat_id: int, turn: Turn) -> None:
+        """The plan as PDF and Word file, and the cost chart as a picture."""
+        renderer, today = self.app.renderer, date.today()
+        name = f"doorbraakplan-{turn.household}"
         await self._send(lambda: context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT))
-        text = self.app.renderer.markdown(turn.household, turn.answers, date.today())
-        filename = f"doorbraakplan-{turn.household}.md"
+        # Rendering takes tens of milliseconds: off the event loop, so other chats go on.
+        pdf = await asyncio.to_thread(renderer.pdf, turn.household, turn.answers, today)
         await self._send(
-            lambda: context.bot.send_document(
-                chat_id, document=text.encode("utf-8"), filename=filename
+            lambda: context.bot.send_document(chat_id, document=pdf, filename=f"{name}.pdf")
+        )
+        await self._send(lambda: context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT))
+        docx = await asyncio.to_thread(renderer.docx, turn.household, turn.answers, today)
+        await self._send(
+            lambda: context.bot.send_document(chat_id, document=docx, filename=f"{name}.docx")
+        )
+        chart = await asyncio.to_thread(renderer.chart, turn.household, turn.answers, today)
+        caption = self.spec.message("document_grafiek_titel")
+        await self._send(
+            lambda: context.bot.send_photo(
+                chat_id, photo=chart, filename=f"{name}-kosten.png", caption=caption
             )
         )
 

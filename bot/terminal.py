@@ -18,7 +18,7 @@ def format_item(item: Item, spec: Interview) -> str:
     if isinstance(item, Message):
         return item.text
     if isinstance(item, WrittenDocument):
-        return spec.message("document_gemaakt", pad=item.path)
+        return spec.message("bestand_gemaakt", pad=item.path)
     if isinstance(item, Done):
         return ""
     raise TypeError(f"cannot show {item!r}")

@@ -145,10 +145,15 @@ async def test_a_private_interview_to_the_summary(bot: Harness) -> None:
     assert methods.index("sendChatAction") < methods.index("sendDocument")
     action = next(c for c in calls if c.method == "sendChatAction")
     assert action.params["action"] == "upload_document"
-    document = next(c for c in calls if c.method == "sendDocument")
-    assert document.filenames["document"] == "doorbraakplan-3012.md"
-    summary = document.files["document"].decode()
-    assert "## Stap 6. Actieplan" in summary and "15 maart 2027" in summary
+    documents = {
+        c.filenames["document"]: c.files["document"] for c in calls if c.method == "sendDocument"
+    }
+    assert set(documents) == {"doorbraakplan-3012.pdf", "doorbraakplan-3012.docx"}
+    assert documents["doorbraakplan-3012.pdf"].startswith(b"%PDF")
+    assert documents["doorbraakplan-3012.docx"].startswith(b"PK")
+    photo = next(c for c in calls if c.method == "sendPhoto")
+    assert photo.files["photo"].startswith(b"\x89PNG")
+    assert photo.params["caption"] == "Kosten per scenario"
     texts = bot.stand_in.sent_texts()
     assert any(t.startswith("Waardendriehoek") for t in texts)
     # every button press was answered, exactly once

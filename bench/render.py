@@ -1,0 +1,144 @@
+"""Document rendering times: each format for a typical (Eveline) and a large plan.
+
+Run: python -m bench.render [--runs N]. Prints a Markdown table of medians (and p95) in
+milliseconds, measured in this process, one format after another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bot.bootstrap import App, bootstrap
+from bot.config import Settings
+from bot.local import LocalChat
+from dialogs import Done, Kind, Question
+
+TODAY = date(2026, 11, 23)
+
+# The Eveline case of the book (part II), as the professional types it.
+EVELINE_COSTS = [
+    "Klaar",
+    "Maatschappelijke opvang", "1", "182", "eenmalig in de periode",
+    "Schuldhulpverlening", "1", "1", "eenmalig in de periode",
+    "Jeugdbescherming", "1", "3", "eenmalig in de periode",
+    "Pleegzorgplaats", "1", "1,5", "eenmalig in de periode",
+    "Ondertoezichtstelling", "1", "1,5", "eenmalig in de periode",
+    "Klaar",
+    "Ja, overnemen", "0", "1", "0", "0", "0",
+    "Huurtoeslag", "1", "1", "per jaar",
+    "Klaar",
+]  # fmt: skip
+
+
+def _answer(field: Any, long: bool) -> str:
+    """An invented answer for any field; `long` makes free text about 4,000 characters."""
+    match field.kind:
+        case Kind.CHOICE:
+            return str(field.choices[0])
+        case Kind.MULTICHOICE:
+            return str(field.choices[0])
+        case Kind.MONEY:
+            return "1250"
+        case Kind.NUMBER:
+            return "12"
+        case Kind.DATE:
+            return "15-03-2027"
+        case Kind.LIST if field.columns:
+            return "Wijkteam - bespreekt het plan met de Wmo - binnen een week"
+        case Kind.LIST:
+            return "rust in huis; een eigen woning"
+    base = "Het huishouden woont sinds een half jaar bij vrienden en zoekt een eigen plek. "
+    return base * 50 if long and not field.max_length else base
+
+
+def build_plan(app: App, household: str, costs: list[str], *, long: bool) -> dict[str, Any]:
+    chat = LocalChat(app, household, author="bench")
+    items = chat.begin()
+    pending = list(costs)
+    for _ in range(2000):
+        if any(isinstance(i, Done) for i in items):
+            break
+        question = [i for i in items if isinstance(i, Question)][-1]
+        field = app.dialog.spec.field(question.field)
+        if field.key == "rendement.periode":
+            text = "overslaan"
+        elif field.kind is Kind.COSTS:
+            text = pending.pop(0)
+        else:
+            text = _answer(field, long)
+        items, _ = chat.send(text)
+    else:
+        raise RuntimeError("the plan did not finish; an answer is refused again and again")
+    found = app.service.current(household)
+    assert found is not None
+    return found[0].answers
+
+
+def large_costs() -> list[str]:
+    lines: list[str] = []
+    for n in range(60):
+        lines += [f"Kostenpost {n:02d}", "12,50", "stuk", str(n % 7 + 1), "per maand"]
+    return ["Klaar", *lines, "Klaar", "Nee, nieuwe posten", "Klaar"]
+
+
+def measure(work: Callable[[], object], runs: int) -> tuple[float, float]:
+    work()  # warm up: templates compiled, fonts loaded
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.95))]
+
+
+def run(runs: int) -> list[tuple[str, str, float, float]]:
+    with tempfile.TemporaryDirectory() as directory:
+        app = bootstrap(Settings(data_dir=Path(directory)))
+        try:
+            plans = {
+                "typical (Eveline)": build_plan(app, "3012", EVELINE_COSTS, long=False),
+                "large (60 lines, long answers)": build_plan(
+                    app, "4021", large_costs(), long=True
+                ),
+            }
+            renderer = app.renderer
+            rows = []
+            for name, answers in plans.items():
+                household = "3012" if "Eveline" in name else "4021"
+                for label, fmt in (("PDF", "pdf"), ("DOCX", "docx"), ("chart PNG", "png"),
+                                   ("HTML", "html"), ("Markdown", "md")):  # fmt: skip
+                    median, p95 = measure(
+                        lambda fmt=fmt, a=answers, h=household: renderer.render(fmt, h, a, TODAY),
+                        runs,
+                    )
+                    rows.append((name, label, median, p95))
+            return rows
+        finally:
+            app.engine.dispose()
+
+
+def table(rows: list[tuple[str, str, float, float]]) -> str:
+    lines = ["| plan | format | median ms | p95 ms |", "|---|---|---:|---:|"]
+    lines += [f"| {plan} | {fmt} | {median:.1f} | {p95:.1f} |" for plan, fmt, median, p95 in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args(argv)
+    print(table(run(args.runs)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""The finished plan as PDF, chart, HTML and Markdown: real Typst, real PDF text extraction."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pypdf
+import pytest
+
+from bot.bootstrap import App, bootstrap
+from bot.config import Settings
+from bot.local import LocalChat
+from bot.pdf import CHART_PPI
+from dialogs import Done, Field, Kind, Question
+from tests.conftest import sample_answer
+from tests.e2e.test_rendement_jsonl import EVELINE_COSTS
+
+TODAY = date(2026, 11, 23)
+HOSTILE = '#read("/etc/passwd") ]}{{ 7*7 }} <script>alert(1)</script> $x$'
+TOTALS = ("€ 57.650", "€ 3.600", "€ 54.050")
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[App]:
+    application = bootstrap(Settings(data_dir=tmp_path))
+    yield application
+    application.engine.dispose()
+
+
+def build(app: App, answer: Callable[[Field], str], costs: list[str]) -> dict[str, Any]:
+    """Drive a plan through the dialog; return its stored answers."""
+    chat = LocalChat(app, "3012", author="terminal:tester")
+    items = chat.begin()
+    pending = list(costs)
+    while not any(isinstance(i, Done) for i in items):
+        question = [i for i in items if isinstance(i, Question)][-1]
+        field = app.dialog.spec.field(question.field)
+        if field.key == "rendement.periode":
+            text = "overslaan"
+        elif field.kind is Kind.COSTS:
+            text = pending.pop(0)
+        else:
+            text = answer(field)
+        items, _ = chat.send(text)
+    found = app.service.current("3012")
+    assert found is not None
+    return found[0].answers
+
+
+def pdf_text(pdf: bytes) -> str:
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    return "\n".join(page.extract_text() for page in reader.pages).replace("\xa0", " ")
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """Width and height from the IHDR chunk, after checking the image data decompresses."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])
+    position, data = 8, b""
+    while position < len(png):
+        (length,) = struct.unpack(">I", png[position : position + 4])
+        kind = png[position + 4 : position + 8]
+        if kind == b"IDAT":
+            data += png[position + 8 : position + 8 + length]
+        position += 12 + length
+    assert len(zlib.decompress(data)) > width * height  # a real, complete image
+    return width, height
+
+
+def test_the_eveline_plan_in_every_format(app: App) -> None:
+    answers = build(app, sample_answer, EVELINE_COSTS)
+    renderer, spec = app.renderer, app.dialog.spec
+    text = flat(pdf_text(renderer.pdf("3012", answers, TODAY)))
+    html = renderer.html("3012", answers, TODAY).replace("\xa0", " ")
+    for step in spec.steps:
+        assert f"Stap {step.number}. {step.name}" in text
+        assert f"Stap {step.number}. {step.name}" in html
+    for key, value in answers.items():
+        field = spec.field(key)
+        if field.kind is Kind.COSTS:
+            for line in value:
+                assert line["omschrijving"] in text
+        elif isinstance(value, list):
+            for item in value:
+                parts = [p for p in item.split(" - ")] if field.columns else [item]
+                for part in parts:
+                    assert flat(part) in text, (key, part)
+        elif field.kind is Kind.MONEY:
+            assert "€ 1.052,32" in text
+        elif field.kind is Kind.DATE:
+            assert "15 maart 2027" in text
+        else:
+            assert flat(value) in text, key
+    for total in TOTALS:
+        assert total in text
+        assert total in html
+    assert "Directe kosten: € 3.600" in text and "Reële baten: € 54.050" in text
+    assert "Pagina 1 / " in text
+    chart = renderer.chart("3012", answers, TODAY)
+    width, height = png_size(chart)
+    assert width == round(16 / 2.54 * CHART_PPI)
+    assert 200 < height < width
+
+
+def test_hostile_answers_show_verbatim_and_nothing_is_evaluated(app: App) -> None:
+    def hostile(field: Field) -> str:
+        if field.kind in (Kind.TEXT,) and not field.max_length:
+            return HOSTILE
+        return sample_answer(field)
+
+    answers = build(app, hostile, EVELINE_COSTS)
+    renderer = app.renderer
+    text = pdf_text(renderer.pdf("3012", answers, TODAY))
+    assert text.count(HOSTILE) >= 10
+    assert "49" not in text.replace("€ 57.650", "").replace("4.9", "")
+    assert "root:" not in text
+    html = renderer.html("3012", answers, TODAY)
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "{{ 7*7 }}" in html and "49" not in html.replace("€ 57.650", "")
+    markdown = renderer.markdown("3012", answers, TODAY)
+    assert "<script>" not in markdown and "\\<script\\>" in markdown
+
+
+def test_a_plan_with_only_the_required_fields(app: App) -> None:
+    def required_only(field: Field) -> str:
+        return sample_answer(field) if field.required else "overslaan"
+
+    answers = build(app, required_only, ["Klaar", "Klaar", "Klaar"])
+    text = flat(pdf_text(app.renderer.pdf("3012", answers, TODAY)))
+    assert "Werkgebied niet ingevuld" in text
+    assert text.count("niet ingevuld") >= 10
+    assert "Geen kosten: € 0" in text
+
+
+def test_a_large_plan_renders_whole(app: App) -> None:
+    long = " ".join(f"woord{n}" for n in range(2600))[:20_000]
+    lines: list[str] = []
+    for n in range(60):
+        lines += [f"Kostenpost {n:02d}", "12,50", "stuk", str(n % 7), "per maand"]
+    costs = [*lines, "Klaar", "Nee, nieuwe posten", "Klaar", "Nee, nieuwe posten", "Klaar"]
+
+    def long_answers(field: Field) -> str:
+        if field.kind is Kind.TEXT and not field.max_length:
+            return long
+        return sample_answer(field)
+
+    answers = build(app, long_answers, costs)
+    text = pdf_text(app.renderer.pdf("3012", answers, TODAY))
+    for n in range(60):
+        assert f"Kostenpost {n:02d}" in text
+    words = flat(text)
+    assert "woord0 woord1 woord2" in words
+    assert long.split()[-1] in words
+    assert words.count(long.split()[-1]) >= 10
