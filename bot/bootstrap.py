@@ -28,7 +28,7 @@ class App:
 
 
 def bootstrap(settings: Settings | None = None) -> App:
-    settings = settings or Settings()
+    settings = settings or Settings.load()
     spec = prompts.load_interview(settings.prompts_dir)
     fmt = DutchFormatter()
     dialog = Dialog(spec, fmt)

@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    settings = Settings()
+    settings = Settings.load()
     spec = prompts.load_interview(settings.prompts_dir)
 
     def fail(key: str, code: int) -> int:

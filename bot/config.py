@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     webhook_port: int = 8080
     webhook_secret: str = ""
 
+    @classmethod
+    def load(cls) -> Settings:
+        """Settings from the environment and the `.env` file (DOORBRAAK_ENV_FILE names another,
+        or an empty value none at all, as the tests do)."""
+        env_file = os.environ.get("DOORBRAAK_ENV_FILE", ".env")
+        return cls(_env_file=env_file or None)  # type: ignore[call-arg]
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -55,8 +55,13 @@ def sample_answer(field: Field) -> str:
 
 
 def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOORBRAAK_")}
-    env.update(DOORBRAAK_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1", **extra)
+    # Nothing of the developer's own configuration (a token, a database, a .env) may leak in.
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DOORBRAAK_", "TELEGRAM_"))
+    }
+    env.update(
+        DOORBRAAK_DATA_DIR=str(data_dir), DOORBRAAK_ENV_FILE="", PYTHONUNBUFFERED="1", **extra
+    )
     return env
 
 

@@ -90,3 +90,12 @@ def test_terminal_mode_shows_numbered_choices_and_takes_a_number(tmp_path: Path)
     assert answers_stored["huishouden.relatiestatus"] == "Alleenstaande ouder"
     assert answers_stored["situatieschets.domeinen"] == ["Wonen", "Werk"]
     assert stored_plan(tmp_path, "4021").state == "situatieschets.geprobeerd_persoonlijk"
+
+
+def test_run_without_a_token_explains_how_to_get_one(tmp_path: Path) -> None:
+    result = cli(tmp_path, "run")
+    assert result.returncode == 2
+    assert "@BotFather" in result.stdout
+    assert "TELEGRAM_BOT_TOKEN" in result.stdout
+    assert "doorbraakbot chat --household" in result.stdout
+    assert "Traceback" not in result.stderr
