@@ -243,16 +243,30 @@ class CostsFlow:
             self.machine.set_state(stage, step)
             self._ask(step)
             return False
-        if not self._valid_description(step, answer):
-            return False
-        step.draft = {"omschrijving": " ".join(answer.split())}
-        return self._go_on(step)
+        return self._on_omschrijving(step, answer)
 
     def _on_omschrijving(self, step: _Step, answer: str) -> bool:
         if not self._valid_description(step, answer):
             return False
-        step.draft["omschrijving"] = " ".join(answer.split())
-        step.draft.pop("uit_prijslijst", None)
+        description = " ".join(answer.split())
+        kinds, redacted = step.turn.dialog.redact_text(description)
+        if kinds:
+            # Not even into the draft as typed: a plan stays anonymous.
+            if len(redacted) > MAX_DESCRIPTION:
+                step.turn.replies.append(Error(step.turn.dialog.pii_warning(kinds)))
+                return self._refuse(step, "te_lang", max=MAX_DESCRIPTION)
+            step.state["pending"] = {"stage": step.stage, "value": redacted, "pii": list(kinds)}
+            self.machine.set_state("bevestig", step)
+            self._ask(step)
+            return False
+        return self._take_description(step, description)
+
+    def _take_description(self, step: _Step, description: str) -> bool:
+        if step.stage == "regel":
+            step.draft = {"omschrijving": description}  # a new line
+        else:
+            step.draft["omschrijving"] = description
+            step.draft.pop("uit_prijslijst", None)
         return self._go_on(step)
 
     def _valid_description(self, step: _Step, answer: str) -> bool:
@@ -428,6 +442,15 @@ class CostsFlow:
         pending = step.state.pop("pending")
         word = answer.lower()
         self.machine.set_state(pending["stage"], step)
+        if "pii" in pending:
+            choice = step.turn.dialog.anonymous_choice(answer)
+            if choice == "pii_opslaan":
+                return self._take_description(step, pending["value"])
+            if choice == "pii_opnieuw":
+                step.turn.replies.append(Message(self.spec.message("opnieuw_invullen")))
+                self._ask(step)
+                return False
+            return self._on_text(step, answer)  # a new description, checked again
         if word in self.spec.commands.get("ja", ()):
             if pending["stage"] == "prijs":
                 step.draft["prijs"] = pending["value"]
@@ -704,12 +727,18 @@ class CostsFlow:
         elif stage == "bevestig":
             kind = Kind.CHOICE
             pending = step.state["pending"]
-            if pending["stage"] == "prijs":
-                shown = self.fmt.money(Decimal(pending["value"]) / 100, exact=True)
+            if "pii" in pending:
+                warning = step.turn.dialog.pii_warning(pending["pii"])
+                step.turn.replies.append(Error(warning))
+                choices = step.turn.dialog.anonymous_choices()
+                text = self.spec.message("pii_vraag", antwoord=pending["value"])
             else:
-                shown = self.fmt.number(Decimal(pending["value"]))
-            choices = (self.spec.message("ja"), self.spec.message("nee"))
-            text = self.spec.message("bevestig_bedrag", bedrag=shown)
+                if pending["stage"] == "prijs":
+                    shown = self.fmt.money(Decimal(pending["value"]) / 100, exact=True)
+                else:
+                    shown = self.fmt.number(Decimal(pending["value"]))
+                choices = (self.spec.message("ja"), self.spec.message("nee"))
+                text = self.spec.message("bevestig_bedrag", bedrag=shown)
         step.turn.replies.append(
             Question(
                 field=spec_field.key,

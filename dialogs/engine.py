@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
 from transitions import EventData, Machine
 
-from dialogs.answers import Accepted, Refusal, parse_answer
+from dialogs.answers import Accepted, Refusal, match_choice, parse_answer
 from dialogs.costs import CostsFlow
 from dialogs.display import Formatter, present
 from dialogs.events import (
@@ -26,6 +26,7 @@ from dialogs.events import (
     Submit,
     Text,
 )
+from dialogs.pii import KINDS, find_pii, redact
 from dialogs.spec import Field, Interview, Kind, Step
 
 DONE = "klaar"
@@ -37,6 +38,11 @@ EDITING = "wijzig"  # step number being edited after `wijzig <stap>`
 SKIPPED = "overgeslagen"  # optional fields passed over with `overslaan`
 CONFIRM = "bevestig"  # an ambiguous reading waiting for ja/nee
 SELECTION = "selectie"  # options ticked with buttons on a multiple choice, not yet submitted
+ANONYMOUS = "anoniem"  # an answer with personal data left out, waiting to be stored or retyped
+
+# Free-text answers are checked for personal data: a plan stays anonymous.
+SCREENED = (Kind.TEXT, Kind.LIST)
+STORE_REDACTED, RETYPE = "pii_opslaan", "pii_opnieuw"
 
 OVERVIEW_GROUPS = (
     "overzicht_ingevuld",
@@ -73,15 +79,26 @@ class _Turn:
         self.replies: list[Reply] = []
         self.changes: list[tuple[str, Any]] = []
         self.reading: Accepted | Refusal | None = None
+        # Set by `read` when the answer holds personal data: what was found, and the answer
+        # with it left out (or why that cannot be stored either).
+        self.redacted: Redacted | None = None
 
     # --- callbacks named in the machine's transitions -------------------------------------
 
     def read(self, event: EventData) -> None:
         text: str = event.kwargs["text"]
-        self.reading = parse_answer(self.dialog.spec.field(self.state), text)
+        spec_field = self.dialog.spec.field(self.state)
+        self.reading = parse_answer(spec_field, text)
+        self.redacted = None
+        if isinstance(self.reading, Accepted) and spec_field.kind in SCREENED:
+            self.redacted = self.dialog.redacted(spec_field, self.reading.value)
 
     def is_valid(self, event: EventData) -> bool:
-        return isinstance(self.reading, Accepted) and not self.reading.confirm
+        return (
+            isinstance(self.reading, Accepted)
+            and not self.reading.confirm
+            and self.redacted is None
+        )
 
     def store(self, event: EventData) -> None:
         assert isinstance(self.reading, Accepted)
@@ -106,6 +123,14 @@ class _Turn:
         skipped = self.data.get(SKIPPED)
         if skipped and key in skipped:
             self.data[SKIPPED] = [k for k in skipped if k != key]
+
+
+@dataclass(frozen=True)
+class Redacted:
+    """Personal data found in an answer: its kinds, and the answer read with it left out."""
+
+    kinds: tuple[str, ...]
+    reading: Accepted | Refusal
 
 
 class Dialog:
@@ -234,6 +259,9 @@ class Dialog:
     def _on_command(self, turn: _Turn, command: Command) -> bool:
         name = command.name
         turn.data.pop(CONFIRM, None)
+        if name in ("terug", "overslaan", "wijzig"):
+            # Elsewhere the offer to store the answer without personal data is made again.
+            turn.data.pop(ANONYMOUS, None)
         if name == "stop":
             turn.replies.append(Message(self.spec.message("gepauzeerd")))
             return True
@@ -263,6 +291,18 @@ class Dialog:
             if self.costs.on_text(turn, spec_field, text):
                 self._advance(turn)
             return
+        anonymous = turn.data.pop(ANONYMOUS, None)
+        if anonymous is not None and anonymous.get("field") == turn.state:
+            choice = self.anonymous_choice(text)
+            if choice == STORE_REDACTED:
+                turn.record(turn.state, anonymous["value"])
+                self._advance(turn)
+                return
+            if choice == RETYPE:
+                turn.replies.append(Message(self.spec.message("opnieuw_invullen")))
+                self._ask(turn)
+                return
+            # Anything else is a new answer, checked like the first.
         pending = turn.data.pop(CONFIRM, None)
         if pending is not None and pending.get("field") == turn.state:
             word = text.strip().lower()
@@ -276,7 +316,20 @@ class Dialog:
                 return
         turn.trigger("answer", text=text)
         reading = turn.reading
-        if isinstance(reading, Refusal):
+        if turn.redacted is not None:
+            redacted = turn.redacted.reading
+            if isinstance(redacted, Refusal):
+                # Even without the personal data the answer cannot be taken (too long).
+                turn.replies.append(Error(self.pii_warning(turn.redacted.kinds)))
+                turn.replies.append(Error(self.spec.message(redacted.reason, **redacted.params)))
+            else:
+                turn.data[ANONYMOUS] = {
+                    "field": turn.state,
+                    "value": redacted.value,
+                    "kinds": list(turn.redacted.kinds),
+                }
+            self._ask(turn)
+        elif isinstance(reading, Refusal):
             turn.replies.append(Error(self.spec.message(reading.reason, **reading.params)))
             self._ask(turn)
         elif reading is not None and reading.confirm:
@@ -474,10 +527,19 @@ class Dialog:
         if spec_field.kind is Kind.COSTS:
             self.costs.ask(turn, spec_field)
             return
+        anonymous = turn.data.get(ANONYMOUS)
+        if anonymous is not None and anonymous.get("field") == spec_field.key:
+            turn.replies.append(Error(self.pii_warning(anonymous["kinds"])))
+            shown = present(spec_field, anonymous["value"], self.fmt)
+            text = self.spec.message("pii_vraag", antwoord=shown)
+            turn.replies.append(self._choice_question(spec_field, text, self.anonymous_choices()))
+            return
         pending = turn.data.get(CONFIRM)
         if pending is not None and pending.get("field") == spec_field.key:
             shown = present(spec_field, pending["value"], self.fmt, exact=True)
-            turn.replies.append(self._confirm_question(spec_field, shown))
+            text = self.spec.message("bevestig_bedrag", bedrag=shown)
+            choices = (self.spec.message("ja"), self.spec.message("nee"))
+            turn.replies.append(self._choice_question(spec_field, text, choices))
             return
         question = self.question(spec_field, turn.answers)
         selection = turn.data.get(SELECTION) or {}
@@ -512,21 +574,63 @@ class Dialog:
             lines.append(self.spec.message("helpende_vragen", vragen=" ".join(step.help)))
         return "\n".join(lines)
 
-    def _confirm_question(self, spec_field: Field, shown: str) -> Question:
+    def _choice_question(self, spec_field: Field, text: str, choices: tuple[str, ...]) -> Question:
+        """A question in between (a reading to confirm) while the field is being answered."""
         step = self.spec.step_of(spec_field.key)
-        yes, no = self.spec.message("ja"), self.spec.message("nee")
         return Question(
             field=spec_field.key,
             kind=Kind.CHOICE.value,
-            text=self.spec.message("bevestig_bedrag", bedrag=shown),
+            text=text,
             help=(),
-            choices=(yes, no),
+            choices=choices,
             max=None,
             required=True,
             step=step.number,
             steps=len(self.spec.steps),
             step_name=step.name,
         )
+
+    # --- personal data -------------------------------------------------------------------
+
+    def redacted(self, spec_field: Field, value: Any) -> Redacted | None:
+        """The answer (text or list items) with personal data left out; None if there is none."""
+        items = value if isinstance(value, list) else [value]
+        cleaned = [self.redact_text(item) for item in items]
+        found = {kind for kinds, _ in cleaned for kind in kinds}
+        if not found:
+            return None
+        kinds = tuple(k for k in KINDS if k in found)
+        # Read again: the placeholders may make an answer longer than the field allows.
+        reading = parse_answer(spec_field, "\n".join(text for _, text in cleaned))
+        return Redacted(kinds, reading)
+
+    def redact_text(self, text: str) -> tuple[tuple[str, ...], str]:
+        """The kinds of personal data found in one text, and the text with them left out."""
+        findings = find_pii(text)
+        kinds = tuple(k for k in KINDS if any(f.kind == k for f in findings))
+        placeholders = {k: self.spec.message(f"pii_weggelaten_{k}") for k in kinds}
+        return kinds, redact(text, findings, placeholders)
+
+    def pii_warning(self, kinds: Iterable[str]) -> str:
+        """`Je antwoord lijkt een BSN en een e-mailadres te bevatten. Een plan blijft anoniem.`"""
+        names = [self.spec.message(f"pii_{kind}") for kind in kinds]
+        listed = names[-1]
+        if len(names) > 1:
+            listed = f"{', '.join(names[:-1])} {self.spec.message('pii_en')} {listed}"
+        return self.spec.message("pii_gevonden", gegevens=listed)
+
+    def anonymous_choices(self) -> tuple[str, str]:
+        """`Opslaan zonder die gegevens` / `Opnieuw typen`."""
+        return self.spec.message(STORE_REDACTED), self.spec.message(RETYPE)
+
+    def anonymous_choice(self, text: str) -> str | None:
+        """STORE_REDACTED or RETYPE when the text picks one (label or number), else None."""
+        choices = self.anonymous_choices()
+        options = Field(key="_", kind=Kind.CHOICE, text="", choices=choices)
+        label = match_choice(options, text)
+        if label is None:
+            return None
+        return STORE_REDACTED if label == choices[0] else RETYPE
 
     # --- overview -------------------------------------------------------------------------
 
