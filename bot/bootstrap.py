@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 import prompts
+from bot.access import AccessService
 from bot.config import Settings
 from bot.documents import Renderer
 from bot.formatting import DutchFormatter
 from bot.service import PlanService, StorageUnavailable
 from dialogs import Dialog
 from storage import create_engine_for, make_session_factory, migrate
+from storage.crypto import Keyring
+from storage.db import ensure_encrypted, has_key_check
+
+
+class MissingKey(Exception):
+    """No key where one is needed: `run` without DOORBRAAK_SECRET_KEY, or an encrypted
+    database whose local key file is gone."""
+
+    def __init__(self, key_file: Path | None = None) -> None:
+        super().__init__(
+            "DOORBRAAK_SECRET_KEY is not set"
+            if key_file is None
+            else f"the database is encrypted but the key file {key_file} is missing"
+        )
+        self.key_file = key_file
 
 
 @dataclass
@@ -25,10 +44,29 @@ class App:
     dialog: Dialog
     renderer: Renderer
     service: PlanService
+    access: AccessService
+    keyring: Keyring
+    # Set when the key is the local key file rather than DOORBRAAK_SECRET_KEY.
+    key_file: Path | None = None
 
 
-def bootstrap(settings: Settings | None = None) -> App:
+def bootstrap(settings: Settings | None = None, *, require_key: bool = False) -> App:
+    """Wire the application; the database is migrated and checked against the key.
+
+    With `require_key` (the bot) the key must come from DOORBRAAK_SECRET_KEY; otherwise a local
+    key file is used, and created for a database that is not encrypted yet. Raises MissingKey,
+    storage.crypto.InvalidSecret, WrongKey or TamperedData, or StorageUnavailable.
+    """
     settings = settings or Settings.load()
+    key_file: Path | None = None
+    keyring: Keyring | None = None
+    if settings.secret_key:
+        keyring = Keyring.from_secret(settings.secret_key)
+    elif require_key:
+        raise MissingKey()
+    else:
+        key_file = settings.resolved_key_file
+        keyring = read_key_file(key_file)
     spec = prompts.load_interview(settings.prompts_dir)
     fmt = DutchFormatter()
     dialog = Dialog(spec, fmt)
@@ -38,9 +76,62 @@ def bootstrap(settings: Settings | None = None) -> App:
     )
     try:
         migrate(engine)
+        if keyring is None:
+            assert key_file is not None
+            # A new key for a database already encrypted would only hide that the key is lost.
+            if has_key_check(engine):
+                raise MissingKey(key_file)
+            keyring = create_key_file(key_file)
+        ensure_encrypted(engine, keyring)
     except OperationalError as exc:
         engine.dispose()
         raise StorageUnavailable(str(exc.orig)) from exc
+    except BaseException:
+        engine.dispose()
+        raise
     sessions = make_session_factory(engine)
-    service = PlanService(dialog, sessions)
-    return App(settings, engine, sessions, dialog, renderer, service)
+    service = PlanService(dialog, sessions, keyring)
+    access = AccessService(sessions, keyring)
+    return App(settings, engine, sessions, dialog, renderer, service, access, keyring, key_file)
+
+
+def read_key_file(path: Path) -> Keyring | None:
+    """The keyring in a key file, or None if there is none."""
+    try:
+        secret = path.read_text(encoding="ascii")
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        secret = ""  # InvalidSecret below
+    return Keyring.from_secret(secret)
+
+
+def create_key_file(path: Path) -> Keyring:
+    """Create a key file with a new key (mode 0600); if another process just made one, use that."""
+    temp = _write_private(path, Keyring.generate_secret())
+    try:
+        # Linking never replaces a file, so two first starts end up with the same key.
+        with contextlib.suppress(FileExistsError):
+            os.link(temp, path)
+    finally:
+        temp.unlink()
+    keyring = read_key_file(path)
+    assert keyring is not None
+    return keyring
+
+
+def write_key_file(path: Path, secret: str) -> None:
+    """Write (or replace) a key file atomically, readable by its owner only."""
+    os.replace(_write_private(path, secret), path)
+
+
+def _write_private(path: Path, secret: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a leftover file keeps its old mode otherwise
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secret + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return temp

@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 import prompts
 from bot import exchange
-from bot.bootstrap import App, bootstrap
+from bot.access import EXPORTED
+from bot.bootstrap import App, MissingKey, bootstrap, write_key_file
 from bot.config import Settings
 from bot.documents import FORMATS
 from bot.jsonl import run_jsonl
@@ -20,6 +24,8 @@ from bot.service import StorageUnavailable, snapshot_of
 from bot.terminal import run_terminal
 from dialogs import SpecError
 from dialogs.household import normalise_household
+from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey
+from storage.db import rotate_key, scrub
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     restore = sub.add_parser("import", help="import a plan from a JSON export")
     restore.add_argument("file", help="a JSON file written by 'export --format json'")
+    invite = sub.add_parser("invite", help="make a one-time invite code for a professional")
+    invite.add_argument("--team", required=True, help="the team the professional joins")
+    purge = sub.add_parser(
+        "purge", help="delete plans not changed for DOORBRAAK_RETENTION_DAYS days (for cron)"
+    )
+    purge.add_argument("--days", type=int, help="override the retention period, in days")
+    sub.add_parser("genkey", help="print a new key for DOORBRAAK_SECRET_KEY")
+    rotate = sub.add_parser(
+        "rotate-key",
+        help="re-encrypt everything with DOORBRAAK_NEW_SECRET_KEY (stop the bot first)",
+    )
+    rotate.add_argument(
+        "--generate", action="store_true", help="generate the new key and print it"
+    )
     return parser
 
 
@@ -62,11 +82,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "genkey":
+        print(Keyring.generate_secret())
+        return 0
     settings = Settings.load()
     spec = prompts.load_interview(settings.prompts_dir)
 
-    def fail(key: str, code: int) -> int:
-        text = spec.message(key)
+    def fail(key: str, code: int, **params: object) -> int:
+        text = spec.message(key, **params)
         if getattr(args, "jsonl", False):
             print(json.dumps({"type": "error", "text": text}, ensure_ascii=False), flush=True)
         else:
@@ -78,10 +101,26 @@ def _run(args: argparse.Namespace) -> int:
         household = normalise_household(args.household)
         if household is None:
             return fail("huishoudnummer_ongeldig", 2)
+    key_source = "DOORBRAAK_SECRET_KEY" if settings.secret_key else settings.resolved_key_file
     try:
-        app = bootstrap(settings)
+        app = bootstrap(settings, require_key=args.command == "run")
     except StorageUnavailable:
         return fail("database_niet_beschikbaar", 1)
+    except MissingKey as exc:
+        if exc.key_file is None:
+            return fail("sleutel_ontbreekt", 2)
+        return fail("sleutelbestand_ontbreekt", 1, pad=exc.key_file)
+    except InvalidSecret:
+        return fail("sleutel_ongeldig", 2, bron=key_source)
+    except WrongKey:
+        log.debug("the key does not match the database", exc_info=True)
+        return fail("sleutel_onjuist", 1, bron=key_source)
+    except TamperedData:
+        log.debug("the key check is damaged", exc_info=True)
+        return fail("gegevens_beschadigd", 1)
+    if app.key_file is not None:
+        # stderr: in --jsonl mode stdout belongs to the protocol.
+        print(spec.message("sleutel_lokaal", pad=app.key_file), file=sys.stderr)
     try:
         if args.command == "run":
             from bot import telegram
@@ -89,8 +128,20 @@ def _run(args: argparse.Namespace) -> int:
             return telegram.run(app)
         if args.command == "plans":
             return _list_plans(app)
+        if args.command == "invite":
+            code = app.access.invite(args.team.strip()[:100])
+            print(spec.message("uitnodiging_gemaakt", code=code, team=args.team.strip()))
+            return 0
+        if args.command == "purge":
+            days = args.days if args.days is not None else settings.retention_days
+            if days < 1:
+                return fail("bewaartermijn_ongeldig", 2)
+            print(spec.message("opgeschoond", aantal=app.access.purge(days), dagen=days))
+            return 0
         if args.command == "import":
             return _import(app, args.file)
+        if args.command == "rotate-key":
+            return _rotate_key(app, generate=args.generate)
         if args.command == "export":
             assert household is not None
             return _export(app, household, args.format, args.output)
@@ -101,8 +152,57 @@ def _run(args: argparse.Namespace) -> int:
         return run_terminal(chat, app.dialog.spec)
     except StorageUnavailable:
         return fail("database_niet_beschikbaar", 1)
+    except WrongKey:
+        # A value under another key than the key check's: never shown as anything else.
+        log.debug("a stored value is under another key", exc_info=True)
+        return fail("sleutel_onjuist", 1, bron=key_source)
+    except TamperedData:
+        log.debug("a stored value is damaged", exc_info=True)
+        return fail("gegevens_beschadigd", 1)
     finally:
         app.engine.dispose()
+
+
+def _rotate_key(app: App, *, generate: bool) -> int:
+    """Re-encrypt the database under a new key; a local key file is replaced by the new key."""
+    spec = app.dialog.spec
+    secret = app.settings.new_secret_key
+    if not secret and not generate:
+        print(spec.message("sleutel_nieuw_ontbreekt"), file=sys.stderr)
+        return 2
+    if not secret:
+        secret = Keyring.generate_secret()
+        print(spec.message("sleutel_nieuw", sleutel=secret))
+    try:
+        new = Keyring.from_secret(secret)
+    except InvalidSecret:
+        print(spec.message("sleutel_ongeldig", bron="DOORBRAAK_NEW_SECRET_KEY"), file=sys.stderr)
+        return 2
+    if new.key_id == app.keyring.key_id:
+        print(spec.message("sleutel_nieuw_gelijk"), file=sys.stderr)
+        return 2
+    # The new key is on disk before the database needs it: if we stop between the commit and
+    # the rename, `<key file>.new` holds it.
+    pending = None if app.key_file is None else app.key_file.with_name(app.key_file.name + ".new")
+    if pending is not None:
+        write_key_file(pending, secret)
+    try:
+        rows = rotate_key(app.engine, app.keyring, new)
+    except BaseException as exc:
+        # rotate_key commits last, so nothing was rotated and the new key is not needed.
+        if pending is not None:
+            pending.unlink(missing_ok=True)
+        if isinstance(exc, OperationalError):
+            raise StorageUnavailable(str(exc.orig)) from exc
+        raise
+    if pending is not None:
+        assert app.key_file is not None
+        os.replace(pending, app.key_file)
+        print(spec.message("sleutel_vervangen_bestand", aantal=rows, pad=app.key_file))
+    else:
+        print(spec.message("sleutel_vervangen_omgeving", aantal=rows))
+    scrub(app.engine)
+    return 0
 
 
 def _export(app: App, household: str, fmt: str, output: str | None) -> int:
@@ -113,19 +213,18 @@ def _export(app: App, household: str, fmt: str, output: str | None) -> int:
         return 1
     record, history = found
     if fmt == "json":
-        text = exchange.dumps(exchange.export_plan(spec, record, history))
+        content = exchange.dumps(exchange.export_plan(spec, record, history)).encode("utf-8")
     else:
-        text = app.renderer.markdown(household, record.answers, record.updated_at.date())
+        content = app.renderer.render(fmt, household, record.answers, record.updated_at.date())
+    app.access.record(app.settings.terminal_author, EXPORTED, record.id, fmt)
     if output == "-":
-        sys.stdout.write(text)
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
         return 0
-    path = (
-        Path(output)
-        if output
-        else app.settings.resolved_export_dir / (f"doorbraakplan-{household}.{fmt}")
-    )
+    default = app.settings.resolved_export_dir / f"doorbraakplan-{household}.{fmt}"
+    path = Path(output) if output else default
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(content)
     print(spec.message("bestand_gemaakt", pad=path))
     return 0
 

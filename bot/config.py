@@ -28,8 +28,18 @@ class Settings(BaseSettings):
     # A folder with an interview.yaml / messages.yaml / templates/ that replace the shipped ones.
     prompts_dir: Path | None = None
     sqlite_busy_timeout_ms: int = 5000
+    # Plans not changed for this many days are deleted by `doorbraakbot purge`.
+    retention_days: int = 365
     # Who is recorded as the author of answers given in the terminal.
     author: str = ""
+
+    # Encryption at rest: the key (`doorbraakbot genkey`) that encrypts answers, plan data and
+    # suggestions and hashes household numbers. Required by `run`; without it the terminal
+    # commands use (and on first use create) key_file, by default `secret.key` in data_dir.
+    secret_key: str = ""
+    key_file: Path | None = None
+    # `rotate-key` re-encrypts everything from secret_key (or key_file) to this key.
+    new_secret_key: str = ""
 
     # Telegram. The token comes from @BotFather; the base URL may point at a self-hosted Bot
     # API server (or, in tests, at a stand-in on 127.0.0.1).
@@ -59,6 +69,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'plans.db'}"
+
+    @property
+    def resolved_key_file(self) -> Path:
+        return self.key_file or self.data_dir / "secret.key"
 
     @property
     def resolved_export_dir(self) -> Path:

@@ -11,10 +11,12 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.access import CHANGED, OPENED, AccessDenied
 from bot.exchange import ImportedPlan
 from dialogs import FINISHED, Dialog, Error, Event, Outcome, Snapshot
 from storage import (
     READ_ONLY,
+    STATUS_GEARCHIVEERD,
     AnswerRecord,
     ChatRecord,
     PlanRecord,
@@ -22,6 +24,8 @@ from storage import (
     StaleRevision,
     SuggestionRecord,
 )
+from storage.access import OWNER, AccessRepository, ProfessionalRecord
+from storage.crypto import Keyring
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,7 @@ class ChatTarget:
     chat_id: int
     kind: str
     facilitator: str | None = None
+    first_message_id: int | None = None
 
 
 def snapshot_of(record: PlanRecord) -> Snapshot:
@@ -79,16 +84,20 @@ def snapshot_of(record: PlanRecord) -> Snapshot:
 class PlanService:
     """The use cases every front end shares; the front end only converts input and output."""
 
-    def __init__(self, dialog: Dialog, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, dialog: Dialog, sessions: sessionmaker[Session], keyring: Keyring) -> None:
         self.dialog = dialog
         self.sessions = sessions
+        self.keyring = keyring
+
+    def _repo(self, session: Session) -> PlanRepository:
+        return PlanRepository(session, self.keyring)
 
     @contextmanager
     def _reading(self) -> Iterator[PlanRepository]:
         """A read-only transaction: it never waits for, nor blocks, a writer."""
         with _available(), self.sessions() as session:
             session.connection(execution_options=READ_ONLY)
-            yield PlanRepository(session)
+            yield self._repo(session)
 
     def open(
         self,
@@ -98,38 +107,66 @@ class PlanService:
         new: bool = False,
         renew_finished: bool = False,
         chat: ChatTarget | None = None,
+        professional: ProfessionalRecord | None = None,
     ) -> Turn:
         """Resume the household's current plan, or start one; returns the first replies.
 
         `new` always starts a new plan; `renew_finished` starts one only if the current plan
-        is finished. A plan that is replaced is archived, never deleted.
+        is finished. A plan that is replaced is archived, never deleted. With `professional`
+        (Telegram), the household's current plan must be theirs or shared with them
+        (AccessDenied otherwise), and a plan they start is theirs.
         """
         with _available(), self.sessions.begin() as session:
-            repo = PlanRepository(session)
+            repo, access = self._repo(session), AccessRepository(session, self.keyring)
             record = None if new else repo.current_plan(household)
+            foreign = (
+                record is not None
+                and professional is not None
+                and access.role(record.id, professional.id) is None
+            )
+            if foreign:
+                raise AccessDenied
             if record is not None and renew_finished and record.status == FINISHED:
                 record = None
             if record is None:
                 record = repo.start_plan(household, state=self.dialog.initial_state(), owner=owner)
+                if professional is not None:
+                    access.grant(record.id, professional.id, OWNER)
                 log.info("plan %s started", record.id)
+            access.audit(owner, OPENED, record.id)
             return self._opened(repo, record, owner, chat)
 
     def open_plan(
-        self, plan_id: int, *, owner: str, chat: ChatTarget | None = None
+        self,
+        plan_id: int,
+        *,
+        owner: str,
+        chat: ChatTarget | None = None,
+        professional: ProfessionalRecord | None = None,
     ) -> Turn | None:
-        """Resume a plan by its id (a /hervat button); None if it no longer exists."""
+        """Resume a plan by its id (a /hervat button); None if it does not exist or, for a
+        `professional`, is not theirs: the two look the same, so an id reveals nothing."""
         with _available(), self.sessions.begin() as session:
-            repo = PlanRepository(session)
+            repo, access = self._repo(session), AccessRepository(session, self.keyring)
             record = repo.get(plan_id)
-            if record is None:
+            if record is None or record.status == STATUS_GEARCHIVEERD:
                 return None
+            if professional is not None and access.role(record.id, professional.id) is None:
+                return None
+            access.audit(owner, OPENED, record.id)
             return self._opened(repo, record, owner, chat)
 
     def _opened(
         self, repo: PlanRepository, record: PlanRecord, author: str, chat: ChatTarget | None
     ) -> Turn:
         if chat is not None:
-            repo.bind_chat(chat.chat_id, record.id, kind=chat.kind, facilitator=chat.facilitator)
+            repo.bind_chat(
+                chat.chat_id,
+                record.id,
+                kind=chat.kind,
+                facilitator=chat.facilitator,
+                first_message_id=chat.first_message_id,
+            )
         outcome = self.dialog.start(snapshot_of(record))
         # Resuming can move the position (a question removed from the YAML, or a required one
         # still open at the end); store it so the next answer lands there.
@@ -138,7 +175,13 @@ class PlanService:
         return Turn(record.id, record.household, outcome, dict(record.answers), saved, revision)
 
     def handle(
-        self, plan_id: int, event: Event, *, author: str, revision: int | None = None
+        self,
+        plan_id: int,
+        event: Event,
+        *,
+        author: str,
+        revision: int | None = None,
+        professional: ProfessionalRecord | None = None,
     ) -> Turn:
         """Apply one event; on a storage failure nothing is stored and the question is repeated.
 
@@ -147,7 +190,7 @@ class PlanService:
         """
         for _ in range(MAX_ATTEMPTS):
             try:
-                return self._handle_once(plan_id, event, author, revision)
+                return self._handle_once(plan_id, event, author, revision, professional)
             except StaleRevision:
                 log.info("plan %s changed concurrently; deciding again", plan_id)
             except OperationalError as exc:
@@ -155,16 +198,28 @@ class PlanService:
                 return self._unsaved(plan_id)
         return self._unsaved(plan_id)
 
-    def _handle_once(self, plan_id: int, event: Event, author: str, revision: int | None) -> Turn:
+    def _handle_once(
+        self,
+        plan_id: int,
+        event: Event,
+        author: str,
+        revision: int | None,
+        professional: ProfessionalRecord | None,
+    ) -> Turn:
         with self.sessions.begin() as session:
-            repo = PlanRepository(session)
+            repo = self._repo(session)
             record = repo.get(plan_id)
             if record is None:
                 raise LookupError(f"plan {plan_id} does not exist")
+            access = AccessRepository(session, self.keyring)
+            if professional is not None and access.role(plan_id, professional.id) is None:
+                raise AccessDenied  # sharing was withdrawn while the chat was open
             if revision is not None and revision != record.revision:
                 return self._stale(record)
             outcome = self.dialog.handle(snapshot_of(record), event)
             saved = self._save(repo, record, outcome, author)
+            if outcome.answers:
+                access.audit(author, CHANGED, plan_id)
             answers = dict(record.answers)
             for key, value in outcome.answers:
                 answers[key] = value
@@ -236,7 +291,7 @@ class PlanService:
     def restore(self, plan: ImportedPlan) -> PlanRecord:
         """Store an imported plan as the household's current one; the old one is archived."""
         with _available(), self.sessions.begin() as session:
-            record = PlanRepository(session).import_plan(
+            record = self._repo(session).import_plan(
                 plan.household,
                 status=plan.status,
                 state=plan.state,
@@ -253,10 +308,12 @@ class PlanService:
         with self._reading() as repo:
             return repo.list_plans()
 
-    def own_plans(self, owner: str) -> list[PlanRecord]:
-        """The owner's unfinished plans, most recent first (for /hervat)."""
-        with self._reading() as repo:
-            return repo.owned_plans(owner)
+    def accessible_plans(self, professional: ProfessionalRecord) -> list[PlanRecord]:
+        """Unfinished plans the professional owns or that are shared with them (/hervat)."""
+        with _available(), self.sessions() as session:
+            session.connection(execution_options=READ_ONLY)
+            ids = AccessRepository(session, self.keyring).plan_ids(professional.id)
+            return self._repo(session).open_plans(ids)
 
     def chat(self, chat_id: int) -> ChatRecord | None:
         with self._reading() as repo:
@@ -264,16 +321,16 @@ class PlanService:
 
     def leave_chat(self, chat_id: int) -> None:
         with _available(), self.sessions.begin() as session:
-            PlanRepository(session).unbind_chat(chat_id)
+            self._repo(session).unbind_chat(chat_id)
 
     def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         with _available(), self.sessions.begin() as session:
-            PlanRepository(session).move_chat(old_chat_id, new_chat_id)
+            self._repo(session).move_chat(old_chat_id, new_chat_id)
 
     def suggest(self, plan_id: int, *, author: str, text: str) -> SuggestionRecord | None:
         """Store an idea at the step the plan is at now; None if the plan is gone."""
         with _available(), self.sessions.begin() as session:
-            repo = PlanRepository(session)
+            repo = self._repo(session)
             record = repo.get(plan_id)
             if record is None:
                 return None

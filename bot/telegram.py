@@ -6,6 +6,7 @@ import asyncio
 import functools
 import logging
 import os
+import re
 import weakref
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
@@ -36,10 +37,13 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.access import EXPORTED, AccessDenied, NotOwner
 from bot.bootstrap import App
 from bot.service import ChatTarget, StorageUnavailable, Turn, snapshot_of
 from bot.telegram_view import (
     CHOOSE,
+    DELETE,
+    FORGET,
     RESUME,
     SKIP,
     SUBMIT,
@@ -53,6 +57,8 @@ from dialogs import Choose, Command, Document, Done, Error, Question, Submit, Te
 from dialogs import Message as DialogMessage
 from dialogs.household import normalise_household
 from storage import ChatRecord
+from storage.access import OWNER, ProfessionalRecord
+from storage.crypto import TamperedData, WrongKey
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +72,18 @@ Context = ContextTypes.DEFAULT_TYPE
 PRIVATE, GROUP = "private", "group"
 # Commands that go straight to the plan's dialog.
 PLAN_COMMANDS = ("overzicht", "terug", "overslaan", "wijzig", "plan", "stop")
-PRIVATE_COMMANDS = ("start", "nieuw", "hervat", *PLAN_COMMANDS, "help")
+PRIVATE_COMMANDS = ("start", "nieuw", "hervat", *PLAN_COMMANDS, "deel", "verwijder", "help")
 GROUP_COMMANDS = ("sessie", "idee", *PLAN_COMMANDS, "help")
 SEND_ATTEMPTS = 4
 
 
-def author_of(user_id: int) -> str:
-    return f"telegram:{user_id}"
+INVITE_PREFIX, SHARE_PREFIX = "UIT", "DEEL"
+
+
+def looks_like_code(text: str, prefix: str) -> bool:
+    """`UIT-ABCD-EFGH` / `DEEL-...` as typed or pasted, in any case and spacing."""
+    compact = "".join(text.upper().split())
+    return re.fullmatch(rf"{prefix}-[A-Z0-9]{{4}}-[A-Z0-9]{{4}}", compact) is not None
 
 
 class TelegramFrontEnd:
@@ -129,6 +140,8 @@ class TelegramFrontEnd:
         add(CommandHandler("help", self.on_help))
         add(CommandHandler("sessie", self.on_session))
         add(CommandHandler("idee", self.on_idea, filters=group))
+        add(CommandHandler("deel", self.on_share))
+        add(CommandHandler("verwijder", self.on_delete, filters=private))
         add(CommandHandler(list(PLAN_COMMANDS), self.on_plan_command))
         add(CallbackQueryHandler(self.on_button))
         add(MessageHandler(filters.COMMAND, self.on_unknown_command))
@@ -157,40 +170,52 @@ class TelegramFrontEnd:
     # --- handlers --------------------------------------------------------------------------
 
     async def on_start(self, update: Update, context: Context) -> None:
-        message, user = update.effective_message, update.effective_user
-        if message is None or user is None:
+        message = update.effective_message
+        if message is None:
             return
         async with self.lock(message.chat_id):
+            who = await self._who(context, update)
+            if who is None:
+                return
             if context.args:
-                await self._open(context, message, user.id, context.args[0], renew=False)
+                await self._open(context, message, who, context.args[0], renew=False)
             else:
                 await self.say(context, message.chat_id, self.spec.message("telegram_welkom"))
 
     async def on_new(self, update: Update, context: Context) -> None:
-        message, user = update.effective_message, update.effective_user
-        if message is None or user is None:
+        message = update.effective_message
+        if message is None:
             return
         async with self.lock(message.chat_id):
+            who = await self._who(context, update)
+            if who is None:
+                return
             if not context.args:
                 await self.say(
                     context, message.chat_id, self.spec.message("telegram_nieuw_gebruik")
                 )
                 return
-            await self._open(context, message, user.id, context.args[0], renew=True)
+            await self._open(context, message, who, context.args[0], renew=True)
 
     async def _open(
-        self, context: Context, message: Message, user_id: int, number: str, *, renew: bool
+        self,
+        context: Context,
+        message: Message,
+        who: ProfessionalRecord,
+        number: str,
+        *,
+        renew: bool,
     ) -> None:
         household = normalise_household(number)
         if household is None:
             await self.say(context, message.chat_id, self.spec.message("huishoudnummer_ongeldig"))
             return
-        target = ChatTarget(message.chat_id, PRIVATE)
+        target = ChatTarget(message.chat_id, PRIVATE, first_message_id=message.message_id)
         turn = await self._call(
             context,
             message.chat_id,
             lambda: self.service.open(
-                household, owner=author_of(user_id), chat=target, renew_finished=renew
+                household, owner=who.actor, chat=target, renew_finished=renew, professional=who
             ),
         )
         if turn is None:
@@ -199,15 +224,22 @@ class TelegramFrontEnd:
         if renew and turn.answers:
             intro = "telegram_al_een_plan"
         await self.deliver(
-            context, message.chat_id, turn, before=[self.spec.message(intro, huishouden=household)]
+            context,
+            message.chat_id,
+            turn,
+            before=[self.spec.message(intro, huishouden=household)],
+            actor=who.actor,
         )
 
     async def on_resume(self, update: Update, context: Context) -> None:
-        message, user = update.effective_message, update.effective_user
-        if message is None or user is None:
+        message = update.effective_message
+        if message is None:
+            return
+        who = await self._who(context, update)
+        if who is None:
             return
         plans = await self._call(
-            context, message.chat_id, lambda: self.service.own_plans(author_of(user.id))
+            context, message.chat_id, lambda: self.service.accessible_plans(who)
         )
         if plans is None:
             return
@@ -242,6 +274,9 @@ class TelegramFrontEnd:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:
             return
+        who = await self._who(context, update)
+        if who is None:
+            return
         if message.chat.type == "private":
             await self.say(context, message.chat_id, self.spec.message("telegram_alleen_groep"))
             return
@@ -260,20 +295,28 @@ class TelegramFrontEnd:
                 key = "huishoudnummer_ongeldig" if arg else "telegram_sessie_gebruik"
                 await self.say(context, message.chat_id, self.spec.message(key))
                 return
-            target = ChatTarget(message.chat_id, GROUP, facilitator=author_of(user.id))
+            target = ChatTarget(message.chat_id, GROUP, facilitator=who.actor)
             turn = await self._call(
                 context,
                 message.chat_id,
-                lambda: self.service.open(household, owner=author_of(user.id), chat=target),
+                lambda: self.service.open(
+                    household, owner=who.actor, chat=target, professional=who
+                ),
             )
             if turn is None:
                 return
             started = self.spec.message(
                 "telegram_sessie_gestart", huishouden=household, naam=user.first_name
             )
-            binding = ChatRecord(message.chat_id, turn.plan_id, GROUP, author_of(user.id))
+            binding = ChatRecord(message.chat_id, turn.plan_id, GROUP, who.actor)
             await self.deliver(
-                context, message.chat_id, turn, before=[started], group=binding, reply_to=message
+                context,
+                message.chat_id,
+                turn,
+                before=[started],
+                group=binding,
+                reply_to=message,
+                actor=who.actor,
             )
 
     async def on_idea(self, update: Update, context: Context) -> None:
@@ -281,6 +324,10 @@ class TelegramFrontEnd:
         if message is None or user is None:
             return
         async with self.lock(message.chat_id):
+            # Only registered members' suggestions are stored.
+            who = await self._who(context, update)
+            if who is None:
+                return
             binding = await self._binding(context, message.chat_id)
             if binding is None:
                 await self.say(context, message.chat_id, self.spec.message("telegram_geen_sessie"))
@@ -294,9 +341,7 @@ class TelegramFrontEnd:
             stored = await self._call(
                 context,
                 message.chat_id,
-                lambda: self.service.suggest(
-                    binding.plan_id, author=author_of(user.id), text=idea[:2000]
-                ),
+                lambda: self.service.suggest(binding.plan_id, author=who.actor, text=idea[:2000]),
             )
             if stored is None:
                 return
@@ -311,22 +356,30 @@ class TelegramFrontEnd:
             await self.say(context, message.chat_id, text)
 
     async def on_plan_command(self, update: Update, context: Context) -> None:
-        message, user = update.effective_message, update.effective_user
-        if message is None or user is None or not message.text:
+        message = update.effective_message
+        if message is None or not message.text:
             return
         name = message.text.split()[0].lstrip("/").split("@")[0].lower()
-        await self._to_plan(context, message, user.id, Command(name, " ".join(context.args or [])))
+        await self._to_plan(context, update, Command(name, " ".join(context.args or [])))
 
     async def on_text(self, update: Update, context: Context) -> None:
-        message, user = update.effective_message, update.effective_user
-        if message is None or user is None or message.text is None:
+        message = update.effective_message
+        if message is None or message.text is None:
             return
-        await self._to_plan(context, message, user.id, Text(message.text))
+        if message.chat.type == "private" and looks_like_code(message.text, SHARE_PREFIX):
+            await self._join(context, update, message.text)
+            return
+        await self._to_plan(context, update, Text(message.text))
 
-    async def _to_plan(
-        self, context: Context, message: Message, user_id: int, event: Text | Command
-    ) -> None:
+    async def _to_plan(self, context: Context, update: Update, event: Text | Command) -> None:
+        message = update.effective_message
+        assert message is not None
         async with self.lock(message.chat_id):
+            # In a group, plain text from others is not addressed to the bot: no refusal.
+            quiet = message.chat.type != "private" and isinstance(event, Text)
+            who = await self._who(context, update, quiet=quiet)
+            if who is None:
+                return
             binding = await self._binding(context, message.chat_id)
             if binding is None:
                 if message.chat.type == "private":
@@ -334,7 +387,7 @@ class TelegramFrontEnd:
                         context, message.chat_id, self.spec.message("telegram_geen_plan")
                     )
                 return
-            author = author_of(user_id)
+            author = who.actor
             if binding.kind == GROUP and binding.facilitator != author:
                 # In a session only the facilitator's answers count; others suggest with /idee.
                 if isinstance(event, Command) or message.reply_to_message is not None:
@@ -343,11 +396,15 @@ class TelegramFrontEnd:
             turn = await self._call(
                 context,
                 message.chat_id,
-                lambda: self.service.handle(binding.plan_id, event, author=author),
+                lambda: self.service.handle(
+                    binding.plan_id, event, author=author, professional=who
+                ),
             )
             if turn is None:
                 return
-            await self.deliver(context, message.chat_id, turn, group=binding, reply_to=message)
+            await self.deliver(
+                context, message.chat_id, turn, group=binding, reply_to=message, actor=author
+            )
             if turn.outcome.stopped and binding.kind == PRIVATE:
                 await self._call(
                     context, message.chat_id, lambda: self.service.leave_chat(message.chat_id)
@@ -362,21 +419,32 @@ class TelegramFrontEnd:
         if button is None or chat is None:
             await query.answer(self.spec.message("knop_verlopen"))
             return
-        author = author_of(user.id)
+        who = await self._professional(context, user.id, chat.id)
+        if who is None:
+            await query.answer(self.spec.message("toegang_onbekend"))
+            return
+        author = who.actor
         async with self.lock(chat.id):
+            if button.action in (DELETE, FORGET):
+                await query.answer()
+                await self._on_delete_button(context, chat.id, who, button)
+                return
             if button.action == RESUME:
                 await query.answer()
-                target = ChatTarget(chat.id, PRIVATE)
+                first = query.message.message_id if query.message is not None else None
+                target = ChatTarget(chat.id, PRIVATE, first_message_id=first)
                 turn = await self._call(
                     context,
                     chat.id,
-                    lambda: self.service.open_plan(button.plan_id, owner=author, chat=target),
+                    lambda: self.service.open_plan(
+                        button.plan_id, owner=author, chat=target, professional=who
+                    ),
                 )
                 if turn is None:
                     await self.say(context, chat.id, self.spec.message("telegram_plan_weg"))
                     return
                 hervat = self.spec.message("hervat_plan", huishouden=turn.household)
-                await self.deliver(context, chat.id, turn, before=[hervat])
+                await self.deliver(context, chat.id, turn, before=[hervat], actor=author)
                 return
             binding = await self._binding(context, chat.id)
             if binding is None or binding.plan_id != button.plan_id:
@@ -397,7 +465,11 @@ class TelegramFrontEnd:
                 context,
                 chat.id,
                 lambda: self.service.handle(
-                    binding.plan_id, event, author=author, revision=button.revision
+                    binding.plan_id,
+                    event,
+                    author=author,
+                    revision=button.revision,
+                    professional=who,
                 ),
             )
             if turn is None:
@@ -409,7 +481,7 @@ class TelegramFrontEnd:
             await query.answer()
             if await self._retick(query.message, turn):
                 return
-            await self.deliver(context, chat.id, turn, group=binding)
+            await self.deliver(context, chat.id, turn, group=binding, actor=author)
 
     async def _retick(self, message: Any, turn: Turn) -> bool:
         """A tick on a multiple choice: update the buttons in place instead of a new message."""
@@ -441,6 +513,118 @@ class TelegramFrontEnd:
             return
         await self.say(context, message.chat_id, self.spec.message("telegram_onbekende_opdracht"))
 
+    async def on_share(self, update: Update, context: Context) -> None:
+        """/deel: a one-time code for a colleague; /deel <code>: use one; /deel intrekken."""
+        message = update.effective_message
+        if message is None:
+            return
+        async with self.lock(message.chat_id):
+            who = await self._who(context, update)
+            if who is None:
+                return
+            arg = " ".join(context.args or []).strip()
+            if arg and looks_like_code(arg, SHARE_PREFIX):
+                await self._join_locked(context, message.chat_id, who, arg)
+                return
+            binding = await self._binding(context, message.chat_id)
+            if binding is None:
+                await self.say(context, message.chat_id, self.spec.message("telegram_geen_plan"))
+                return
+            if arg.lower() == "intrekken":
+                revoked = await self._call(
+                    context, message.chat_id, lambda: self.app.access.revoke(who, binding.plan_id)
+                )
+                if revoked is not None:
+                    await self.say(context, message.chat_id, self.spec.message("deel_ingetrokken"))
+                return
+            code = await self._call(
+                context, message.chat_id, lambda: self.app.access.share(who, binding.plan_id)
+            )
+            if code is not None:
+                await self.say(context, message.chat_id, self.spec.message("deel_code", code=code))
+
+    async def _join(self, context: Context, update: Update, code: str) -> None:
+        message = update.effective_message
+        assert message is not None
+        async with self.lock(message.chat_id):
+            who = await self._who(context, update)
+            if who is not None:
+                await self._join_locked(context, message.chat_id, who, code)
+
+    async def _join_locked(
+        self, context: Context, chat_id: int, who: ProfessionalRecord, code: str
+    ) -> None:
+        plan_id = await self._call(context, chat_id, lambda: self.app.access.join(who, code))
+        key = "deel_ongeldig" if plan_id is None else "deel_gelukt"
+        await self.say(context, chat_id, self.spec.message(key))
+
+    async def on_delete(self, update: Update, context: Context) -> None:
+        """/verwijder: delete the plan at once, after a confirmation."""
+        message = update.effective_message
+        if message is None:
+            return
+        async with self.lock(message.chat_id):
+            who = await self._who(context, update)
+            if who is None:
+                return
+            binding = await self._binding(context, message.chat_id)
+            if binding is None:
+                await self.say(context, message.chat_id, self.spec.message("telegram_geen_plan"))
+                return
+            rows = [
+                [InlineKeyboardButton(self.spec.message(label), callback_data=data)]
+                for label, data in (
+                    ("verwijder_ja", Button(DELETE, binding.plan_id, 0, 1).encode()),
+                    ("verwijder_nee", Button(DELETE, binding.plan_id, 0, 0).encode()),
+                )
+            ]
+            await self.say(
+                context,
+                message.chat_id,
+                self.spec.message("verwijder_vraag"),
+                markup=InlineKeyboardMarkup(rows),
+            )
+
+    async def _on_delete_button(
+        self, context: Context, chat_id: int, who: ProfessionalRecord, button: Button
+    ) -> None:
+        access = self.app.access
+        if button.action == FORGET:
+            await self._forget(context, chat_id, button)
+            return
+        if button.index != 1:
+            await self.say(context, chat_id, self.spec.message("niet_verwijderd"))
+            return
+        role = await self._call(context, chat_id, lambda: access.role(who, button.plan_id))
+        if role != OWNER:
+            await self.say(context, chat_id, self.spec.message("alleen_eigenaar"))
+            return
+        await self._call(context, chat_id, lambda: access.delete(who.actor, button.plan_id))
+        await self.say(context, chat_id, self.spec.message("verwijderd"))
+
+    async def _forget(self, context: Context, chat_id: int, button: Button) -> None:
+        """Delete this private chat's messages about the plan: both sides, since it was opened.
+
+        In a private chat message ids count up one by one, and while a plan is open here
+        every message is about it; so the range from the message that opened it to the offer
+        (its id is in the button) covers them all.
+        """
+        binding = await self._binding(context, chat_id)
+        if binding is None or binding.plan_id != button.plan_id or binding.kind != PRIVATE:
+            await self.say(context, chat_id, self.spec.message("knop_verlopen"))
+            return
+        first = binding.first_message_id or button.index
+        ids = list(range(first, button.index + 1))
+        removed = 0
+        for start in range(0, len(ids), 100):  # deleteMessages takes 100 ids at a time
+            batch = ids[start : start + 100]
+            try:
+                await self._send(functools.partial(context.bot.delete_messages, chat_id, batch))
+                removed += len(batch)
+            except TelegramError:
+                log.info("some messages could not be deleted (older than 48 hours)")
+        await self.say(context, chat_id, self.spec.message("berichten_gewist", aantal=removed))
+
     async def on_migrate(self, update: Update, context: Context) -> None:
         """A group became a supergroup: its chat id changes, the session goes with it."""
         message = update.effective_message
@@ -467,8 +651,43 @@ class TelegramFrontEnd:
             return False
         if chat.type == "private":
             return True
+        who = await self._professional(context, user.id, chat.id)
         binding = await self._binding(context, chat.id)
-        return binding is not None and binding.facilitator == author_of(user.id)
+        return who is not None and binding is not None and binding.facilitator == who.actor
+
+    async def _professional(
+        self, context: Context, user_id: int, chat_id: int
+    ) -> ProfessionalRecord | None:
+        return await self._call(context, chat_id, lambda: self.app.access.professional(user_id))
+
+    async def _who(
+        self, context: Context, update: Update, *, quiet: bool = False
+    ) -> ProfessionalRecord | None:
+        """The registered professional behind an update, or None after saying why.
+
+        An unknown user may register by sending an invite code in a private chat; anything
+        else gets one polite refusal, and nothing of theirs is stored.
+        """
+        chat, user, message = (
+            update.effective_chat,
+            update.effective_user,
+            update.effective_message,
+        )
+        if chat is None or user is None:
+            return None
+        who = await self._professional(context, user.id, chat.id)
+        if who is not None:
+            return who
+        text = message.text if message is not None and message.text else ""
+        if chat.type == "private" and looks_like_code(text, INVITE_PREFIX):
+            registered = await self._call(
+                context, chat.id, lambda: self.app.access.register(text, user.id)
+            )
+            key = "toegang_welkom" if registered is not None else "toegang_code_ongeldig"
+            await self.say(context, chat.id, self.spec.message(key))
+        elif not quiet:
+            await self.say(context, chat.id, self.spec.message("toegang_onbekend"))
+        return None
 
     def _facilitator_only(self, binding: ChatRecord) -> str:
         name = (binding.facilitator or "").removeprefix("telegram:")
@@ -478,12 +697,19 @@ class TelegramFrontEnd:
         return await self._call(context, chat_id, lambda: self.service.chat(chat_id))
 
     async def _call(self, context: Context, chat_id: int, work: Callable[[], T]) -> T | None:
-        """Run a storage call; if the database is unusable, say so and return None."""
+        """Run a storage call; if it cannot be done, say why and return None."""
         try:
             return work()
         except StorageUnavailable:
             await self.say(context, chat_id, self.spec.message("database_niet_beschikbaar"))
-            return None
+        except NotOwner:
+            await self.say(context, chat_id, self.spec.message("alleen_eigenaar"))
+        except AccessDenied:
+            await self.say(context, chat_id, self.spec.message("toegang_geen"))
+        except (WrongKey, TamperedData):
+            log.error("stored data could not be decrypted")
+            await self.say(context, chat_id, self.spec.message("gegevens_beschadigd"))
+        return None
 
     async def say(
         self,
@@ -494,9 +720,11 @@ class TelegramFrontEnd:
         markup: InlineKeyboardMarkup | ForceReply | None = None,
         reply_to: int | None = None,
         escape: bool = True,
-    ) -> None:
+    ) -> list[int]:
+        """Send a message (split if long); the ids of the messages sent."""
         html = esc(text) if escape else text
         parts = split_html(html)
+        sent: list[int] = []
         for number, part in enumerate(parts, 1):
             reply = None
             if number == 1 and reply_to is not None:
@@ -509,7 +737,9 @@ class TelegramFrontEnd:
                 reply_markup=markup if number == len(parts) else None,
                 reply_parameters=reply,
             )
-            await self._send(send)
+            message = await self._send(send)
+            sent.append(message.message_id)
+        return sent
 
     async def _send(self, call: Callable[[], Awaitable[T]]) -> T:
         """Retry a Bot API call on network errors and RetryAfter, with backoff."""
@@ -539,6 +769,7 @@ class TelegramFrontEnd:
         before: list[str] | None = None,
         group: ChatRecord | None = None,
         reply_to: Message | None = None,
+        actor: str | None = None,
     ) -> None:
         """Send a turn's replies, combining texts with the question that follows them."""
         pending = [esc(text) for text in before or []]
@@ -552,7 +783,10 @@ class TelegramFrontEnd:
             elif isinstance(reply, Document):
                 await self._flush(context, chat_id, pending)
                 pending = []
-                await self._send_document(context, chat_id, turn)
+                private = group is None or group.kind == PRIVATE
+                await self._send_document(
+                    context, chat_id, turn, actor=actor or "onbekend", private=private
+                )
             elif isinstance(reply, Question):
                 await self._ask(context, chat_id, turn, reply, pending, group, reply_to)
                 pending = []
@@ -594,7 +828,9 @@ class TelegramFrontEnd:
             reply_id = reply_to.message_id if reply_to is not None else None
         await self.say(context, chat_id, text, markup=markup, reply_to=reply_id, escape=False)
 
-    async def _send_document(self, context: Context, chat_id: int, turn: Turn) -> None:
+    async def _send_document(
+        self, context: Context, chat_id: int, turn: Turn, *, actor: str, private: bool
+    ) -> None:
         """The plan as PDF and Word file, and the cost chart as a picture."""
         renderer, today = self.app.renderer, date.today()
         name = f"doorbraakplan-{turn.household}"
@@ -616,6 +852,21 @@ class TelegramFrontEnd:
                 chat_id, photo=chart, filename=f"{name}-kosten.png", caption=caption
             )
         )
+        await self._call(
+            context,
+            chat_id,
+            lambda: self.app.access.record(actor, EXPORTED, turn.plan_id, "pdf docx png"),
+        )
+        if private:
+            # The plan is safe in the files now: offer to clear the chat of it.
+            offer = await self.say(context, chat_id, self.spec.message("berichten_wissen_vraag"))
+            last = offer[-1] if offer else 0
+            data = Button(FORGET, turn.plan_id, 0, last).encode()
+            label = self.spec.message("berichten_wissen_knop")
+            markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]])
+            await self._send(
+                lambda: context.bot.edit_message_reply_markup(chat_id, last, reply_markup=markup)
+            )
 
 
 def run(app: App) -> int:

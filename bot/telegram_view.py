@@ -17,6 +17,9 @@ MAX_CALLBACK_DATA = 64
 # Callback data: `<action>|<plan id>|<revision>[|<index>]`. The revision identifies the
 # question a button belongs to: a press on a button of an older question is refused.
 CHOOSE, SUBMIT, SKIP, RESUME = "c", "k", "s", "h"
+# /verwijder's confirmation (index 1: yes), and deleting a plan's messages from the chat.
+DELETE, FORGET = "v", "x"
+ACTIONS = (CHOOSE, SUBMIT, SKIP, RESUME, DELETE, FORGET)
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class Button:
     @classmethod
     def decode(cls, data: str | None) -> Button | None:
         parts = (data or "").split("|")
-        if len(parts) != 4 or parts[0] not in (CHOOSE, SUBMIT, SKIP, RESUME):
+        if len(parts) != 4 or parts[0] not in ACTIONS:
             return None
         try:
             return cls(parts[0], int(parts[1]), int(parts[2]), int(parts[3]))

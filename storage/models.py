@@ -73,8 +73,11 @@ class Household(Base):
     __tablename__ = "households"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # 64 characters leaves room for a hex HMAC-SHA256 once numbers are no longer stored plainly.
+    # The keyed hash (hex HMAC-SHA256) of the household number, for lookup; the number itself
+    # is only stored encrypted, in number_enc.
     number: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    # Nullable only for rows from before encryption, until storage.db.ensure_encrypted runs.
+    number_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
 
@@ -142,6 +145,8 @@ class Chat(Base):
     kind: Mapped[str] = mapped_column(String(16), nullable=False)
     facilitator: Mapped[str | None] = mapped_column(String(128), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    # In a private chat: the message that opened the plan there (see bot.telegram._forget).
+    first_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class Suggestion(Base):
@@ -161,3 +166,30 @@ class Suggestion(Base):
     author: Mapped[str] = mapped_column(String(128), nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class Meta(Base):
+    """Facts about the database itself, such as the key check."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+# Every encrypted column as (table, column, context); the context is the associated data, so a
+# ciphertext only decrypts in the column it was written for. professionals.user_enc belongs to
+# storage/access.py (migration 0004); code that uses this list skips tables that do not exist.
+ENCRYPTED_COLUMNS: Final = (
+    ("households", "number_enc", "households.number"),
+    ("plans", "data", "plans.data"),
+    ("answers", "value", "answers.value"),
+    ("suggestions", "text", "suggestions.text"),
+    ("professionals", "user_enc", "professionals.user"),
+)
+# Keyed-hash columns that can be recomputed from an encrypted one:
+# (table, hash column, encrypted column holding the hashed text, hash purpose).
+HASHED_COLUMNS: Final = (
+    ("households", "number", "number_enc", "household"),
+    ("professionals", "user_key", "user_enc", "telegram"),
+)

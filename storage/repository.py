@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import CursorResult, Select, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from storage.crypto import Keyring, TamperedData
 from storage.models import (
     STATUS_GEARCHIVEERD,
     STATUS_OPEN,
@@ -53,6 +54,7 @@ class ChatRecord:
     plan_id: int
     kind: str
     facilitator: str | None
+    first_message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,24 +67,38 @@ class SuggestionRecord:
     created_at: datetime
 
 
+# Associated data of each encrypted column (see storage.models.ENCRYPTED_COLUMNS), and the
+# purpose of the household number's keyed hash.
+HOUSEHOLD_NUMBER = "households.number"
+PLAN_DATA = "plans.data"
+ANSWER_VALUE = "answers.value"
+SUGGESTION_TEXT = "suggestions.text"
+HOUSEHOLD_PURPOSE = "household"
+
+
 class StaleRevision(Exception):
     """Another writer saved this plan first (or the plan does not exist)."""
 
 
 class PlanRepository:
-    """Plans and answers of households; never commits, so the caller decides the transaction."""
+    """Plans and answers of households; never commits, so the caller decides the transaction.
 
-    def __init__(self, session: Session) -> None:
+    Household numbers are stored as keyed hashes (with the number encrypted beside them) and
+    answers, plan data and suggestions encrypted, all through the codec helpers at the end.
+    """
+
+    def __init__(self, session: Session, keyring: Keyring) -> None:
         self._session = session
+        self._keyring = keyring
 
     def current_plan(self, household: str) -> PlanRecord | None:
         """Return the household's plan that is not archived, if there is one."""
         row = self._session.execute(
             _plans_query()
-            .where(Household.number == _household_key(household))
+            .where(Household.number == self._household_key(household))
             .where(Plan.status != STATUS_GEARCHIVEERD)
         ).one_or_none()
-        return None if row is None else self._record(row.Plan, row.number)
+        return None if row is None else self._record(row.Plan, row.number_enc)
 
     def start_plan(
         self,
@@ -93,14 +109,16 @@ class PlanRepository:
         data: dict[str, Any] | None = None,
     ) -> PlanRecord:
         """Start a new open plan, archiving the household's current one (which is kept)."""
-        data_text = _encode_data(data or {})
+        data_text = self._encode_data(data or {})
         now = utcnow()
-        key = _household_key(household)
+        key = self._household_key(household)
         household_row = self._session.scalars(
             select(Household).where(Household.number == key)
         ).one_or_none()
         if household_row is None:
-            household_row = Household(number=key, created_at=now)
+            household_row = Household(
+                number=key, number_enc=self._encode_household(household), created_at=now
+            )
             self._session.add(household_row)
             self._session.flush()
         # Bumping the revision makes a writer still holding the old plan fail with
@@ -124,7 +142,7 @@ class PlanRepository:
         )
         self._session.add(plan)
         self._session.flush()
-        return _to_record(plan, household_row.number, {})
+        return self._to_record(plan, household_row.number_enc, {})
 
     def import_plan(
         self,
@@ -149,7 +167,7 @@ class PlanRepository:
             {
                 "plan_id": started.id,
                 "field": record.field,
-                "value": _encode_value(record.field, record.value),
+                "value": self._encode_value(record.field, record.value),
                 "author": record.author,
                 "created_at": record.created_at,
             }
@@ -169,7 +187,7 @@ class PlanRepository:
 
     def get(self, plan_id: int) -> PlanRecord | None:
         row = self._session.execute(_plans_query().where(Plan.id == plan_id)).one_or_none()
-        return None if row is None else self._record(row.Plan, row.number)
+        return None if row is None else self._record(row.Plan, row.number_enc)
 
     def save_turn(
         self,
@@ -190,13 +208,13 @@ class PlanRepository:
         if status not in STATUSES:
             raise ValueError(f"unknown plan status {status!r}")
         # Encode everything before writing, so a rejected value leaves no partial turn.
-        data_text = _encode_data(data)
+        data_text = self._encode_data(data)
         now = utcnow()
         rows = [
             {
                 "plan_id": plan_id,
                 "field": field,
-                "value": _encode_value(field, value),
+                "value": self._encode_value(field, value),
                 "author": author,
                 "created_at": now,
             }
@@ -232,7 +250,7 @@ class PlanRepository:
         return [
             AnswerRecord(
                 field=answer.field,
-                value=_decode_value(answer.value),
+                value=self._decode_value(answer.value),
                 author=answer.author,
                 created_at=answer.created_at,
             )
@@ -254,20 +272,26 @@ class PlanRepository:
         for plan_id, field, value in self._session.execute(answers):
             answer_rows.setdefault(plan_id, []).append((field, value))
         return [
-            _to_record(row.Plan, row.number, _current_answers(answer_rows.get(row.Plan.id, [])))
+            self._to_record(
+                row.Plan,
+                row.number_enc,
+                self._current_answers(answer_rows.get(row.Plan.id, [])),
+            )
             for row in self._session.execute(plans)
         ]
 
-    def owned_plans(self, owner: str, *, limit: int = 20) -> list[PlanRecord]:
-        """The owner's plans that are not finished, most recently updated first."""
+    def open_plans(self, plan_ids: Sequence[int], *, limit: int = 20) -> list[PlanRecord]:
+        """Of these plans, those not finished, most recently updated first."""
+        if not plan_ids:
+            return []
         plans = (
             _plans_query()
-            .where(Plan.owner == owner)
+            .where(Plan.id.in_(list(plan_ids)))
             .where(Plan.status == STATUS_OPEN)
             .order_by(Plan.updated_at.desc(), Plan.id.desc())
             .limit(limit)
         )
-        return [self._record(row.Plan, row.number) for row in self._session.execute(plans)]
+        return [self._record(row.Plan, row.number_enc) for row in self._session.execute(plans)]
 
     # --- chats and group sessions ----------------------------------------------------------
 
@@ -276,14 +300,24 @@ class PlanRepository:
         return None if row is None else _chat_record(row)
 
     def bind_chat(
-        self, chat_id: int, plan_id: int, *, kind: str, facilitator: str | None = None
+        self,
+        chat_id: int,
+        plan_id: int,
+        *,
+        kind: str,
+        facilitator: str | None = None,
+        first_message_id: int | None = None,
     ) -> ChatRecord:
         """Point a chat at a plan (and, in a group, at its facilitator)."""
         row = self._session.get(Chat, chat_id)
         if row is None:
             row = Chat(chat_id=chat_id, plan_id=plan_id, kind=kind)
             self._session.add(row)
+        elif row.plan_id == plan_id and first_message_id is not None and row.first_message_id:
+            # Reopening the same plan keeps where it began in this chat.
+            first_message_id = row.first_message_id
         row.plan_id, row.kind, row.facilitator = plan_id, kind, facilitator
+        row.first_message_id = first_message_id
         row.updated_at = utcnow()
         self._session.flush()
         return _chat_record(row)
@@ -300,106 +334,119 @@ class PlanRepository:
         self._session.delete(row)
         self._session.flush()
         self.bind_chat(
-            new_chat_id, binding.plan_id, kind=binding.kind, facilitator=binding.facilitator
+            new_chat_id,
+            binding.plan_id,
+            kind=binding.kind,
+            facilitator=binding.facilitator,
+            first_message_id=binding.first_message_id,
         )
 
     def add_suggestion(
         self, plan_id: int, *, step: int, field: str, author: str, text: str
     ) -> SuggestionRecord:
         row = Suggestion(
-            plan_id=plan_id, step=step, field=field, author=author, text=text, created_at=utcnow()
+            plan_id=plan_id,
+            step=step,
+            field=field,
+            author=author,
+            text=self._keyring.encrypt(text, context=SUGGESTION_TEXT),
+            created_at=utcnow(),
         )
         self._session.add(row)
         self._session.flush()
-        return _suggestion_record(row)
+        return self._suggestion_record(row)
 
     def suggestions(self, plan_id: int, *, step: int | None = None) -> list[SuggestionRecord]:
         query = select(Suggestion).where(Suggestion.plan_id == plan_id).order_by(Suggestion.id)
         if step is not None:
             query = query.where(Suggestion.step == step)
-        return [_suggestion_record(row) for row in self._session.scalars(query)]
+        return [self._suggestion_record(row) for row in self._session.scalars(query)]
 
-    def _record(self, plan: Plan, household_key: str) -> PlanRecord:
+    def _record(self, plan: Plan, household_enc: str | None) -> PlanRecord:
         rows = self._session.execute(
             select(Answer.field, Answer.value).where(Answer.plan_id == plan.id).order_by(Answer.id)
         )
-        return _to_record(plan, household_key, _current_answers(rows.all()))
+        return self._to_record(plan, household_enc, self._current_answers(rows.all()))
+
+    def _suggestion_record(self, row: Suggestion) -> SuggestionRecord:
+        text = self._keyring.decrypt(row.text, context=SUGGESTION_TEXT)
+        return SuggestionRecord(row.plan_id, row.step, row.field, row.author, text, row.created_at)
+
+    def _to_record(
+        self, plan: Plan, household_enc: str | None, answers: dict[str, Any]
+    ) -> PlanRecord:
+        return PlanRecord(
+            id=plan.id,
+            household=self._decode_household(household_enc),
+            status=plan.status,
+            state=plan.state,
+            data=self._decode_data(plan.data),
+            revision=plan.revision,
+            owner=plan.owner,
+            created_at=plan.created_at,
+            updated_at=plan.updated_at,
+            answers=answers,
+        )
+
+    def _current_answers(self, rows: Iterable[tuple[str, str | None]]) -> dict[str, Any]:
+        current: dict[str, Any] = {}
+        for field, encoded in rows:
+            value = self._decode_value(encoded)
+            if value is None:
+                current.pop(field, None)
+            else:
+                current[field] = value
+        return current
+
+    # The methods below are the only places that turn a household number into its stored key
+    # and an answer value, plan data or suggestion into its stored text and back. Decrypting
+    # raises WrongKey or TamperedData (storage.crypto) rather than returning anything else.
+
+    def _household_key(self, number: str) -> str:
+        return self._keyring.hash(number, purpose=HOUSEHOLD_PURPOSE)
+
+    def _encode_household(self, number: str) -> str:
+        return self._keyring.encrypt(number, context=HOUSEHOLD_NUMBER)
+
+    def _decode_household(self, token: str | None) -> str:
+        if token is None:
+            raise TamperedData("households.number: not encrypted; run storage.db.ensure_encrypted")
+        return self._keyring.decrypt(token, context=HOUSEHOLD_NUMBER)
+
+    def _encode_value(self, field: str, value: Any) -> str | None:
+        if value is None:
+            return None
+        _reject_floats(value, f"answer {field!r}")
+        return self._keyring.encrypt(_dumps(value), context=ANSWER_VALUE)
+
+    def _decode_value(self, token: str | None) -> Any:
+        if token is None:
+            return None
+        return json.loads(self._keyring.decrypt(token, context=ANSWER_VALUE))
+
+    def _encode_data(self, data: dict[str, Any]) -> str:
+        _reject_floats(data, "plan data")
+        return self._keyring.encrypt(_dumps(data), context=PLAN_DATA)
+
+    def _decode_data(self, token: str) -> dict[str, Any]:
+        data = json.loads(self._keyring.decrypt(token, context=PLAN_DATA))
+        if not isinstance(data, dict):
+            raise ValueError("plan data is not a JSON object")
+        return data
 
 
-def _plans_query() -> Select[Plan, str]:
+def _plans_query() -> Select[Plan, str | None]:
     # populate_existing: a long-lived session must not serve a plan that another writer has
     # changed since it was first loaded.
     return (
-        select(Plan, Household.number)
+        select(Plan, Household.number_enc)
         .join(Household, Household.id == Plan.household_id)
         .execution_options(populate_existing=True)
     )
 
 
 def _chat_record(row: Chat) -> ChatRecord:
-    return ChatRecord(row.chat_id, row.plan_id, row.kind, row.facilitator)
-
-
-def _suggestion_record(row: Suggestion) -> SuggestionRecord:
-    return SuggestionRecord(row.plan_id, row.step, row.field, row.author, row.text, row.created_at)
-
-
-def _to_record(plan: Plan, household: str, answers: dict[str, Any]) -> PlanRecord:
-    return PlanRecord(
-        id=plan.id,
-        household=household,
-        status=plan.status,
-        state=plan.state,
-        data=_decode_data(plan.data),
-        revision=plan.revision,
-        owner=plan.owner,
-        created_at=plan.created_at,
-        updated_at=plan.updated_at,
-        answers=answers,
-    )
-
-
-def _current_answers(rows: Iterable[tuple[str, str | None]]) -> dict[str, Any]:
-    current: dict[str, Any] = {}
-    for field, encoded in rows:
-        value = _decode_value(encoded)
-        if value is None:
-            current.pop(field, None)
-        else:
-            current[field] = value
-    return current
-
-
-# The three functions below are the only places that turn a household number into its stored
-# key and an answer value into its stored text and back: hashing numbers and encrypting
-# answers slot in here.
-
-
-def _household_key(number: str) -> str:
-    return number
-
-
-def _encode_value(field: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    _reject_floats(value, f"answer {field!r}")
-    return _dumps(value)
-
-
-def _decode_value(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
-def _encode_data(data: dict[str, Any]) -> str:
-    _reject_floats(data, "plan data")
-    return _dumps(data)
-
-
-def _decode_data(text: str) -> dict[str, Any]:
-    data = json.loads(text)
-    if not isinstance(data, dict):
-        raise ValueError("plan data is not a JSON object")
-    return data
+    return ChatRecord(row.chat_id, row.plan_id, row.kind, row.facilitator, row.first_message_id)
 
 
 def _dumps(value: Any) -> str:

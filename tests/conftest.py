@@ -7,17 +7,48 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, make_url
 
 import prompts
 from bot.formatting import DutchFormatter
 from dialogs import Dialog, Field, Interview, Kind
+from storage.crypto import Keyring
 
 ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL_ENV = "DOORBRAAK_TEST_POSTGRES_URL"
+# The key every test process gets (DOORBRAAK_SECRET_KEY), so a test can read what it stored.
+# A constant made once with `doorbraakbot genkey`; it protects nothing.
+TEST_SECRET = "nINFYpumznpHuJG-qPeh2AQVFW6gA3i3ohvn5GXPOPk="
+
+
+def keyring_for_tests() -> Keyring:
+    """The keyring of TEST_SECRET."""
+    return Keyring.from_secret(TEST_SECRET)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL whose connections use a fresh, empty schema that is dropped afterwards."""
+    base_url = os.environ.get(POSTGRES_URL_ENV)
+    if not base_url:
+        pytest.skip(f"set {POSTGRES_URL_ENV} to run the storage contract tests on PostgreSQL")
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(base_url)
+    try:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -56,12 +87,15 @@ def sample_answer(field: Field) -> str:
 
 def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
     # Nothing of the developer's own configuration (a token, a database, a .env) may leak in.
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DOORBRAAK_", "TELEGRAM_"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOORBRAAK_", "TELEGRAM_"))}
     env.update(
-        DOORBRAAK_DATA_DIR=str(data_dir), DOORBRAAK_ENV_FILE="", PYTHONUNBUFFERED="1", **extra
+        DOORBRAAK_DATA_DIR=str(data_dir),
+        DOORBRAAK_ENV_FILE="",
+        DOORBRAAK_SECRET_KEY=TEST_SECRET,
+        PYTHONUNBUFFERED="1",
     )
+    # After the defaults, so a test can replace the key (or, with "", unset it).
+    env.update(extra)
     return env
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from dialogs import Field, Interview, Kind
 from storage import AnswerRecord, PlanRecord, PlanRepository, create_engine_for
 from storage import make_session_factory as make_sessions
-from tests.conftest import JsonlProcess, sample_answer
+from tests.conftest import JsonlProcess, keyring_for_tests, sample_answer
 
 HOUSEHOLD = "3012"
 # Far longer than a turn takes (milliseconds); short enough that a missing line fails fast.
@@ -174,11 +174,12 @@ def walk(
 
 @contextmanager
 def repository(data_dir: Path) -> Iterator[PlanRepository]:
-    """The storage API on the test's SQLite file; read only (the session is rolled back)."""
+    """The storage API on the test's SQLite file, with the processes' key (TEST_SECRET); read
+    only (the session is rolled back)."""
     engine = create_engine_for(f"sqlite:///{data_dir}/plans.db")
     try:
         with make_sessions(engine)() as session:
-            yield PlanRepository(session)
+            yield PlanRepository(session, keyring_for_tests())
     finally:
         engine.dispose()
 

@@ -99,3 +99,24 @@ def test_run_without_a_token_explains_how_to_get_one(tmp_path: Path) -> None:
     assert "TELEGRAM_BOT_TOKEN" in result.stdout
     assert "doorbraakbot chat --household" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_export_writes_each_format(jsonl: Any, spec: Interview, tmp_path: Path) -> None:
+    driver = Driver(jsonl("3012"))
+    walk(driver, spec, driver.opening, {})
+    assert driver.close() == 0
+    magic = {"pdf": b"%PDF", "docx": b"PK", "png": b"\x89PNG", "html": b"<!doctype html>"}
+    for fmt, start in magic.items():
+        result = cli(tmp_path, "export", "3012", "--format", fmt)
+        assert result.returncode == 0, result.stderr
+        path = tmp_path / "exports" / f"doorbraakplan-3012.{fmt}"
+        assert path.read_bytes().startswith(start), fmt
+    out = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "export", "3012", "--format", "md", "-o", "-"],
+        capture_output=True,
+        env=env_for(tmp_path),
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+    )
+    assert out.stdout.startswith(b"# ")

@@ -32,35 +32,11 @@ def read_only_url(path: Path) -> str:
     return f"sqlite:///file:{path}?mode=ro&uri=true"
 
 
-def test_read_only_database_refuses_answers_and_stays_unchanged(
-    jsonl: Any, tmp_path: Path
-) -> None:
-    # a first process creates and migrates the database and stores one answer
-    first = Driver(jsonl("3012"))
-    assert question_of(first.send("Plan in een alleen-lezen database"))["field"] == (
-        "plan.professional"
-    )
-    assert first.stop() == 0
-    db = tmp_path / "plans.db"
-    before = sha256(db)
-
-    driver = Driver(jsonl("3012", DOORBRAAK_DATABASE_URL=read_only_url(db)))
-    # reading still works: the plan resumes where it was
-    assert question_of(driver.opening)["field"] == "plan.professional"
-    assert_refused(driver.send("Professional F"), NOT_SAVED, "plan.professional")
-    assert_refused(driver.send("Professional F"), NOT_SAVED, "plan.professional")
-    assert driver.stop() == 0
-    assert "Traceback" not in driver.stderr()
-
-    assert sha256(db) == before
-    assert [a.field for a in stored_history(tmp_path)] == ["plan.titel"]
-
-
-def test_read_only_database_that_does_not_exist_gives_a_clear_error(tmp_path: Path) -> None:
-    db = tmp_path / "nergens.db"
+def assert_unavailable(tmp_path: Path, db: Path, answer: str) -> None:
+    """With the database opened read-only: one clear error line, exit 1, no traceback."""
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "chat", "--household", "3012", "--jsonl"],
-        input='{"text": "Titel"}\n',
+        input=json.dumps({"text": answer}) + "\n",
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -73,6 +49,30 @@ def test_read_only_database_that_does_not_exist_gives_a_clear_error(tmp_path: Pa
         {"type": "error", "text": UNAVAILABLE}
     ]
     assert "Traceback" not in result.stderr
+
+
+def test_read_only_database_gives_a_clear_error_and_stays_unchanged(
+    jsonl: Any, tmp_path: Path
+) -> None:
+    # a first process creates and migrates the database and stores one answer
+    first = Driver(jsonl("3012"))
+    assert question_of(first.send("Plan in een alleen-lezen database"))["field"] == (
+        "plan.professional"
+    )
+    assert first.stop() == 0
+    db = tmp_path / "plans.db"
+    before = sha256(db)
+
+    # Opening a plan is recorded in the audit log; where that cannot be written, the plan is
+    # not shown: every access is on record. A clear error, no traceback, nothing changed.
+    assert_unavailable(tmp_path, db, "Professional F")
+    assert sha256(db) == before
+    assert [a.field for a in stored_history(tmp_path)] == ["plan.titel"]
+
+
+def test_read_only_database_that_does_not_exist_gives_a_clear_error(tmp_path: Path) -> None:
+    db = tmp_path / "nergens.db"
+    assert_unavailable(tmp_path, db, "Titel")
     assert not db.exists()
 
 

@@ -207,6 +207,33 @@ class Chat:
         )
         self.bot.wait(lambda _: not self.stand_in.pending_updates(), "the update confirmed")
 
+    def register(self) -> None:
+        """Register with an invite code made on the command line, as a new professional does."""
+        made = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "invite", "--team", "Noord"],
+            capture_output=True,
+            text=True,
+            env=env_for(self.bot.data_dir),
+            cwd=ROOT,
+            timeout=60,
+            check=True,
+        )
+        code = re.search(r"UIT-[A-Z0-9]{4}-[A-Z0-9]{4}", made.stdout)
+        assert code is not None, made.stdout
+        # Before registering, the bot refuses politely and stores nothing.
+        first = len(self.stand_in.calls)
+        self.stand_in.push_update(self.stand_in.text_update("/nieuw 3012", user_id=CHAT))
+        refused = self.bot.wait(
+            lambda calls: any(c.method == "sendMessage" for c in calls[first:]), "a refusal"
+        )
+        assert "alleen voor professionals" in self.stand_in.sent_texts()[-1], refused[-1:]
+        first = len(self.stand_in.calls)
+        self.stand_in.push_update(self.stand_in.text_update(code.group(0), user_id=CHAT))
+        self.bot.wait(
+            lambda calls: any(c.method == "sendMessage" for c in calls[first:]), "a welcome"
+        )
+        assert "Je bent aangemeld" in self.stand_in.sent_texts()[-1]
+
     def type(self, text: str) -> None:
         """Type a message and wait for the next question (or the final document)."""
         first = len(self.stand_in.calls)
@@ -305,6 +332,7 @@ def test_whole_plan_over_telegram_with_a_restart(
 ) -> None:
     check_startup(bot, bot.start())
     chat = Chat(stand_in, bot, spec)
+    chat.register()
     chat.type("/nieuw 3012")
     opening = chat.questions()[0].params["text"]
     assert opening.startswith("Nieuw doorbraakplan voor huishouden 3012.")
@@ -389,6 +417,7 @@ def test_stale_buttons_and_a_photo(
 ) -> None:
     check_startup(bot, bot.start())
     chat = Chat(stand_in, bot, spec)
+    chat.register()
     chat.type("/nieuw 3012")
     skips: dict[str, str] = {}
     while (current := chat.current())[0].kind is not Kind.CHOICE:

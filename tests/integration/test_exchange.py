@@ -96,7 +96,7 @@ def test_export_import_export_is_lossless(app: App, costs: list[str], every_fiel
     assert export_json(app, "3012") == first
     # the plan it replaced is archived, not overwritten
     with app.sessions() as session:
-        plans = PlanRepository(session).list_plans(include_archived=True)
+        plans = PlanRepository(session, app.keyring).list_plans(include_archived=True)
     assert sorted(p.status for p in plans) == ["gearchiveerd", "klaar"]
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +12,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, make_url, select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,34 +30,16 @@ from storage import (
     make_session_factory,
     migrate,
 )
-from storage.db import alembic_config
+from storage.db import alembic_config, ensure_encrypted
+from tests.conftest import keyring_for_tests
 
-POSTGRES_URL_ENV = "DOORBRAAK_TEST_POSTGRES_URL"
+KEYRING = keyring_for_tests()
 
 
 @pytest.fixture
 def sqlite_path(tmp_path: Path) -> Path:
     # A directory that does not exist yet: create_engine_for must make it.
     return tmp_path / "data" / "nested" / "doorbraak.db"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A URL whose connections use a fresh, empty schema that is dropped afterwards."""
-    base_url = os.environ.get(POSTGRES_URL_ENV)
-    if not base_url:
-        pytest.skip(f"set {POSTGRES_URL_ENV} to run the storage contract tests on PostgreSQL")
-    schema = f"test_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(base_url)
-    try:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    finally:
-        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -70,6 +50,7 @@ def engine(request: pytest.FixtureRequest, sqlite_path: Path) -> Iterator[Engine
         url = request.getfixturevalue("postgres_url")
     engine = create_engine_for(url)
     migrate(engine)
+    ensure_encrypted(engine, KEYRING)
     yield engine
     engine.dispose()
 
@@ -83,7 +64,7 @@ def start(
     sessions: sessionmaker[Session], household: str = "HH-1", **data: int | str
 ) -> PlanRecord:
     with sessions.begin() as session:
-        return PlanRepository(session).start_plan(
+        return PlanRepository(session, KEYRING).start_plan(
             household, state="situatieschets.start", owner="terminal:alice", data=dict(data)
         )
 
@@ -98,7 +79,7 @@ def save(
 ) -> int:
     plan_id = plan if isinstance(plan, int) else plan.id
     with sessions.begin() as session:
-        return PlanRepository(session).save_turn(
+        return PlanRepository(session, KEYRING).save_turn(
             plan_id,
             expected_revision=revision,
             state=state,
@@ -111,7 +92,7 @@ def save(
 
 def get(sessions: sessionmaker[Session], plan_id: int) -> PlanRecord:
     with sessions() as session:
-        plan = PlanRepository(session).get(plan_id)
+        plan = PlanRepository(session, KEYRING).get(plan_id)
     assert plan is not None
     return plan
 
@@ -161,7 +142,7 @@ def test_start_plan_then_load_it(sessions: sessionmaker[Session]) -> None:
     assert_utc(started.created_at)
     assert_utc(started.updated_at)
     with sessions() as session:
-        repository = PlanRepository(session)
+        repository = PlanRepository(session, KEYRING)
         assert repository.current_plan("HH-1") == started
         assert repository.get(started.id) == started
         assert repository.current_plan("HH-2") is None
@@ -182,7 +163,7 @@ def test_start_plan_again_archives_the_old_plan_and_keeps_it(
     assert archived.status == STATUS_GEARCHIVEERD
     assert archived.answers == {"naam": "Jan"}
     with sessions() as session:
-        repository = PlanRepository(session)
+        repository = PlanRepository(session, KEYRING)
         assert repository.current_plan("HH-1") == new
         assert [p.id for p in repository.list_plans()] == [new.id]
         assert {p.id for p in repository.list_plans(include_archived=True)} == {old.id, new.id}
@@ -198,7 +179,7 @@ def test_list_plans_newest_updated_first(sessions: sessionmaker[Session]) -> Non
     save(sessions, first, 0, ("naam", "Jan"), status=STATUS_KLAAR)
 
     with sessions() as session:
-        plans = PlanRepository(session).list_plans()
+        plans = PlanRepository(session, KEYRING).list_plans()
 
     assert [p.id for p in plans] == [first.id, third.id, second.id]
     assert plans[0].answers == {"naam": "Jan"}
@@ -224,7 +205,7 @@ def test_save_turn_appends_answers_and_keeps_history(sessions: sessionmaker[Sess
     assert loaded.updated_at >= plan.updated_at
     assert_utc(loaded.updated_at)
     with sessions() as session:
-        repository = PlanRepository(session)
+        repository = PlanRepository(session, KEYRING)
         naam = repository.history(plan.id, "naam")
         everything = repository.history(plan.id)
     assert [a.value for a in naam] == ["Jan", "Jan de Vries"]
@@ -245,7 +226,7 @@ def test_stale_revision_writes_nothing(sessions: sessionmaker[Session]) -> None:
     save(sessions, plan, 0, ("naam", "Jan"))
 
     with sessions() as session:
-        repository = PlanRepository(session)
+        repository = PlanRepository(session, KEYRING)
         with pytest.raises(StaleRevision):
             repository.save_turn(
                 plan.id,
@@ -263,7 +244,7 @@ def test_stale_revision_writes_nothing(sessions: sessionmaker[Session]) -> None:
     assert loaded.data == {"step": 1}
     assert loaded.answers == {"naam": "Jan"}
     with sessions() as session:
-        assert len(PlanRepository(session).history(plan.id)) == 1
+        assert len(PlanRepository(session, KEYRING).history(plan.id)) == 1
 
 
 def test_unicode_and_long_values_round_trip_whole(sessions: sessionmaker[Session]) -> None:
@@ -278,7 +259,7 @@ def test_unicode_and_long_values_round_trip_whole(sessions: sessionmaker[Session
     assert loaded.answers == {"situatie": long_text, "namen": ["Zoë", "Jürgen", "李"]}
     with sessions() as session:
         stored = session.scalars(select(Answer.value).where(Answer.field == "namen")).one()
-    assert stored == '["Zoë","Jürgen","李"]'
+    assert KEYRING.decrypt(stored, context="answers.value") == '["Zoë","Jürgen","李"]'
 
 
 def test_float_values_are_rejected(sessions: sessionmaker[Session]) -> None:
@@ -288,7 +269,7 @@ def test_float_values_are_rejected(sessions: sessionmaker[Session]) -> None:
         with pytest.raises(TypeError, match="integer cents"):
             save(sessions, plan, 0, answer)
     with sessions() as session, pytest.raises(TypeError):
-        PlanRepository(session).save_turn(
+        PlanRepository(session, KEYRING).save_turn(
             plan.id,
             expected_revision=0,
             state="x",
@@ -298,7 +279,9 @@ def test_float_values_are_rejected(sessions: sessionmaker[Session]) -> None:
             author="terminal:alice",
         )
     with sessions() as session, pytest.raises(TypeError):
-        PlanRepository(session).start_plan("HH-2", state="x", owner=None, data={"bedrag": 0.1})
+        PlanRepository(session, KEYRING).start_plan(
+            "HH-2", state="x", owner=None, data={"bedrag": 0.1}
+        )
 
     assert get(sessions, plan.id).revision == 0
 
@@ -309,6 +292,7 @@ def test_float_values_are_rejected(sessions: sessionmaker[Session]) -> None:
 def sqlite_engine(path: Path, **kwargs: int) -> Engine:
     engine = create_engine_for(f"sqlite:///{path}", **kwargs)
     migrate(engine)
+    ensure_encrypted(engine, KEYRING)
     return engine
 
 

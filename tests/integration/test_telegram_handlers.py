@@ -2,116 +2,10 @@
 
 from __future__ import annotations
 
-import html
-import itertools
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
-
 import pytest
-from telegram import Update
-from telegram.ext import Application
 
-from bot.bootstrap import App, bootstrap
-from bot.config import Settings
-from bot.telegram import TelegramFrontEnd
-from dialogs import Interview, Kind
 from storage import PlanRepository
-from tests.conftest import sample_answer
-from tests.support.botapi import BotApiStandIn, Call
-from tests.support.request import StandInRequest
-
-FACILITATOR, MEMBER_A, MEMBER_B = 2001, 2002, 2003
-
-
-class Harness:
-    def __init__(
-        self, stand_in: BotApiStandIn, application: Application[Any, Any, Any, Any, Any, Any],
-        app: App,
-    ) -> None:  # fmt: skip
-        self.stand_in = stand_in
-        self.application = application
-        self.app = app
-        self.spec: Interview = app.dialog.spec
-        self._ids = itertools.count(1)
-        self.presses = 0
-
-    async def push(self, update: dict[str, Any]) -> list[Call]:
-        """Process one update; return the Bot API calls it caused."""
-        before = len(self.stand_in.calls)
-        update = {"update_id": next(self._ids), **update}
-        await self.application.process_update(Update.de_json(update, self.application.bot))
-        return self.stand_in.calls[before:]
-
-    async def say(self, text: str, **kw: Any) -> list[Call]:
-        return await self.push(self.stand_in.text_update(text, **kw))
-
-    async def press(self, data: str, *, message_id: int = 1, **kw: Any) -> list[Call]:
-        self.presses += 1
-        return await self.push(self.stand_in.callback_update(data, message_id=message_id, **kw))
-
-    def last_question(self) -> Call:
-        return [c for c in self.stand_in.calls_of("sendMessage") if "Stap " in c.params["text"]][
-            -1
-        ]
-
-    def current_field(self) -> str:
-        text = self.last_question().params["text"]
-        for field in self.spec.fields:
-            if f"<b>{html.escape(field.text, quote=False)}" in text:
-                return field.key
-        raise AssertionError(f"no field in {text[:200]}")
-
-    def buttons(self, call: Call | None = None) -> list[tuple[str, str]]:
-        """The buttons under a message; by default those the user sees under the question
-        now (a tick edits the keyboard in place)."""
-        if call is None:
-            call = self.last_question()
-            edits = [c for c in self.stand_in.calls_of("editMessageReplyMarkup") if c.at > call.at]
-            call = edits[-1] if edits else call
-        markup = call.params.get("reply_markup") or {}
-        return [
-            (b["text"], b["callback_data"])
-            for row in markup.get("inline_keyboard", [])
-            for b in row
-        ]
-
-    def button(self, label: str) -> str:
-        return next(data for text, data in self.buttons() if text.endswith(label))
-
-    def plans(self) -> PlanRepository:
-        return PlanRepository(self.app.sessions())
-
-
-@pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
-    stand_in = BotApiStandIn()
-    app = bootstrap(Settings(data_dir=tmp_path))
-    front = TelegramFrontEnd(app)
-    application = front.build(
-        stand_in.token,
-        base_url="http://stand-in/bot",
-        request=StandInRequest(stand_in),
-        updates_request=StandInRequest(stand_in),
-        rate_limiter=False,
-    )
-    await application.initialize()
-    await front.post_init(application)
-    yield Harness(stand_in, application, app)
-    await application.shutdown()
-    app.engine.dispose()
-
-
-async def answer_current(bot: Harness, **kw: Any) -> list[Call]:
-    """Answer whatever is asked now the way a professional on a phone would."""
-    field = bot.spec.field(bot.current_field())
-    if field.kind is Kind.CHOICE:
-        return await bot.press(bot.button(sample_answer(field)), **kw)
-    if field.kind is Kind.MULTICHOICE:
-        for label in sample_answer(field).split(";"):
-            await bot.press(bot.button(label), **kw)
-        return await bot.press(bot.button("Klaar"), **kw)
-    return await bot.say(sample_answer(field), **kw)
+from tests.support.harness import FACILITATOR, MEMBER_A, MEMBER_B, Harness, answer_current
 
 
 async def test_commands_are_registered_in_dutch(bot: Harness) -> None:
@@ -195,7 +89,7 @@ async def test_a_stale_button_does_not_answer_the_current_question(bot: Harness)
     assert [c.method for c in calls] == ["answerCallbackQuery"]
     assert "eerdere vraag" in calls[0].params["text"]
     with bot.app.sessions() as session:
-        plan = PlanRepository(session).current_plan("3012")
+        plan = PlanRepository(session, bot.app.keyring).current_plan("3012")
         assert plan is not None
         assert plan.answers["huishouden.relatiestatus"] == "Samenwonend"
 
@@ -215,7 +109,7 @@ async def test_a_multiple_choice_with_ticks_and_the_maximum(bot: Harness) -> Non
     assert "hoogstens 3" in calls[-1].params["text"]
     await bot.press(bot.button("Klaar"))
     with bot.app.sessions() as session:
-        plan = PlanRepository(session).current_plan("3012")
+        plan = PlanRepository(session, bot.app.keyring).current_plan("3012")
         assert plan is not None
         assert plan.answers["situatieschets.domeinen"] == ["Wonen", "Werk", "Financieel"]
 
@@ -240,20 +134,25 @@ async def test_a_group_session_with_a_facilitator_and_two_members(bot: Harness) 
     )
     assert "Idee van Bram bij stap 1" in calls[-1].params["text"]
     with bot.app.sessions() as session:
-        repo = PlanRepository(session)
+        repo = PlanRepository(session, bot.app.keyring)
         plan = repo.current_plan("3012")
         assert plan is not None
         ideas = repo.suggestions(plan.id)
     assert [(i.step, i.text, i.author) for i in ideas] == [
-        (1, "vraag de corporatie om urgentie", f"telegram:{MEMBER_A}")
+        (1, "vraag de corporatie om urgentie", bot.professionals[MEMBER_A])
     ]
+    # an unregistered member's idea is refused, and not stored
+    calls = await bot.say("/idee iets", user_id=MEMBER_B, **group)
+    assert "alleen voor professionals" in calls[-1].params["text"]
+    with bot.app.sessions() as session:
+        assert len(PlanRepository(session, bot.app.keyring).suggestions(plan.id)) == 1
     assert "plan.professional" not in plan.answers
     # a member cannot press the facilitator's buttons
     for _ in range(10):
         if bot.current_field() == "huishouden.relatiestatus":
             break
         await answer_current(bot, user_id=FACILITATOR, **group)
-    calls = await bot.press(bot.button("Anders"), user_id=MEMBER_B, **group)
+    calls = await bot.press(bot.button("Anders"), user_id=MEMBER_A, **group)
     assert "gespreksleider" in calls[0].params["text"]
     # the group becomes a supergroup: the session goes with it
     await bot.push(
@@ -299,7 +198,7 @@ async def test_retry_after_then_success_loses_nothing(bot: Harness) -> None:
     calls = await bot.say("Sanne Tester")
     assert [c.failed for c in calls if c.method == "sendMessage"] == [True, False]
     with bot.app.sessions() as session:
-        plan = PlanRepository(session).current_plan("3012")
+        plan = PlanRepository(session, bot.app.keyring).current_plan("3012")
         assert plan is not None
         assert plan.answers["plan.titel"] == "Een titel"
         assert plan.answers["plan.professional"] == "Sanne Tester"
@@ -313,7 +212,7 @@ async def test_other_message_types_get_a_clear_reply(bot: Harness, kind: str) ->
     assert "alleen tekst" in calls[0].params["text"]
     assert bot.current_field() == "plan.titel"
     with bot.app.sessions() as session:
-        plan = PlanRepository(session).current_plan("3012")
+        plan = PlanRepository(session, bot.app.keyring).current_plan("3012")
         assert plan is not None and plan.answers == {}
 
 
@@ -323,5 +222,5 @@ async def test_an_edited_message_is_not_taken_as_an_answer(bot: Harness) -> None
     calls = await bot.push(bot.stand_in.edited_message_update("Een andere titel"))
     assert "bewerkt bericht" in calls[-1].params["text"]
     with bot.app.sessions() as session:
-        plan = PlanRepository(session).current_plan("3012")
+        plan = PlanRepository(session, bot.app.keyring).current_plan("3012")
         assert plan is not None and plan.answers["plan.titel"] == "Een titel"

@@ -1,0 +1,135 @@
+"""Access, sharing, retention and the audit log, for every front end and the CLI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import READ_ONLY
+from storage.access import OWNER, AccessRepository, AuditRecord, ProfessionalRecord
+from storage.crypto import Keyring
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+# Audit actions: what happened to a plan, never what it says.
+OPENED, CHANGED, EXPORTED, SHARED, JOINED, REVOKED, DELETED, PURGED = (
+    "geopend",
+    "gewijzigd",
+    "geexporteerd",
+    "gedeeld",
+    "deelcode_gebruikt",
+    "delen_ingetrokken",
+    "verwijderd",
+    "opgeschoond",
+)
+
+
+class AccessDenied(Exception):
+    """The professional has no access to this plan."""
+
+
+class NotOwner(AccessDenied):
+    """Only the plan's owner may share, stop sharing or delete it."""
+
+
+class AccessService:
+    def __init__(self, sessions: sessionmaker[Session], keyring: Keyring) -> None:
+        self.sessions = sessions
+        self.keyring = keyring
+
+    @contextmanager
+    def _writing(self) -> Iterator[AccessRepository]:
+        with self.sessions.begin() as session:
+            yield AccessRepository(session, self.keyring)
+
+    @contextmanager
+    def _reading(self) -> Iterator[AccessRepository]:
+        with self.sessions() as session:
+            session.connection(execution_options=READ_ONLY)
+            yield AccessRepository(session, self.keyring)
+
+    # --- registration ------------------------------------------------------------------
+
+    def invite(self, team: str) -> str:
+        with self._writing() as repo:
+            code = repo.create_invite(team)
+            repo.audit("beheer", "uitnodiging", None, team[:64])
+            return code
+
+    def professional(self, telegram_user_id: int) -> ProfessionalRecord | None:
+        with self._reading() as repo:
+            return repo.professional(telegram_user_id)
+
+    def register(self, code: str, telegram_user_id: int) -> ProfessionalRecord | None:
+        with self._writing() as repo:
+            found = repo.redeem_invite(code, telegram_user_id)
+            if found is not None:
+                repo.audit(found.actor, "aangemeld", None, found.team[:64])
+            return found
+
+    # --- plans ---------------------------------------------------------------------------
+
+    def role(self, professional: ProfessionalRecord, plan_id: int) -> str | None:
+        with self._reading() as repo:
+            return repo.role(plan_id, professional.id)
+
+    def share(self, professional: ProfessionalRecord, plan_id: int) -> str:
+        """A one-time code a colleague sends to the bot to get access; owners only."""
+        with self._writing() as repo:
+            if repo.role(plan_id, professional.id) != OWNER:
+                raise NotOwner
+            code = repo.create_share_code(plan_id, professional.id)
+            repo.audit(professional.actor, SHARED, plan_id)
+            return code
+
+    def join(self, professional: ProfessionalRecord, code: str) -> int | None:
+        with self._writing() as repo:
+            plan_id = repo.redeem_share_code(code, professional.id)
+            if plan_id is not None:
+                repo.audit(professional.actor, JOINED, plan_id)
+            return plan_id
+
+    def revoke(self, professional: ProfessionalRecord, plan_id: int) -> int:
+        with self._writing() as repo:
+            if repo.role(plan_id, professional.id) != OWNER:
+                raise NotOwner
+            removed = repo.revoke_shares(plan_id)
+            repo.audit(professional.actor, REVOKED, plan_id)
+            return removed
+
+    def delete(self, actor: str, plan_id: int) -> bool:
+        """Delete a plan and everything in it at once; the audit log keeps that it happened."""
+        with self._writing() as repo:
+            deleted = repo.delete_plan(plan_id)
+            if deleted:
+                repo.audit(actor, DELETED, plan_id)
+            return deleted
+
+    def purge(self, days: int) -> int:
+        """Delete plans not changed for `days` days; the number deleted."""
+        cutoff = utcnow() - timedelta(days=days)
+        with self._writing() as repo:
+            plan_ids = repo.inactive_plans(cutoff)
+            for plan_id in plan_ids:
+                repo.delete_plan(plan_id)
+                repo.audit("bewaartermijn", PURGED, plan_id, f"{days} dagen")
+        log.info("purged %d plans inactive for %d days", len(plan_ids), days)
+        return len(plan_ids)
+
+    def record(self, actor: str, action: str, plan_id: int | None, detail: str = "") -> None:
+        try:
+            with self._writing() as repo:
+                repo.audit(actor, action, plan_id, detail)
+        except OperationalError:
+            log.warning("audit entry not written: database unavailable")
+            raise
+
+    def audit_log(self, plan_id: int | None = None) -> list[AuditRecord]:
+        with self._reading() as repo:
+            return repo.audit_log(plan_id)

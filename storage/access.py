@@ -1,0 +1,297 @@
+"""Who may use the bot and see which plan: professionals, invites, shares, and the audit log."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    delete,
+    select,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from storage.crypto import Keyring
+from storage.models import (
+    Answer,
+    Base,
+    Chat,
+    Household,
+    Plan,
+    Suggestion,
+    UTCDateTime,
+    utcnow,
+)
+
+OWNER, SHARED = "eigenaar", "gedeeld"
+# Codes are read aloud and typed on phones: no 0/O, 1/I/L.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+INVITE_DAYS = 14
+SHARE_DAYS = 7
+
+
+class Professional(Base):
+    __tablename__ = "professionals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Keyed hash of the Telegram user id, for lookup; the id itself only encrypted.
+    user_key: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    user_enc: Mapped[str] = mapped_column(Text, nullable=False)
+    team: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class Invite(Base):
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    team: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class PlanAccess(Base):
+    __tablename__ = "plan_access"
+
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True
+    )
+    professional_id: Mapped[int] = mapped_column(
+        ForeignKey("professionals.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class ShareCode(Base):
+    __tablename__ = "share_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("plans.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_by: Mapped[int] = mapped_column(
+        ForeignKey("professionals.id", ondelete="CASCADE"), nullable=False
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AuditEntry(Base):
+    """Who did what to which plan, and when; never any content."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_plan_id_at", "plan_id", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128), nullable=False)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    # No foreign key: the record outlives the plan it is about.
+    plan_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detail: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+
+
+@dataclass(frozen=True)
+class ProfessionalRecord:
+    id: int
+    team: str
+
+    @property
+    def actor(self) -> str:
+        return f"prof:{self.id}"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    at: datetime
+    actor: str
+    action: str
+    plan_id: int | None
+    detail: str
+
+
+def new_code(prefix: str) -> str:
+    body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"{prefix}-{body[:4]}-{body[4:]}"
+
+
+def normalise_code(text: str) -> str:
+    return "".join(text.upper().split())
+
+
+class AccessRepository:
+    """Professionals, invites, shared plans and the audit log; the caller owns the session."""
+
+    def __init__(self, session: Session, keyring: Keyring) -> None:
+        self._session = session
+        self._keyring = keyring
+
+    # --- professionals ---------------------------------------------------------------------
+
+    def professional(self, telegram_user_id: int) -> ProfessionalRecord | None:
+        key = self._keyring.hash(str(telegram_user_id), purpose="telegram")
+        row = self._session.scalars(
+            select(Professional).where(Professional.user_key == key)
+        ).one_or_none()
+        return None if row is None else ProfessionalRecord(row.id, row.team)
+
+    def create_invite(self, team: str) -> str:
+        """A one-time invite code for `team`; only its keyed hash is stored."""
+        code = new_code("UIT")
+        now = utcnow()
+        self._session.add(
+            Invite(
+                code_hash=self._code_hash(code),
+                team=team,
+                created_at=now,
+                expires_at=now + timedelta(days=INVITE_DAYS),
+            )
+        )
+        self._session.flush()
+        return code
+
+    def redeem_invite(self, code: str, telegram_user_id: int) -> ProfessionalRecord | None:
+        """Register the user with a valid, unused invite; None (nothing written) otherwise."""
+        now = utcnow()
+        claimed = self._session.execute(
+            update(Invite)
+            .where(Invite.code_hash == self._code_hash(code))
+            .where(Invite.used_at.is_(None))
+            .where(Invite.expires_at > now)
+            .values(used_at=now)
+            .returning(Invite.team)
+        ).one_or_none()
+        if claimed is None:
+            return None
+        existing = self.professional(telegram_user_id)
+        if existing is not None:
+            return existing
+        row = Professional(
+            user_key=self._keyring.hash(str(telegram_user_id), purpose="telegram"),
+            user_enc=self._keyring.encrypt(str(telegram_user_id), context="professionals.user"),
+            team=claimed.team,
+            created_at=now,
+        )
+        self._session.add(row)
+        self._session.flush()
+        return ProfessionalRecord(row.id, row.team)
+
+    # --- plans -----------------------------------------------------------------------------
+
+    def grant(self, plan_id: int, professional_id: int, role: str) -> None:
+        if self._session.get(PlanAccess, (plan_id, professional_id)) is None:
+            self._session.add(
+                PlanAccess(plan_id=plan_id, professional_id=professional_id, role=role)
+            )
+            self._session.flush()
+
+    def role(self, plan_id: int, professional_id: int) -> str | None:
+        row = self._session.get(PlanAccess, (plan_id, professional_id))
+        return None if row is None else row.role
+
+    def plan_ids(self, professional_id: int) -> list[int]:
+        return list(
+            self._session.scalars(
+                select(PlanAccess.plan_id).where(PlanAccess.professional_id == professional_id)
+            )
+        )
+
+    def create_share_code(self, plan_id: int, professional_id: int) -> str:
+        code = new_code("DEEL")
+        now = utcnow()
+        self._session.add(
+            ShareCode(
+                code_hash=self._code_hash(code),
+                plan_id=plan_id,
+                created_by=professional_id,
+                created_at=now,
+                expires_at=now + timedelta(days=SHARE_DAYS),
+            )
+        )
+        self._session.flush()
+        return code
+
+    def redeem_share_code(self, code: str, professional_id: int) -> int | None:
+        """Give the professional access to the code's plan; the plan id, or None."""
+        now = utcnow()
+        claimed = self._session.execute(
+            update(ShareCode)
+            .where(ShareCode.code_hash == self._code_hash(code))
+            .where(ShareCode.used_at.is_(None))
+            .where(ShareCode.expires_at > now)
+            .values(used_at=now)
+            .returning(ShareCode.plan_id)
+        ).one_or_none()
+        if claimed is None:
+            return None
+        self.grant(claimed.plan_id, professional_id, SHARED)
+        return int(claimed.plan_id)
+
+    def revoke_shares(self, plan_id: int) -> int:
+        """Withdraw every colleague's access and every unused code; the number withdrawn."""
+        removed = self._session.execute(
+            delete(PlanAccess)
+            .where(PlanAccess.plan_id == plan_id)
+            .where(PlanAccess.role == SHARED)
+        )
+        self._session.execute(
+            delete(ShareCode)
+            .where(ShareCode.plan_id == plan_id)
+            .where(ShareCode.used_at.is_(None))
+        )
+        return int(getattr(removed, "rowcount", 0) or 0)
+
+    def delete_plan(self, plan_id: int) -> bool:
+        """Delete a plan with everything in it; its household goes too if no plan is left."""
+        plan = self._session.get(Plan, plan_id)
+        if plan is None:
+            return False
+        household_id = plan.household_id
+        # Explicit deletes rather than relying on ON DELETE CASCADE alone: SQLite only
+        # cascades with foreign keys on, and every row of the plan must go.
+        for model in (Answer, Suggestion, Chat, PlanAccess, ShareCode):
+            self._session.execute(delete(model).where(model.plan_id == plan_id))
+        self._session.execute(delete(Plan).where(Plan.id == plan_id))
+        remaining = self._session.scalar(
+            select(Plan.id).where(Plan.household_id == household_id).limit(1)
+        )
+        if remaining is None:
+            self._session.execute(delete(Household).where(Household.id == household_id))
+        return True
+
+    def inactive_plans(self, older_than: datetime) -> list[int]:
+        return list(self._session.scalars(select(Plan.id).where(Plan.updated_at < older_than)))
+
+    # --- audit -----------------------------------------------------------------------------
+
+    def audit(self, actor: str, action: str, plan_id: int | None, detail: str = "") -> None:
+        self._session.add(
+            AuditEntry(at=utcnow(), actor=actor, action=action, plan_id=plan_id, detail=detail)
+        )
+
+    def audit_log(self, plan_id: int | None = None) -> list[AuditRecord]:
+        query = select(AuditEntry).order_by(AuditEntry.id)
+        if plan_id is not None:
+            query = query.where(AuditEntry.plan_id == plan_id)
+        return [
+            AuditRecord(row.at, row.actor, row.action, row.plan_id, row.detail)
+            for row in self._session.scalars(query)
+        ]
+
+    def _code_hash(self, code: str) -> str:
+        return self._keyring.hash(normalise_code(code), purpose="code")

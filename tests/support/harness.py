@@ -1,0 +1,121 @@
+"""A real python-telegram-bot Application with our handlers, talking to the recording Bot API
+stand-in without HTTP; professionals 1001, 2001 and 2002 are registered, 2003 is not."""
+
+from __future__ import annotations
+
+import html
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update
+from telegram.ext import Application
+
+from bot.bootstrap import App, bootstrap
+from bot.config import Settings
+from bot.telegram import TelegramFrontEnd
+from dialogs import Interview, Kind
+from storage import PlanRepository
+from tests.conftest import sample_answer
+from tests.support.botapi import BotApiStandIn, Call
+from tests.support.request import StandInRequest
+
+FACILITATOR, MEMBER_A, MEMBER_B = 2001, 2002, 2003
+
+
+class Harness:
+    def __init__(
+        self, stand_in: BotApiStandIn, application: Application[Any, Any, Any, Any, Any, Any],
+        app: App,
+    ) -> None:  # fmt: skip
+        self.stand_in = stand_in
+        self.application = application
+        self.app = app
+        self.spec: Interview = app.dialog.spec
+        self._ids = itertools.count(1)
+        self.presses = 0
+        self.professionals: dict[int, str] = {}
+
+    async def push(self, update: dict[str, Any]) -> list[Call]:
+        """Process one update; return the Bot API calls it caused."""
+        before = len(self.stand_in.calls)
+        update = {"update_id": next(self._ids), **update}
+        await self.application.process_update(Update.de_json(update, self.application.bot))
+        return self.stand_in.calls[before:]
+
+    async def say(self, text: str, **kw: Any) -> list[Call]:
+        return await self.push(self.stand_in.text_update(text, **kw))
+
+    async def press(self, data: str, *, message_id: int = 1, **kw: Any) -> list[Call]:
+        self.presses += 1
+        return await self.push(self.stand_in.callback_update(data, message_id=message_id, **kw))
+
+    def last_question(self) -> Call:
+        return [c for c in self.stand_in.calls_of("sendMessage") if "Stap " in c.params["text"]][
+            -1
+        ]
+
+    def current_field(self) -> str:
+        text = self.last_question().params["text"]
+        for field in self.spec.fields:
+            if f"<b>{html.escape(field.text, quote=False)}" in text:
+                return field.key
+        raise AssertionError(f"no field in {text[:200]}")
+
+    def buttons(self, call: Call | None = None) -> list[tuple[str, str]]:
+        """The buttons under a message; by default those the user sees under the question
+        now (a tick edits the keyboard in place)."""
+        if call is None:
+            call = self.last_question()
+            edits = [c for c in self.stand_in.calls_of("editMessageReplyMarkup") if c.at > call.at]
+            call = edits[-1] if edits else call
+        markup = call.params.get("reply_markup") or {}
+        return [
+            (b["text"], b["callback_data"])
+            for row in markup.get("inline_keyboard", [])
+            for b in row
+        ]
+
+    def button(self, label: str) -> str:
+        return next(data for text, data in self.buttons() if text.endswith(label))
+
+    def plans(self) -> PlanRepository:
+        return PlanRepository(self.app.sessions(), self.app.keyring)
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
+    stand_in = BotApiStandIn()
+    app = bootstrap(Settings(data_dir=tmp_path))
+    front = TelegramFrontEnd(app)
+    application = front.build(
+        stand_in.token,
+        base_url="http://stand-in/bot",
+        request=StandInRequest(stand_in),
+        updates_request=StandInRequest(stand_in),
+        rate_limiter=False,
+    )
+    await application.initialize()
+    await front.post_init(application)
+    harness = Harness(stand_in, application, app)
+    for user_id in (1001, FACILITATOR, MEMBER_A):  # MEMBER_B is not registered
+        professional = app.access.register(app.access.invite("Noord"), user_id)
+        assert professional is not None
+        harness.professionals[user_id] = professional.actor
+    yield harness
+    await application.shutdown()
+    app.engine.dispose()
+
+
+async def answer_current(bot: Harness, **kw: Any) -> list[Call]:
+    """Answer whatever is asked now the way a professional on a phone would."""
+    field = bot.spec.field(bot.current_field())
+    if field.kind is Kind.CHOICE:
+        return await bot.press(bot.button(sample_answer(field)), **kw)
+    if field.kind is Kind.MULTICHOICE:
+        for label in sample_answer(field).split(";"):
+            await bot.press(bot.button(label), **kw)
+        return await bot.press(bot.button("Klaar"), **kw)
+    return await bot.say(sample_answer(field), **kw)
