@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.unavailable import available
 from storage import READ_ONLY
 from storage.access import OWNER, AccessRepository, AuditRecord, ProfessionalRecord
 from storage.crypto import Keyring
@@ -45,12 +45,12 @@ class AccessService:
 
     @contextmanager
     def _writing(self) -> Iterator[AccessRepository]:
-        with self.sessions.begin() as session:
+        with available(), self.sessions.begin() as session:
             yield AccessRepository(session, self.keyring)
 
     @contextmanager
     def _reading(self) -> Iterator[AccessRepository]:
-        with self.sessions() as session:
+        with available(), self.sessions() as session:
             session.connection(execution_options=READ_ONLY)
             yield AccessRepository(session, self.keyring)
 
@@ -123,12 +123,8 @@ class AccessService:
         return len(plan_ids)
 
     def record(self, actor: str, action: str, plan_id: int | None, detail: str = "") -> None:
-        try:
-            with self._writing() as repo:
-                repo.audit(actor, action, plan_id, detail)
-        except OperationalError:
-            log.warning("audit entry not written: database unavailable")
-            raise
+        with self._writing() as repo:
+            repo.audit(actor, action, plan_id, detail)
 
     def audit_log(self, plan_id: int | None = None) -> list[AuditRecord]:
         with self._reading() as repo:

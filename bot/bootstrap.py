@@ -16,7 +16,8 @@ from bot.access import AccessService
 from bot.config import Settings
 from bot.documents import Renderer
 from bot.formatting import DutchFormatter
-from bot.service import PlanService, StorageUnavailable
+from bot.service import PlanService
+from bot.unavailable import StorageUnavailable
 from dialogs import Dialog
 from storage import create_engine_for, make_session_factory, migrate
 from storage.crypto import Keyring

@@ -20,8 +20,9 @@ from bot.config import Settings
 from bot.documents import FORMATS
 from bot.jsonl import run_jsonl
 from bot.local import LocalChat
-from bot.service import StorageUnavailable, snapshot_of
+from bot.service import snapshot_of
 from bot.terminal import run_terminal
+from bot.unavailable import StorageUnavailable
 from dialogs import SpecError
 from dialogs.household import normalise_household
 from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.access import CHANGED, OPENED, AccessDenied
 from bot.exchange import ImportedPlan
+from bot.unavailable import StorageUnavailable, available
 from dialogs import FINISHED, Dialog, Error, Event, Outcome, Snapshot
 from storage import (
     READ_ONLY,
@@ -31,19 +32,6 @@ log = logging.getLogger(__name__)
 
 # A concurrent writer to the same plan makes us reload and decide again.
 MAX_ATTEMPTS = 3
-
-
-class StorageUnavailable(Exception):
-    """The database cannot be read or written (locked, read-only, gone)."""
-
-
-@contextmanager
-def _available() -> Iterator[None]:
-    """Turn the driver's error for an unusable database into StorageUnavailable."""
-    try:
-        yield
-    except OperationalError as exc:
-        raise StorageUnavailable(str(exc.orig)) from exc
 
 
 @dataclass(frozen=True)
@@ -95,7 +83,7 @@ class PlanService:
     @contextmanager
     def _reading(self) -> Iterator[PlanRepository]:
         """A read-only transaction: it never waits for, nor blocks, a writer."""
-        with _available(), self.sessions() as session:
+        with available(), self.sessions() as session:
             session.connection(execution_options=READ_ONLY)
             yield self._repo(session)
 
@@ -116,7 +104,7 @@ class PlanService:
         (Telegram), the household's current plan must be theirs or shared with them
         (AccessDenied otherwise), and a plan they start is theirs.
         """
-        with _available(), self.sessions.begin() as session:
+        with available(), self.sessions.begin() as session:
             repo, access = self._repo(session), AccessRepository(session, self.keyring)
             record = None if new else repo.current_plan(household)
             foreign = (
@@ -146,7 +134,7 @@ class PlanService:
     ) -> Turn | None:
         """Resume a plan by its id (a /hervat button); None if it does not exist or, for a
         `professional`, is not theirs: the two look the same, so an id reveals nothing."""
-        with _available(), self.sessions.begin() as session:
+        with available(), self.sessions.begin() as session:
             repo, access = self._repo(session), AccessRepository(session, self.keyring)
             record = repo.get(plan_id)
             if record is None or record.status == STATUS_GEARCHIVEERD:
@@ -290,7 +278,7 @@ class PlanService:
 
     def restore(self, plan: ImportedPlan) -> PlanRecord:
         """Store an imported plan as the household's current one; the old one is archived."""
-        with _available(), self.sessions.begin() as session:
+        with available(), self.sessions.begin() as session:
             record = self._repo(session).import_plan(
                 plan.household,
                 status=plan.status,
@@ -310,7 +298,7 @@ class PlanService:
 
     def accessible_plans(self, professional: ProfessionalRecord) -> list[PlanRecord]:
         """Unfinished plans the professional owns or that are shared with them (/hervat)."""
-        with _available(), self.sessions() as session:
+        with available(), self.sessions() as session:
             session.connection(execution_options=READ_ONLY)
             ids = AccessRepository(session, self.keyring).plan_ids(professional.id)
             return self._repo(session).open_plans(ids)
@@ -320,16 +308,16 @@ class PlanService:
             return repo.chat(chat_id)
 
     def leave_chat(self, chat_id: int) -> None:
-        with _available(), self.sessions.begin() as session:
+        with available(), self.sessions.begin() as session:
             self._repo(session).unbind_chat(chat_id)
 
     def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
-        with _available(), self.sessions.begin() as session:
+        with available(), self.sessions.begin() as session:
             self._repo(session).move_chat(old_chat_id, new_chat_id)
 
     def suggest(self, plan_id: int, *, author: str, text: str) -> SuggestionRecord | None:
         """Store an idea at the step the plan is at now; None if the plan is gone."""
-        with _available(), self.sessions.begin() as session:
+        with available(), self.sessions.begin() as session:
             repo = self._repo(session)
             record = repo.get(plan_id)
             if record is None:

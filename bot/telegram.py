@@ -39,7 +39,7 @@ from telegram.request import BaseRequest
 
 from bot.access import EXPORTED, AccessDenied, NotOwner
 from bot.bootstrap import App
-from bot.service import ChatTarget, StorageUnavailable, Turn, snapshot_of
+from bot.service import ChatTarget, Turn, snapshot_of
 from bot.telegram_view import (
     CHOOSE,
     DELETE,
@@ -53,6 +53,7 @@ from bot.telegram_view import (
     question_html,
     split_html,
 )
+from bot.unavailable import StorageUnavailable
 from dialogs import Choose, Command, Document, Done, Error, Question, Submit, Text
 from dialogs import Message as DialogMessage
 from dialogs.household import normalise_household
