@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -101,39 +101,36 @@ def split_html(text: str, limit: int = MAX_MESSAGE) -> list[str]:
     """
     if len(text) <= limit:
         return [text]
-    parts: list[str] = []
-    current = ""
-    for paragraph in text.split("\n\n"):
-        for piece in _pieces(paragraph, limit):
-            candidate = f"{current}\n\n{piece}" if current else piece
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                if current:
-                    parts.append(current)
-                current = piece
-    if current:
-        parts.append(current)
-    return parts
+    pieces = (piece for paragraph in text.split("\n\n") for piece in _pieces(paragraph, limit))
+    return _pack(pieces, "\n\n", limit)
 
 
 def _pieces(paragraph: str, limit: int) -> list[str]:
     if len(paragraph) <= limit:
         return [paragraph]
-    pieces: list[str] = []
+    chunks = (
+        chunk
+        for line in paragraph.split("\n")
+        for chunk in (_cut_line(line, limit) if len(line) > limit else [line])
+    )
+    return _pack(chunks, "\n", limit)
+
+
+def _pack(chunks: Iterable[str], separator: str, limit: int) -> list[str]:
+    """Join consecutive chunks with `separator` into as few parts within `limit` as fit."""
+    packed: list[str] = []
     current = ""
-    for line in paragraph.split("\n"):
-        for chunk in _cut_line(line, limit) if len(line) > limit else [line]:
-            candidate = f"{current}\n{chunk}" if current else chunk
-            if len(candidate) <= limit:
-                current = candidate
-            else:
-                if current:
-                    pieces.append(current)
-                current = chunk
+    for chunk in chunks:
+        candidate = f"{current}{separator}{chunk}" if current else chunk
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            if current:
+                packed.append(current)
+            current = chunk
     if current:
-        pieces.append(current)
-    return pieces
+        packed.append(current)
+    return packed
 
 
 def _cut_line(line: str, limit: int) -> list[str]:

@@ -8,24 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.render import EVELINE_COSTS
 from dialogs import Interview
 from tests.conftest import ROOT, env_for, last_question, sample_answer
 
-# Part II, "De waarde rendement": the threatening scenario and the breakthrough, line by line.
-# Prices come from the price list as one-tap choices ("1"); quantities as in the book's table.
-EVELINE_COSTS = [
-    "Klaar",  # huidige situatie: Eveline uses no public services, € 0
-    "Maatschappelijke opvang", "1", "182", "eenmalig in de periode",
-    "Schuldhulpverlening", "1", "1", "eenmalig in de periode",
-    "Jeugdbescherming", "1", "3", "eenmalig in de periode",
-    "Pleegzorgplaats", "1", "1,5", "eenmalig in de periode",
-    "Ondertoezichtstelling", "1", "1,5", "eenmalig in de periode",
-    "Klaar",
-    # doorbraakscenario: take over the lines, change only the quantities
-    "Ja, overnemen", "0", "1", "0", "0", "0",
-    "Huurtoeslag", "1", "1", "per jaar",
-    "Klaar",
-]  # fmt: skip
+# Part II, "De waarde rendement": the Eveline case as a professional types it (bench/render).
 
 
 def plain(text: str) -> str:

@@ -13,13 +13,13 @@ from typing import Any
 import pypdf
 import pytest
 
+from bench.render import EVELINE_COSTS
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings
 from bot.local import LocalChat
 from bot.pdf import CHART_PPI
 from dialogs import Done, Field, Kind, Question
 from tests.conftest import sample_answer
-from tests.e2e.test_rendement_jsonl import EVELINE_COSTS
 
 TODAY = date(2026, 11, 23)
 HOSTILE = '#read("/etc/passwd") ]}{{ 7*7 }} <script>alert(1)</script> $x$'

@@ -17,13 +17,13 @@ from docx.shared import Cm
 from docx.table import Table
 
 import prompts
+from bench.render import EVELINE_COSTS
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings
 from bot.docx_render import render_docx
 from bot.local import LocalChat
 from dialogs import Done, Error, Field, Kind, Question
 from tests.conftest import sample_answer
-from tests.e2e.test_rendement_jsonl import EVELINE_COSTS
 from tests.integration.test_exchange import fill_plan
 
 TEMPLATE = prompts.PACKAGE_DIR / prompts.TEMPLATES / "plan.docx"

@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from bench.render import EVELINE_COSTS
 from bot import exchange
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings
@@ -17,7 +18,6 @@ from bot.local import LocalChat
 from dialogs import Done, Question
 from storage import PlanRepository
 from tests.conftest import ROOT, sample_answer
-from tests.e2e.test_rendement_jsonl import EVELINE_COSTS
 
 SCHEMA = json.loads((ROOT / "docs" / "plan.schema.json").read_text(encoding="utf-8"))
 
