@@ -8,7 +8,7 @@ import logging
 import os
 import re
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
@@ -85,6 +85,29 @@ def looks_like_code(text: str, prefix: str) -> bool:
     """`UIT-ABCD-EFGH` / `DEEL-...` as typed or pasted, in any case and spacing."""
     compact = "".join(text.upper().split())
     return re.fullmatch(rf"{prefix}-[A-Z0-9]{{4}}-[A-Z0-9]{{4}}", compact) is not None
+
+
+RegisteredHandler = Callable[
+    ["TelegramFrontEnd", Update, Context, Message, ProfessionalRecord], Awaitable[None]
+]
+Handler = Callable[["TelegramFrontEnd", Update, Context], Coroutine[Any, Any, None]]
+
+
+def registered(handler: RegisteredHandler) -> Handler:
+    """A handler for registered professionals: the chat's updates one at a time, and anyone
+    else gets the refusal (or registers with an invite code) instead."""
+
+    @functools.wraps(handler)
+    async def wrapper(self: TelegramFrontEnd, update: Update, context: Context) -> None:
+        message = update.effective_message
+        if message is None:
+            return
+        async with self.lock(message.chat_id):
+            who = await self._who(context, update)
+            if who is not None:
+                await handler(self, update, context, message, who)
+
+    return wrapper
 
 
 class TelegramFrontEnd:
@@ -170,33 +193,23 @@ class TelegramFrontEnd:
 
     # --- handlers --------------------------------------------------------------------------
 
-    async def on_start(self, update: Update, context: Context) -> None:
-        message = update.effective_message
-        if message is None:
-            return
-        async with self.lock(message.chat_id):
-            who = await self._who(context, update)
-            if who is None:
-                return
-            if context.args:
-                await self._open(context, message, who, context.args[0], renew=False)
-            else:
-                await self.say(context, message.chat_id, self.spec.message("telegram_welkom"))
+    @registered
+    async def on_start(
+        self, update: Update, context: Context, message: Message, who: ProfessionalRecord
+    ) -> None:
+        if context.args:
+            await self._open(context, message, who, context.args[0], renew=False)
+        else:
+            await self.say(context, message.chat_id, self.spec.message("telegram_welkom"))
 
-    async def on_new(self, update: Update, context: Context) -> None:
-        message = update.effective_message
-        if message is None:
+    @registered
+    async def on_new(
+        self, update: Update, context: Context, message: Message, who: ProfessionalRecord
+    ) -> None:
+        if not context.args:
+            await self.say(context, message.chat_id, self.spec.message("telegram_nieuw_gebruik"))
             return
-        async with self.lock(message.chat_id):
-            who = await self._who(context, update)
-            if who is None:
-                return
-            if not context.args:
-                await self.say(
-                    context, message.chat_id, self.spec.message("telegram_nieuw_gebruik")
-                )
-                return
-            await self._open(context, message, who, context.args[0], renew=True)
+        await self._open(context, message, who, context.args[0], renew=True)
 
     async def _open(
         self,
@@ -232,13 +245,10 @@ class TelegramFrontEnd:
             actor=who.actor,
         )
 
-    async def on_resume(self, update: Update, context: Context) -> None:
-        message = update.effective_message
-        if message is None:
-            return
-        who = await self._who(context, update)
-        if who is None:
-            return
+    @registered
+    async def on_resume(
+        self, update: Update, context: Context, message: Message, who: ProfessionalRecord
+    ) -> None:
         plans = await self._call(
             context, message.chat_id, lambda: self.service.accessible_plans(who)
         )
@@ -271,90 +281,76 @@ class TelegramFrontEnd:
         if update.effective_chat is not None:
             await self.say(context, update.effective_chat.id, self.spec.message("telegram_help"))
 
-    async def on_session(self, update: Update, context: Context) -> None:
-        message, user = update.effective_message, update.effective_user
-        if message is None or user is None:
-            return
-        who = await self._who(context, update)
-        if who is None:
-            return
+    @registered
+    async def on_session(
+        self, update: Update, context: Context, message: Message, who: ProfessionalRecord
+    ) -> None:
         if message.chat.type == "private":
             await self.say(context, message.chat_id, self.spec.message("telegram_alleen_groep"))
             return
-        async with self.lock(message.chat_id):
-            arg = context.args[0] if context.args else ""
-            if arg.lower() == "stop":
-                await self._call(
-                    context, message.chat_id, lambda: self.service.leave_chat(message.chat_id)
-                )
-                await self.say(
-                    context, message.chat_id, self.spec.message("telegram_sessie_gestopt")
-                )
-                return
-            household = normalise_household(arg) if arg else None
-            if household is None:
-                key = "huishoudnummer_ongeldig" if arg else "telegram_sessie_gebruik"
-                await self.say(context, message.chat_id, self.spec.message(key))
-                return
-            target = ChatTarget(message.chat_id, GROUP, facilitator=who.actor)
-            turn = await self._call(
-                context,
-                message.chat_id,
-                lambda: self.service.open(
-                    household, owner=who.actor, chat=target, professional=who
-                ),
+        arg = context.args[0] if context.args else ""
+        if arg.lower() == "stop":
+            await self._call(
+                context, message.chat_id, lambda: self.service.leave_chat(message.chat_id)
             )
-            if turn is None:
-                return
-            started = self.spec.message(
-                "telegram_sessie_gestart", huishouden=household, naam=user.first_name
-            )
-            binding = ChatRecord(message.chat_id, turn.plan_id, GROUP, who.actor)
-            await self.deliver(
-                context,
-                message.chat_id,
-                turn,
-                before=[started],
-                group=binding,
-                reply_to=message,
-                actor=who.actor,
-            )
-
-    async def on_idea(self, update: Update, context: Context) -> None:
-        message, user = update.effective_message, update.effective_user
-        if message is None or user is None:
+            await self.say(context, message.chat_id, self.spec.message("telegram_sessie_gestopt"))
             return
-        async with self.lock(message.chat_id):
-            # Only registered members' suggestions are stored.
-            who = await self._who(context, update)
-            if who is None:
-                return
-            binding = await self._binding(context, message.chat_id)
-            if binding is None:
-                await self.say(context, message.chat_id, self.spec.message("telegram_geen_sessie"))
-                return
-            idea = " ".join(context.args or []).strip()
-            if not idea:
-                await self.say(
-                    context, message.chat_id, self.spec.message("telegram_idee_gebruik")
-                )
-                return
-            stored = await self._call(
-                context,
-                message.chat_id,
-                lambda: self.service.suggest(binding.plan_id, author=who.actor, text=idea[:2000]),
-            )
-            if stored is None:
-                return
-            step = self.spec.steps[stored.step - 1]
-            text = self.spec.message(
-                "telegram_idee_opgeslagen",
-                naam=user.first_name,
-                stap=step.number,
-                stapnaam=step.name,
-                idee=stored.text,
-            )
-            await self.say(context, message.chat_id, text)
+        household = normalise_household(arg) if arg else None
+        if household is None:
+            key = "huishoudnummer_ongeldig" if arg else "telegram_sessie_gebruik"
+            await self.say(context, message.chat_id, self.spec.message(key))
+            return
+        target = ChatTarget(message.chat_id, GROUP, facilitator=who.actor)
+        turn = await self._call(
+            context,
+            message.chat_id,
+            lambda: self.service.open(household, owner=who.actor, chat=target, professional=who),
+        )
+        if turn is None:
+            return
+        name = update.effective_user.first_name if update.effective_user else ""
+        started = self.spec.message("telegram_sessie_gestart", huishouden=household, naam=name)
+        binding = ChatRecord(message.chat_id, turn.plan_id, GROUP, who.actor)
+        await self.deliver(
+            context,
+            message.chat_id,
+            turn,
+            before=[started],
+            group=binding,
+            reply_to=message,
+            actor=who.actor,
+        )
+
+    @registered
+    async def on_idea(
+        self, update: Update, context: Context, message: Message, who: ProfessionalRecord
+    ) -> None:
+        """/idee <tekst>: a suggestion in a session, kept at the plan's current step (only
+        registered members' suggestions are stored: see `registered`)."""
+        binding = await self._binding(context, message.chat_id)
+        if binding is None:
+            await self.say(context, message.chat_id, self.spec.message("telegram_geen_sessie"))
+            return
+        idea = " ".join(context.args or []).strip()
+        if not idea:
+            await self.say(context, message.chat_id, self.spec.message("telegram_idee_gebruik"))
+            return
+        stored = await self._call(
+            context,
+            message.chat_id,
+            lambda: self.service.suggest(binding.plan_id, author=who.actor, text=idea[:2000]),
+        )
+        if stored is None:
+            return
+        step = self.spec.steps[stored.step - 1]
+        text = self.spec.message(
+            "telegram_idee_opgeslagen",
+            naam=update.effective_user.first_name if update.effective_user else "",
+            stap=step.number,
+            stapnaam=step.name,
+            idee=stored.text,
+        )
+        await self.say(context, message.chat_id, text)
 
     async def on_plan_command(self, update: Update, context: Context) -> None:
         message = update.effective_message
@@ -514,35 +510,31 @@ class TelegramFrontEnd:
             return
         await self.say(context, message.chat_id, self.spec.message("telegram_onbekende_opdracht"))
 
-    async def on_share(self, update: Update, context: Context) -> None:
+    @registered
+    async def on_share(
+        self, update: Update, context: Context, message: Message, who: ProfessionalRecord
+    ) -> None:
         """/deel: a one-time code for a colleague; /deel <code>: use one; /deel intrekken."""
-        message = update.effective_message
-        if message is None:
+        arg = " ".join(context.args or []).strip()
+        if arg and looks_like_code(arg, SHARE_PREFIX):
+            await self._join_locked(context, message.chat_id, who, arg)
             return
-        async with self.lock(message.chat_id):
-            who = await self._who(context, update)
-            if who is None:
-                return
-            arg = " ".join(context.args or []).strip()
-            if arg and looks_like_code(arg, SHARE_PREFIX):
-                await self._join_locked(context, message.chat_id, who, arg)
-                return
-            binding = await self._binding(context, message.chat_id)
-            if binding is None:
-                await self.say(context, message.chat_id, self.spec.message("telegram_geen_plan"))
-                return
-            if arg.lower() == "intrekken":
-                revoked = await self._call(
-                    context, message.chat_id, lambda: self.app.access.revoke(who, binding.plan_id)
-                )
-                if revoked is not None:
-                    await self.say(context, message.chat_id, self.spec.message("deel_ingetrokken"))
-                return
-            code = await self._call(
-                context, message.chat_id, lambda: self.app.access.share(who, binding.plan_id)
+        binding = await self._binding(context, message.chat_id)
+        if binding is None:
+            await self.say(context, message.chat_id, self.spec.message("telegram_geen_plan"))
+            return
+        if arg.lower() == "intrekken":
+            revoked = await self._call(
+                context, message.chat_id, lambda: self.app.access.revoke(who, binding.plan_id)
             )
-            if code is not None:
-                await self.say(context, message.chat_id, self.spec.message("deel_code", code=code))
+            if revoked is not None:
+                await self.say(context, message.chat_id, self.spec.message("deel_ingetrokken"))
+            return
+        code = await self._call(
+            context, message.chat_id, lambda: self.app.access.share(who, binding.plan_id)
+        )
+        if code is not None:
+            await self.say(context, message.chat_id, self.spec.message("deel_code", code=code))
 
     async def _join(self, context: Context, update: Update, code: str) -> None:
         message = update.effective_message
@@ -559,32 +551,28 @@ class TelegramFrontEnd:
         key = "deel_ongeldig" if plan_id is None else "deel_gelukt"
         await self.say(context, chat_id, self.spec.message(key))
 
-    async def on_delete(self, update: Update, context: Context) -> None:
+    @registered
+    async def on_delete(
+        self, update: Update, context: Context, message: Message, who: ProfessionalRecord
+    ) -> None:
         """/verwijder: delete the plan at once, after a confirmation."""
-        message = update.effective_message
-        if message is None:
+        binding = await self._binding(context, message.chat_id)
+        if binding is None:
+            await self.say(context, message.chat_id, self.spec.message("telegram_geen_plan"))
             return
-        async with self.lock(message.chat_id):
-            who = await self._who(context, update)
-            if who is None:
-                return
-            binding = await self._binding(context, message.chat_id)
-            if binding is None:
-                await self.say(context, message.chat_id, self.spec.message("telegram_geen_plan"))
-                return
-            rows = [
-                [InlineKeyboardButton(self.spec.message(label), callback_data=data)]
-                for label, data in (
-                    ("verwijder_ja", Button(DELETE, binding.plan_id, 0, 1).encode()),
-                    ("verwijder_nee", Button(DELETE, binding.plan_id, 0, 0).encode()),
-                )
-            ]
-            await self.say(
-                context,
-                message.chat_id,
-                self.spec.message("verwijder_vraag"),
-                markup=InlineKeyboardMarkup(rows),
+        rows = [
+            [InlineKeyboardButton(self.spec.message(label), callback_data=data)]
+            for label, data in (
+                ("verwijder_ja", Button(DELETE, binding.plan_id, 0, 1).encode()),
+                ("verwijder_nee", Button(DELETE, binding.plan_id, 0, 0).encode()),
             )
+        ]
+        await self.say(
+            context,
+            message.chat_id,
+            self.spec.message("verwijder_vraag"),
+            markup=InlineKeyboardMarkup(rows),
+        )
 
     async def _on_delete_button(
         self, context: Context, chat_id: int, who: ProfessionalRecord, button: Button
