@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8080
     webhook_secret: str = ""
+    # The path the webhook server answers at, behind the reverse proxy.
+    webhook_path: str = "/telegram"
+    # Several workers: how long a worker waits for an update id that has not arrived (at the
+    # other worker, say) before it applies the next one without it, in seconds.
+    webhook_gap_timeout: float = 2.0
 
     @classmethod
     def load(cls) -> Settings:

@@ -27,6 +27,7 @@ from storage import (
 )
 from storage.access import OWNER, AccessRepository, ProfessionalRecord
 from storage.crypto import Keyring
+from storage.inbox import InboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -170,15 +171,19 @@ class PlanService:
         author: str,
         revision: int | None = None,
         professional: ProfessionalRecord | None = None,
+        update_id: int | None = None,
     ) -> Turn:
         """Apply one event; on a storage failure nothing is stored and the question is repeated.
 
         With `revision` (from a button), the event only applies if the plan is still at that
         revision; otherwise the turn is marked stale and the current question is repeated.
+        With `update_id` (the Telegram update it came in), the update is marked done in the
+        webhook inbox in the turn's own transaction, so it is applied once even if a worker
+        dies right after the commit; a second time nothing is applied and nothing is said.
         """
         for _ in range(MAX_ATTEMPTS):
             try:
-                return self._handle_once(plan_id, event, author, revision, professional)
+                return self._handle_once(plan_id, event, author, revision, professional, update_id)
             except StaleRevision:
                 log.info("plan %s changed concurrently; deciding again", plan_id)
             except OperationalError as exc:
@@ -193,12 +198,21 @@ class PlanService:
         author: str,
         revision: int | None,
         professional: ProfessionalRecord | None,
+        update_id: int | None,
     ) -> Turn:
         with self.sessions.begin() as session:
+            # First: a second worker applying the same update waits here for the first.
+            inbox = InboxRepository(session, self.keyring)
+            applied = update_id is not None and not inbox.mark_done(update_id)
             repo = self._repo(session)
             record = repo.get(plan_id)
             if record is None:
                 raise LookupError(f"plan {plan_id} does not exist")
+            if applied:
+                log.info("update %s was applied already", update_id)
+                outcome = Outcome((), record.state, record.status, record.data)
+                answers = dict(record.answers)
+                return Turn(plan_id, record.household, outcome, answers, False, record.revision)
             access = AccessRepository(session, self.keyring)
             if professional is not None and access.role(plan_id, professional.id) is None:
                 raise AccessDenied  # sharing was withdrawn while the chat was open

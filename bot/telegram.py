@@ -54,6 +54,7 @@ from bot.telegram_view import (
     split_html,
 )
 from bot.unavailable import StorageUnavailable
+from bot.webhook import serve as serve_webhook
 from dialogs import Choose, Command, Document, Done, Error, Question, Submit, Text
 from dialogs import Message as DialogMessage
 from dialogs.household import normalise_household
@@ -394,7 +395,11 @@ class TelegramFrontEnd:
                 context,
                 message.chat_id,
                 lambda: self.service.handle(
-                    binding.plan_id, event, author=author, professional=who
+                    binding.plan_id,
+                    event,
+                    author=author,
+                    professional=who,
+                    update_id=update.update_id,
                 ),
             )
             if turn is None:
@@ -467,6 +472,7 @@ class TelegramFrontEnd:
                     author=author,
                     revision=button.revision,
                     professional=who,
+                    update_id=update.update_id,
                 ),
             )
             if turn is None:
@@ -859,26 +865,23 @@ class TelegramFrontEnd:
 
 
 def run(app: App) -> int:
-    """`doorbraakbot run`: long polling, or a webhook when DOORBRAAK_WEBHOOK_URL is set."""
+    """`doorbraakbot run`: long polling, or a webhook worker (bot.webhook; any number of them
+    on one PostgreSQL database) when DOORBRAAK_WEBHOOK_URL is set."""
     settings = app.settings
     spec = app.dialog.spec
     if not settings.telegram_bot_token:
         print(spec.message("telegram_geen_token"))
         return 2
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # At INFO, transitions logs every callback of every turn.
+    logging.getLogger("transitions").setLevel(logging.WARNING)
     front = TelegramFrontEnd(app)
     application = front.build(settings.telegram_bot_token, base_url=settings.telegram_api_base_url)
     try:
         if settings.webhook_url:
-            application.run_webhook(
-                listen=settings.webhook_listen,
-                port=settings.webhook_port,
-                url_path="telegram",
-                webhook_url=settings.webhook_url,
-                secret_token=settings.webhook_secret or None,
-                allowed_updates=Update.ALL_TYPES,
-                drop_pending_updates=False,
-            )
+            # Our own webhook server rather than PTB's: that one acknowledges an update before
+            # it is stored, and several workers must share the updates through the database.
+            asyncio.run(serve_webhook(app, application))
         else:
             # Answers typed while the bot was down must still arrive: never drop them.
             application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)

@@ -1,0 +1,272 @@
+"""The webhook inbox: Telegram updates stored before they are acknowledged, until applied.
+
+Several bot workers share it. An update is a row from the moment a worker has it until it is
+done; then its payload (which holds the answer) is dropped at once, and the bare row is kept a
+while so that a delivery Telegram repeats is recognised. A worker applies a chat's updates in
+`update_id` order, and only when no lower id is still on its way (see `missing_before`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    BigInteger,
+    CursorResult,
+    Engine,
+    Index,
+    String,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from storage.crypto import Keyring, TamperedData, WrongKey
+from storage.models import Base, UTCDateTime, utcnow
+
+PAYLOAD: Final = "inbox.payload"
+CHAT_PURPOSE: Final = "inbox.chat"
+
+
+class InboxEntry(Base):
+    """One update; a row without a chat is an id given up on, with every missing id below."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        # A worker's one question: the chat's lowest update not done yet.
+        Index(
+            "ix_inbox_pending",
+            "chat_key",
+            "update_id",
+            postgresql_where=text("done_at IS NULL"),
+            sqlite_where=text("done_at IS NULL"),
+        ),
+    )
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # A keyed hash of the chat id, as for professionals: the id of a private chat is the
+    # user's Telegram id. NULL for a marker.
+    chat_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The update as JSON, encrypted; NULL once it is done.
+    payload: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+@dataclass(frozen=True)
+class InboxUpdate:
+    update_id: int
+    chat_key: str
+    # None when it cannot be decrypted (a key that was replaced while it waited).
+    payload: dict[str, Any] | None
+
+
+class InboxRepository:
+    """The inbox's rows; never commits, so the caller decides the transaction."""
+
+    def __init__(self, session: Session, keyring: Keyring) -> None:
+        self._session = session
+        self._keyring = keyring
+
+    def chat_key(self, chat_id: int) -> str:
+        return self._keyring.hash(str(chat_id), purpose=CHAT_PURPOSE)
+
+    def add(self, update_id: int, chat_key: str, payload: dict[str, Any]) -> bool:
+        """Store an update; False if it is here already (a repeated delivery).
+
+        An update that comes after its id was given up (`give_up`) takes the marker's place:
+        late, but acknowledged updates are never dropped.
+        """
+        values = {
+            "update_id": update_id,
+            "chat_key": chat_key,
+            "payload": self._keyring.encrypt(_dumps(payload), context=PAYLOAD),
+            "received_at": utcnow(),
+            "done_at": None,
+        }
+        dialect = self._session.get_bind().dialect.name
+        if dialect in ("postgresql", "sqlite"):
+            module = postgresql if dialect == "postgresql" else sqlite
+            stmt = module.insert(InboxEntry).values(values)
+            upsert = stmt.on_conflict_do_update(
+                index_elements=[InboxEntry.update_id],
+                set_={name: stmt.excluded[name] for name in values if name != "update_id"},
+                where=InboxEntry.chat_key.is_(None),
+            )
+            # preserve_rowcount: SQLAlchemy reports an INSERT's row count only when asked.
+            result = self._session.execute(upsert.execution_options(preserve_rowcount=True))
+            return _count(result) == 1
+        try:
+            with self._session.begin_nested():
+                self._session.execute(insert(InboxEntry).values(values))
+            return True
+        except IntegrityError:
+            replaced = self._session.execute(
+                update(InboxEntry)
+                .where(InboxEntry.update_id == update_id)
+                .where(InboxEntry.chat_key.is_(None))
+                .values({k: v for k, v in values.items() if k != "update_id"})
+            )
+            return _count(replaced) == 1
+
+    def next(self, chat_key: str) -> InboxUpdate | None:
+        """The chat's lowest update that is not done yet."""
+        row = self._session.execute(
+            select(InboxEntry.update_id, InboxEntry.payload)
+            .where(InboxEntry.chat_key == chat_key)
+            .where(InboxEntry.done_at.is_(None))
+            .order_by(InboxEntry.update_id)
+            .limit(1)
+        ).one_or_none()
+        if row is None:
+            return None
+        try:
+            payload = json.loads(self._keyring.decrypt(row.payload or "", context=PAYLOAD))
+        except (WrongKey, TamperedData):
+            payload = None
+        return InboxUpdate(row.update_id, chat_key, payload)
+
+    def missing_before(self, update_id: int) -> int | None:
+        """The highest id below `update_id` that may still arrive, or None if none may.
+
+        Telegram numbers a bot's updates one by one. Every id below a done row is settled:
+        the row was only applied once nothing below it was missing, or its lower ids were
+        given up. So only the ids between the highest done row below `update_id` and
+        `update_id` itself must all be here. Without a done row below it, the check starts
+        at the lowest row there is: the first update ever has no predecessor to wait for.
+        """
+        settled = self._session.scalar(
+            select(func.max(InboxEntry.update_id))
+            .where(InboxEntry.update_id < update_id)
+            .where(InboxEntry.done_at.is_not(None))
+        )
+        if settled is None:
+            low = self._session.scalar(
+                select(func.min(InboxEntry.update_id)).where(InboxEntry.update_id < update_id)
+            )
+            if low is None:
+                return None
+        else:
+            low = settled + 1
+        present = self._session.scalars(
+            select(InboxEntry.update_id)
+            .where(InboxEntry.update_id >= low)
+            .where(InboxEntry.update_id < update_id)
+            .order_by(InboxEntry.update_id.desc())
+        )
+        expected = update_id - 1
+        for found in present:
+            if found != expected:
+                break
+            expected -= 1
+        return expected if expected >= low else None
+
+    def give_up(self, update_id: int) -> None:
+        """Stop waiting for `update_id` and every id below it that has not come."""
+        now = utcnow()
+        try:
+            with self._session.begin_nested():
+                self._session.execute(
+                    insert(InboxEntry).values(update_id=update_id, received_at=now, done_at=now)
+                )
+        except IntegrityError:
+            pass  # it arrived after all
+
+    def mark_done(self, update_id: int) -> bool:
+        """Mark an update done and drop its payload; False if it was done already.
+
+        In the transaction that applies the update, this makes applying it happen once: a
+        second worker's attempt waits for the first to commit, then gets False.
+        """
+        result = self._session.execute(
+            update(InboxEntry)
+            .where(InboxEntry.update_id == update_id)
+            .where(InboxEntry.done_at.is_(None))
+            .values(done_at=utcnow(), payload=None)
+        )
+        if _count(result) == 1:
+            return True
+        # No such row (an update that came by long polling) has nothing to guard.
+        found = self._session.scalar(
+            select(InboxEntry.update_id).where(InboxEntry.update_id == update_id)
+        )
+        return found is None
+
+    def has_pending(self, chat_key: str) -> bool:
+        found = self._session.scalar(
+            select(InboxEntry.update_id)
+            .where(InboxEntry.chat_key == chat_key)
+            .where(InboxEntry.done_at.is_(None))
+            .limit(1)
+        )
+        return found is not None
+
+    def waiting_chats(self, received_before: datetime) -> list[str]:
+        """Chats with an update that has waited since before `received_before`."""
+        return list(
+            self._session.scalars(
+                select(InboxEntry.chat_key)
+                .where(InboxEntry.done_at.is_(None))
+                .where(InboxEntry.chat_key.is_not(None))
+                .where(InboxEntry.received_at < received_before)
+                .distinct()
+            )
+        )
+
+    def pending(self) -> int:
+        """How many updates are not done yet."""
+        count = self._session.scalar(
+            select(func.count()).select_from(InboxEntry).where(InboxEntry.done_at.is_(None))
+        )
+        return int(count or 0)
+
+    def purge(self, done_before: datetime) -> int:
+        """Forget updates done before `done_before`; the number forgotten."""
+        result = self._session.execute(
+            delete(InboxEntry)
+            .where(InboxEntry.done_at.is_not(None))
+            .where(InboxEntry.done_at < done_before)
+        )
+        return _count(result)
+
+
+@contextmanager
+def chat_lock(engine: Engine, chat_key: str) -> Iterator[bool]:
+    """Try to take a chat's lock for as long as the block runs; yields whether it was taken.
+
+    On PostgreSQL it is an advisory lock in a transaction of its own, so it holds across
+    processes and goes with the connection when a worker dies. Other databases serve one
+    process, which keeps its chats apart itself: there it is always taken.
+    """
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    # 64 bits of the chat's keyed hash: two chats, or a chat and storage.db's migration lock,
+    # will not share a key.
+    key = int(chat_key[:16], 16) - 2**63
+    with engine.connect() as connection, connection.begin():
+        taken = connection.execute(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key}
+        ).scalar_one()
+        yield bool(taken)
+
+
+def _count(result: Any) -> int:
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
