@@ -16,8 +16,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bench.common import settings
 from bot.bootstrap import App, bootstrap
-from bot.config import Settings
 from bot.local import LocalChat
 from dialogs import Done, Kind, Question
 
@@ -59,7 +59,16 @@ def _answer(field: Any, long: bool) -> str:
     return base * 50 if long and not field.max_length else base
 
 
-def build_plan(app: App, household: str, costs: list[str], *, long: bool) -> dict[str, Any]:
+def build_plan(
+    app: App,
+    household: str,
+    costs: list[str],
+    *,
+    long: bool,
+    typed: list[tuple[Question, str]] | None = None,
+) -> dict[str, Any]:
+    """Make a complete plan through the dialog; `typed` collects each question and the text
+    given to it (the script the Telegram benchmark replays)."""
     chat = LocalChat(app, household, author="bench")
     items = chat.begin()
     pending = list(costs)
@@ -74,6 +83,8 @@ def build_plan(app: App, household: str, costs: list[str], *, long: bool) -> dic
             text = pending.pop(0)
         else:
             text = _answer(field, long)
+        if typed is not None:
+            typed.append((question, text))
         items, _ = chat.send(text)
     else:
         raise RuntimeError("the plan did not finish; an answer is refused again and again")
@@ -102,7 +113,7 @@ def measure(work: Callable[[], object], runs: int) -> tuple[float, float]:
 
 def run(runs: int) -> list[tuple[str, str, float, float]]:
     with tempfile.TemporaryDirectory() as directory:
-        app = bootstrap(Settings(data_dir=Path(directory)))
+        app = bootstrap(settings(Path(directory)))
         try:
             plans = {
                 "typical (Eveline)": build_plan(app, "3012", EVELINE_COSTS, long=False),
