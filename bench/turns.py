@@ -177,10 +177,6 @@ class Professional:
             for label in step.text.split(";"):
                 await self.press(dict(self._buttons("c"))[label])
             await self.press(self._buttons("k")[0][1])
-        elif step.part == "prijslijst":
-            # The price-list buttons are refused (their labels hold a no-break space that
-            # dialogs.answers.match_choice normalises away; reported): type the number.
-            await self.say(step.text)
         elif step.text == "overslaan" and self._buttons("s"):
             await self.press(self._buttons("s")[0][1])
         elif step.text in choices:

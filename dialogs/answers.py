@@ -73,13 +73,19 @@ def parse_answer(spec_field: Field, text: str) -> Accepted | Refusal:
 
 def match_choice(spec_field: Field, text: str) -> str | None:
     """A choice by its exact label (any case) or its number in the list."""
-    wanted = " ".join(text.split()).lower()
+    wanted = _normal(text)
     for label in spec_field.choices:
-        if label.lower() == wanted:
+        # Labels may hold a no-break space (`€ 100,00` from the money format): compare both
+        # sides with their white space folded, so a pressed button matches its own label.
+        if _normal(label) == wanted:
             return label
     if wanted.isdigit() and 1 <= int(wanted) <= len(spec_field.choices):
         return spec_field.choices[int(wanted) - 1]
     return None
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split()).lower()
 
 
 def _choice(spec_field: Field, text: str) -> Accepted | Refusal:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dialogs import Dialog, Error, Interview, Message
+from dialogs import Choose, Dialog, Error, Interview, Message
 from dialogs.rendement import CostLine, compare, round_cents, scenario_total
 from tests.unit.test_dialog import Plan
 
@@ -263,3 +263,14 @@ def test_stop_in_the_middle_of_a_line_resumes_there(at_costs: Plan, dialog: Dial
     question = resumed.replies[-1]
     assert question.part == "eenheid"
     assert not any(isinstance(r, Error) for r in resumed.replies)
+
+
+def test_a_price_list_button_is_taken(at_costs: Plan) -> None:
+    plan = at_costs
+    plan.send("overslaan")
+    plan.send("Maatschappelijke opvang")
+    assert plan.question.part == "prijslijst"
+    assert "\xa0" in plan.question.choices[0]  # the money format's no-break space
+    plan.send(Choose(0))
+    assert not plan.errors()
+    assert plan.question.part == "aantal"
