@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 import os
 import re
@@ -114,8 +115,11 @@ def registered(handler: RegisteredHandler) -> Handler:
 class TelegramFrontEnd:
     """Handlers that adapt Telegram to the shared PlanService; no interview wording here."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, *, webhook: bool = False) -> None:
         self.app = app
+        # Webhook workers keep updates in the inbox table; polling has none to mark done.
+        self.webhook = webhook
+        self._professionals: dict[int, ProfessionalRecord] = {}
         self.spec = app.dialog.spec
         self.service = app.service
         # One lock per chat: with concurrent updates, a chat's updates still run one at a
@@ -184,6 +188,9 @@ class TelegramFrontEnd:
             commands(PRIVATE_COMMANDS), scope=BotCommandScopeAllPrivateChats()
         )
         await bot.set_my_commands(commands(GROUP_COMMANDS), scope=BotCommandScopeAllGroupChats())
+
+    def _inbox_id(self, update: Update) -> int | None:
+        return update.update_id if self.webhook else None
 
     def lock(self, chat_id: int) -> asyncio.Lock:
         lock = self._locks.get(chat_id)
@@ -399,7 +406,7 @@ class TelegramFrontEnd:
                     event,
                     author=author,
                     professional=who,
-                    update_id=update.update_id,
+                    update_id=self._inbox_id(update),
                 ),
             )
             if turn is None:
@@ -472,7 +479,7 @@ class TelegramFrontEnd:
                     author=author,
                     revision=button.revision,
                     professional=who,
-                    update_id=update.update_id,
+                    update_id=self._inbox_id(update),
                 ),
             )
             if turn is None:
@@ -653,7 +660,15 @@ class TelegramFrontEnd:
     async def _professional(
         self, context: Context, user_id: int, chat_id: int
     ) -> ProfessionalRecord | None:
-        return await self._call(context, chat_id, lambda: self.app.access.professional(user_id))
+        # A registration never changes or goes away, so a known professional is remembered
+        # (a database read less per turn); an unknown user is looked up every time.
+        known = self._professionals.get(user_id)
+        if known is not None:
+            return known
+        found = await self._call(context, chat_id, lambda: self.app.access.professional(user_id))
+        if found is not None:
+            self._professionals[user_id] = found
+        return found
 
     async def _who(
         self, context: Context, update: Update, *, quiet: bool = False
@@ -875,8 +890,11 @@ def run(app: App) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # At INFO, transitions logs every callback of every turn.
     logging.getLogger("transitions").setLevel(logging.WARNING)
-    front = TelegramFrontEnd(app)
+    front = TelegramFrontEnd(app, webhook=bool(settings.webhook_url))
     application = front.build(settings.telegram_bot_token, base_url=settings.telegram_api_base_url)
+    # Everything loaded so far lives as long as the process: keep it out of the collector's
+    # full passes, which otherwise stall a turn now and then by 50-100 ms (bench/RESULTS.md).
+    gc.freeze()
     try:
         if settings.webhook_url:
             # Our own webhook server rather than PTB's: that one acknowledges an update before
