@@ -8,6 +8,7 @@ import gc
 import logging
 import os
 import re
+import traceback
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, timedelta
@@ -641,8 +642,10 @@ class TelegramFrontEnd:
         log.info("chat migrated to a supergroup")
 
     async def on_error(self, update: object, context: Context) -> None:
-        # Only the type: an exception message may quote an answer.
-        log.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
+        error = context.error
+        # Where it happened, not what it says: an exception's message may quote an answer.
+        where = "".join(traceback.format_tb(error.__traceback__)) if error is not None else ""
+        log.error("update failed: %s\n%s", type(error).__name__, where)
 
     # --- helpers ---------------------------------------------------------------------------
 
