@@ -7,7 +7,6 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,34 +19,12 @@ from storage import PlanRecord, PlanRepository, create_engine_for, make_session_
 from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey, is_token
 from storage.db import alembic_config, ensure_encrypted, has_key_check, rotate_key, scrub
 from tests.conftest import ROOT, TEST_SECRET, env_for, keyring_for_tests
+from tests.integration.conftest import KEYRING
 
 MARKER = "MARKER-Zoë-8431"
 HOUSEHOLD = "HH-Q7Z9-5521"
-KEYRING = keyring_for_tests()
 OTHER = Keyring.from_secret(Keyring.generate_secret())
 TABLES = ("households", "plans", "answers", "suggestions", "meta")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'plans.db'}"
-    # A fresh schema per test, dropped afterwards (tests/conftest.py).
-    return str(request.getfixturevalue("postgres_url"))
-
-
-@pytest.fixture
-def engine(url: str) -> Iterator[Engine]:
-    engine = create_engine_for(url)
-    migrate(engine)
-    ensure_encrypted(engine, KEYRING)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    return make_session_factory(engine)
 
 
 def store_marked_plan(sessions: sessionmaker[Session], keyring: Keyring = KEYRING) -> PlanRecord:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,33 +30,7 @@ from storage import (
     migrate,
 )
 from storage.db import alembic_config, ensure_encrypted
-from tests.conftest import keyring_for_tests
-
-KEYRING = keyring_for_tests()
-
-
-@pytest.fixture
-def sqlite_path(tmp_path: Path) -> Path:
-    # A directory that does not exist yet: create_engine_for must make it.
-    return tmp_path / "data" / "nested" / "doorbraak.db"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, sqlite_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{sqlite_path}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = create_engine_for(url)
-    migrate(engine)
-    ensure_encrypted(engine, KEYRING)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    return make_session_factory(engine)
+from tests.integration.conftest import KEYRING
 
 
 def start(
