@@ -19,7 +19,7 @@ from typing import Any
 from bench.common import settings
 from bot.bootstrap import App, bootstrap
 from bot.local import LocalChat
-from dialogs import Done, Kind, Question
+from dialogs import Done, Error, Field, Kind, Question
 
 TODAY = date(2026, 11, 23)
 
@@ -59,6 +59,42 @@ def _answer(field: Any, long: bool) -> str:
     return base * 50 if long and not field.max_length else base
 
 
+def drive_plan(
+    app: App,
+    household: str,
+    costs: list[str],
+    answer: Callable[[Field], str],
+    *,
+    author: str = "bench",
+    typed: list[tuple[Question, str]] | None = None,
+    strict: bool = False,
+) -> dict[str, Any]:
+    """Make a complete plan through the dialog and return its stored answers: `answer` gives
+    the text for each question, `costs` the texts typed in the cost-line fields, in order;
+    `typed` collects each question and the text given to it; `strict` fails on any refusal."""
+    chat = LocalChat(app, household, author=author)
+    items = chat.begin()
+    pending = list(costs)
+    for _ in range(2000):
+        if any(isinstance(i, Done) for i in items):
+            break
+        question = [i for i in items if isinstance(i, Question)][-1]
+        field = app.dialog.spec.field(question.field)
+        text = pending.pop(0) if field.kind is Kind.COSTS else answer(field)
+        if typed is not None:
+            typed.append((question, text))
+        items, _ = chat.send(text)
+        if strict and any(isinstance(i, Error) for i in items):
+            raise RuntimeError(f"{field.key}: the answer was refused")
+    else:
+        raise RuntimeError("the plan did not finish; an answer is refused again and again")
+    if pending:
+        raise RuntimeError(f"{len(pending)} cost-line texts were not asked for")
+    found = app.service.current(household)
+    assert found is not None
+    return found[0].answers
+
+
 def build_plan(
     app: App,
     household: str,
@@ -67,30 +103,12 @@ def build_plan(
     long: bool,
     typed: list[tuple[Question, str]] | None = None,
 ) -> dict[str, Any]:
-    """Make a complete plan through the dialog; `typed` collects each question and the text
-    given to it (the script the Telegram benchmark replays)."""
-    chat = LocalChat(app, household, author="bench")
-    items = chat.begin()
-    pending = list(costs)
-    for _ in range(2000):
-        if any(isinstance(i, Done) for i in items):
-            break
-        question = [i for i in items if isinstance(i, Question)][-1]
-        field = app.dialog.spec.field(question.field)
-        if field.key == "rendement.periode":
-            text = "overslaan"
-        elif field.kind is Kind.COSTS:
-            text = pending.pop(0)
-        else:
-            text = _answer(field, long)
-        if typed is not None:
-            typed.append((question, text))
-        items, _ = chat.send(text)
-    else:
-        raise RuntimeError("the plan did not finish; an answer is refused again and again")
-    found = app.service.current(household)
-    assert found is not None
-    return found[0].answers
+    """A complete plan with invented answers (the script the Telegram benchmark replays)."""
+
+    def answer(field: Field) -> str:
+        return "overslaan" if field.key == "rendement.periode" else _answer(field, long)
+
+    return drive_plan(app, household, costs, answer, typed=typed)
 
 
 def large_costs() -> list[str]:

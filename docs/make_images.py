@@ -12,11 +12,9 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from bench.render import EVELINE_COSTS
+from bench.render import EVELINE_COSTS, drive_plan
 from bot.bootstrap import bootstrap
 from bot.config import Settings
-from bot.local import LocalChat
-from dialogs import Done, Kind, Question
 
 HERE = Path(__file__).resolve().parent
 ANSWERS = {
@@ -69,19 +67,14 @@ ANSWERS = {
 def main() -> int:
     with tempfile.TemporaryDirectory() as directory:
         app = bootstrap(Settings(data_dir=Path(directory)))
-        chat = LocalChat(app, "3012", author="voorbeeld")
-        items, costs = chat.begin(), list(EVELINE_COSTS)
-        while not any(isinstance(i, Done) for i in items):
-            question = [i for i in items if isinstance(i, Question)][-1]
-            field = app.dialog.spec.field(question.field)
-            if field.kind is Kind.COSTS:
-                text = costs.pop(0)
-            else:
-                text = ANSWERS.get(field.key, "overslaan")
-            items, _ = chat.send(text)
-        found = app.service.current("3012")
-        assert found is not None
-        answers, today = found[0].answers, date(2026, 11, 23)
+        answers = drive_plan(
+            app,
+            "3012",
+            EVELINE_COSTS,
+            lambda field: ANSWERS.get(field.key, "overslaan"),
+            author="voorbeeld",
+        )
+        today = date(2026, 11, 23)
         pdf = Path(directory) / "plan.pdf"
         pdf.write_bytes(app.renderer.pdf("3012", answers, today))
         (HERE / "images" / "kosten.png").write_bytes(app.renderer.chart("3012", answers, today))

@@ -13,12 +13,11 @@ from typing import Any
 import pypdf
 import pytest
 
-from bench.render import EVELINE_COSTS
+from bench.render import EVELINE_COSTS, drive_plan
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings
-from bot.local import LocalChat
 from bot.pdf import CHART_PPI
-from dialogs import Done, Field, Kind, Question
+from dialogs import Field, Kind
 from tests.conftest import sample_answer
 
 TODAY = date(2026, 11, 23)
@@ -34,23 +33,12 @@ def app(tmp_path: Path) -> Iterator[App]:
 
 
 def build(app: App, answer: Callable[[Field], str], costs: list[str]) -> dict[str, Any]:
-    """Drive a plan through the dialog; return its stored answers."""
-    chat = LocalChat(app, "3012", author="terminal:tester")
-    items = chat.begin()
-    pending = list(costs)
-    while not any(isinstance(i, Done) for i in items):
-        question = [i for i in items if isinstance(i, Question)][-1]
-        field = app.dialog.spec.field(question.field)
-        if field.key == "rendement.periode":
-            text = "overslaan"
-        elif field.kind is Kind.COSTS:
-            text = pending.pop(0)
-        else:
-            text = answer(field)
-        items, _ = chat.send(text)
-    found = app.service.current("3012")
-    assert found is not None
-    return found[0].answers
+    """Drive a plan through the dialog (the period left at a year); its stored answers."""
+
+    def given(field: Field) -> str:
+        return "overslaan" if field.key == "rendement.periode" else answer(field)
+
+    return drive_plan(app, "3012", costs, given, author="terminal:tester")
 
 
 def pdf_text(pdf: bytes) -> str:

@@ -10,12 +10,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bench.render import EVELINE_COSTS
+from bench.render import EVELINE_COSTS, drive_plan
 from bot import exchange
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings
 from bot.local import LocalChat
-from dialogs import Done, Question
+from dialogs import Field
 from storage import PlanRepository
 from tests.conftest import ROOT, sample_answer
 
@@ -44,23 +44,14 @@ def app(tmp_path: Path) -> Iterator[App]:
 
 
 def fill_plan(app: App, household: str, costs: list[str], *, every_field: bool) -> None:
-    chat = LocalChat(app, household, author="terminal:tester")
-    items = chat.begin()
-    spec = app.dialog.spec
-    pending_costs = list(costs)
-    while not any(isinstance(i, Done) for i in items):
-        question = [i for i in items if isinstance(i, Question)][-1]
-        field = spec.field(question.field)
+    def answer(field: Field) -> str:
         if field.key == "rendement.periode":
-            text = "12" if every_field else "overslaan"
-        elif field.kind.value == "costs":
-            text = pending_costs.pop(0)
-        elif field.key == "legitimiteit.wetten" and every_field:
-            text = "Wmo; Anders, namelijk"
-        else:
-            text = sample_answer(field)
-        items, _ = chat.send(text)
-    assert not pending_costs
+            return "12" if every_field else "overslaan"
+        if field.key == "legitimiteit.wetten" and every_field:
+            return "Wmo; Anders, namelijk"
+        return sample_answer(field)
+
+    drive_plan(app, household, costs, answer, author="terminal:tester")
 
 
 def export_json(app: App, household: str) -> str:
