@@ -26,6 +26,7 @@ from storage import (
     SuggestionRecord,
 )
 from storage.access import OWNER, AccessRepository, ProfessionalRecord
+from storage.cache import PlanCache
 from storage.crypto import Keyring
 from storage.inbox import InboxRepository
 
@@ -50,6 +51,11 @@ class Turn:
     stale: bool = False
 
 
+class ChatMoved(Exception):
+    """The chat no longer works on the plan (or with the facilitator) the caller assumed:
+    it was rebound meanwhile, possibly by another worker. Nothing was applied."""
+
+
 @dataclass(frozen=True)
 class ChatTarget:
     """Bind the opened plan to this chat (Telegram); a group also records its facilitator."""
@@ -58,6 +64,18 @@ class ChatTarget:
     kind: str
     facilitator: str | None = None
     first_message_id: int | None = None
+
+
+def with_changes(answers: dict[str, Any], changes: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    """The current answers after a turn's changes, as the store reads them back: the latest
+    value wins and a cleared field (None) is absent."""
+    current = dict(answers)
+    for key, value in changes:
+        if value is None:
+            current.pop(key, None)
+        else:
+            current[key] = value
+    return current
 
 
 def snapshot_of(record: PlanRecord) -> Snapshot:
@@ -77,6 +95,9 @@ class PlanService:
         self.dialog = dialog
         self.sessions = sessions
         self.keyring = keyring
+        # Decrypted answers of recently used plans, checked against the stored revision on
+        # every turn (storage.cache): a turn reads one plan row instead of its whole history.
+        self.cache = PlanCache()
 
     def _repo(self, session: Session) -> PlanRepository:
         return PlanRepository(session, self.keyring)
@@ -123,7 +144,9 @@ class PlanService:
                     access.grant(record.id, professional.id, OWNER)
                 log.info("plan %s started", record.id)
             access.audit(owner, OPENED, record.id)
-            return self._opened(repo, record, owner, chat)
+            turn = self._opened(repo, record, owner, chat)
+        self._remember(record, turn)
+        return turn
 
     def open_plan(
         self,
@@ -137,13 +160,21 @@ class PlanService:
         `professional`, is not theirs: the two look the same, so an id reveals nothing."""
         with available(), self.sessions.begin() as session:
             repo, access = self._repo(session), AccessRepository(session, self.keyring)
-            record = repo.get(plan_id)
+            record = repo.get(plan_id, cache=self.cache)
             if record is None or record.status == STATUS_GEARCHIVEERD:
                 return None
             if professional is not None and access.role(record.id, professional.id) is None:
                 return None
             access.audit(owner, OPENED, record.id)
-            return self._opened(repo, record, owner, chat)
+            turn = self._opened(repo, record, owner, chat)
+        self._remember(record, turn)
+        return turn
+
+    def _remember(self, record: PlanRecord, turn: Turn) -> None:
+        """Keep the plan as this turn left it, once the turn's transaction has committed."""
+        self.cache.put(
+            (record.id, turn.revision, record.created_at), record.household, turn.answers
+        )
 
     def _opened(
         self, repo: PlanRepository, record: PlanRecord, author: str, chat: ChatTarget | None
@@ -172,6 +203,7 @@ class PlanService:
         revision: int | None = None,
         professional: ProfessionalRecord | None = None,
         update_id: int | None = None,
+        chat: ChatRecord | None = None,
     ) -> Turn:
         """Apply one event; on a storage failure nothing is stored and the question is repeated.
 
@@ -180,10 +212,14 @@ class PlanService:
         With `update_id` (the Telegram update it came in), the update is marked done in the
         webhook inbox in the turn's own transaction, so it is applied once even if a worker
         dies right after the commit; a second time nothing is applied and nothing is said.
+        With `chat` (the binding the front end holds, perhaps from its cache), the chat must
+        still be bound so in the turn's transaction; ChatMoved is raised otherwise.
         """
         for _ in range(MAX_ATTEMPTS):
             try:
-                return self._handle_once(plan_id, event, author, revision, professional, update_id)
+                return self._handle_once(
+                    plan_id, event, author, revision, professional, update_id, chat
+                )
             except StaleRevision:
                 log.info("plan %s changed concurrently; deciding again", plan_id)
             except OperationalError as exc:
@@ -199,13 +235,16 @@ class PlanService:
         revision: int | None,
         professional: ProfessionalRecord | None,
         update_id: int | None,
+        chat: ChatRecord | None,
     ) -> Turn:
         with self.sessions.begin() as session:
             # First: a second worker applying the same update waits here for the first.
             inbox = InboxRepository(session, self.keyring)
             applied = update_id is not None and not inbox.mark_done(update_id)
             repo = self._repo(session)
-            record = repo.get(plan_id)
+            if chat is not None and not _same_binding(repo.chat(chat.chat_id), chat):
+                raise ChatMoved
+            record = repo.get(plan_id, cache=self.cache)
             if record is None:
                 raise LookupError(f"plan {plan_id} does not exist")
             if applied:
@@ -222,11 +261,11 @@ class PlanService:
             saved = self._save(repo, record, outcome, author)
             if outcome.answers:
                 access.audit(author, CHANGED, plan_id)
-            answers = dict(record.answers)
-            for key, value in outcome.answers:
-                answers[key] = value
+            answers = with_changes(record.answers, outcome.answers)
             new_revision = record.revision + 1 if saved else record.revision
-            return Turn(plan_id, record.household, outcome, answers, saved, new_revision)
+            turn = Turn(plan_id, record.household, outcome, answers, saved, new_revision)
+        self._remember(record, turn)
+        return turn
 
     def _stale(self, record: PlanRecord) -> Turn:
         again = self.dialog.start(snapshot_of(record))
@@ -333,7 +372,7 @@ class PlanService:
         """Store an idea at the step the plan is at now; None if the plan is gone."""
         with available(), self.sessions.begin() as session:
             repo = self._repo(session)
-            record = repo.get(plan_id)
+            record = repo.get(plan_id, cache=self.cache)
             if record is None:
                 return None
             step = self.dialog.current_step(snapshot_of(record))
@@ -344,3 +383,12 @@ class PlanService:
     def suggestions(self, plan_id: int, *, step: int | None = None) -> list[SuggestionRecord]:
         with self._reading() as repo:
             return repo.suggestions(plan_id, step=step)
+
+
+def _same_binding(stored: ChatRecord | None, held: ChatRecord) -> bool:
+    return (
+        stored is not None
+        and stored.plan_id == held.plan_id
+        and stored.kind == held.kind
+        and stored.facilitator == held.facilitator
+    )

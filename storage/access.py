@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     delete,
+    insert,
     select,
     update,
 )
@@ -201,8 +202,13 @@ class AccessRepository:
             self._session.flush()
 
     def role(self, plan_id: int, professional_id: int) -> str | None:
-        row = self._session.get(PlanAccess, (plan_id, professional_id))
-        return None if row is None else row.role
+        # A column read, not Session.get: this runs on every turn, and a cached ORM object
+        # could outlive a withdrawal made by another worker.
+        return self._session.execute(
+            select(PlanAccess.role)
+            .where(PlanAccess.plan_id == plan_id)
+            .where(PlanAccess.professional_id == professional_id)
+        ).scalar_one_or_none()
 
     def plan_ids(self, professional_id: int) -> list[int]:
         return list(
@@ -280,8 +286,10 @@ class AccessRepository:
     # --- audit -----------------------------------------------------------------------------
 
     def audit(self, actor: str, action: str, plan_id: int | None, detail: str = "") -> None:
-        self._session.add(
-            AuditEntry(at=utcnow(), actor=actor, action=action, plan_id=plan_id, detail=detail)
+        self._session.execute(
+            insert(AuditEntry).values(
+                at=utcnow(), actor=actor, action=action, plan_id=plan_id, detail=detail
+            )
         )
 
     def audit_log(self, plan_id: int | None = None) -> list[AuditRecord]:

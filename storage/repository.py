@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, delete, insert, select, update
+from sqlalchemy import CursorResult, Row, Select, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from storage.cache import PlanCache
 from storage.crypto import Keyring, TamperedData
 from storage.models import (
     STATUS_GEARCHIVEERD,
@@ -76,6 +77,10 @@ SUGGESTION_TEXT = "suggestions.text"
 HOUSEHOLD_PURPOSE = "household"
 
 
+# The columns of _plans_query: a plan row with its household's encrypted number.
+PlanColumns = tuple[int, str, str, str, int, str | None, datetime, datetime, str | None]
+
+
 class StaleRevision(Exception):
     """Another writer saved this plan first (or the plan does not exist)."""
 
@@ -98,7 +103,7 @@ class PlanRepository:
             .where(Household.number == self._household_key(household))
             .where(Plan.status != STATUS_GEARCHIVEERD)
         ).one_or_none()
-        return None if row is None else self._record(row.Plan, row.number_enc)
+        return None if row is None else self._record(row)
 
     def start_plan(
         self,
@@ -142,7 +147,18 @@ class PlanRepository:
         )
         self._session.add(plan)
         self._session.flush()
-        return self._to_record(plan, household_row.number_enc, {})
+        return PlanRecord(
+            id=plan.id,
+            household=household,
+            status=plan.status,
+            state=plan.state,
+            data=dict(data or {}),
+            revision=plan.revision,
+            owner=plan.owner,
+            created_at=plan.created_at,
+            updated_at=plan.updated_at,
+            answers={},
+        )
 
     def import_plan(
         self,
@@ -185,9 +201,18 @@ class PlanRepository:
         assert imported is not None
         return imported
 
-    def get(self, plan_id: int) -> PlanRecord | None:
+    def get(self, plan_id: int, *, cache: PlanCache | None = None) -> PlanRecord | None:
+        """The plan as this transaction sees it. With `cache`, its household number and
+        answers come from there when they were cached at exactly the plan's stored version;
+        filling the cache is the caller's, after its transaction committed."""
         row = self._session.execute(_plans_query().where(Plan.id == plan_id)).one_or_none()
-        return None if row is None else self._record(row.Plan, row.number_enc)
+        if row is None:
+            return None
+        cached = None if cache is None else cache.get((row.id, row.revision, row.created_at))
+        if cached is None:
+            return self._record(row)
+        household, answers = cached
+        return self._to_record(row, answers, household=household)
 
     def save_turn(
         self,
@@ -272,11 +297,7 @@ class PlanRepository:
         for plan_id, field, value in self._session.execute(answers):
             answer_rows.setdefault(plan_id, []).append((field, value))
         return [
-            self._to_record(
-                row.Plan,
-                row.number_enc,
-                self._current_answers(answer_rows.get(row.Plan.id, [])),
-            )
+            self._to_record(row, self._current_answers(answer_rows.get(row.id, [])))
             for row in self._session.execute(plans)
         ]
 
@@ -291,13 +312,17 @@ class PlanRepository:
             .order_by(Plan.updated_at.desc(), Plan.id.desc())
             .limit(limit)
         )
-        return [self._record(row.Plan, row.number_enc) for row in self._session.execute(plans)]
+        return [self._record(row) for row in self._session.execute(plans)]
 
     # --- chats and group sessions ----------------------------------------------------------
 
     def chat(self, chat_id: int) -> ChatRecord | None:
-        row = self._session.get(Chat, chat_id, populate_existing=True)
-        return None if row is None else _chat_record(row)
+        row = self._session.execute(
+            select(
+                Chat.chat_id, Chat.plan_id, Chat.kind, Chat.facilitator, Chat.first_message_id
+            ).where(Chat.chat_id == chat_id)
+        ).one_or_none()
+        return None if row is None else ChatRecord(*row)
 
     def bind_chat(
         self,
@@ -362,29 +387,30 @@ class PlanRepository:
             query = query.where(Suggestion.step == step)
         return [self._suggestion_record(row) for row in self._session.scalars(query)]
 
-    def _record(self, plan: Plan, household_enc: str | None) -> PlanRecord:
+    def _record(self, row: Row[*PlanColumns]) -> PlanRecord:
         rows = self._session.execute(
-            select(Answer.field, Answer.value).where(Answer.plan_id == plan.id).order_by(Answer.id)
+            select(Answer.field, Answer.value).where(Answer.plan_id == row.id).order_by(Answer.id)
         )
-        return self._to_record(plan, household_enc, self._current_answers(rows.all()))
+        return self._to_record(row, self._current_answers(rows.all()))
 
     def _suggestion_record(self, row: Suggestion) -> SuggestionRecord:
         text = self._keyring.decrypt(row.text, context=SUGGESTION_TEXT)
         return SuggestionRecord(row.plan_id, row.step, row.field, row.author, text, row.created_at)
 
     def _to_record(
-        self, plan: Plan, household_enc: str | None, answers: dict[str, Any]
+        self, row: Row[*PlanColumns], answers: dict[str, Any], *, household: str | None = None
     ) -> PlanRecord:
+        """A row of _plans_query as a record (`household` when it is known already)."""
         return PlanRecord(
-            id=plan.id,
-            household=self._decode_household(household_enc),
-            status=plan.status,
-            state=plan.state,
-            data=self._decode_data(plan.data),
-            revision=plan.revision,
-            owner=plan.owner,
-            created_at=plan.created_at,
-            updated_at=plan.updated_at,
+            id=row.id,
+            household=self._decode_household(row.number_enc) if household is None else household,
+            status=row.status,
+            state=row.state,
+            data=self._decode_data(row.data),
+            revision=row.revision,
+            owner=row.owner,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
             answers=answers,
         )
 
@@ -435,14 +461,20 @@ class PlanRepository:
         return data
 
 
-def _plans_query() -> Select[Plan, str | None]:
-    # populate_existing: a long-lived session must not serve a plan that another writer has
-    # changed since it was first loaded.
-    return (
-        select(Plan, Household.number_enc)
-        .join(Household, Household.id == Plan.household_id)
-        .execution_options(populate_existing=True)
-    )
+def _plans_query() -> Select[*PlanColumns]:
+    # Columns, not ORM objects: nothing is kept in the session's identity map, so a
+    # long-lived session can never serve a plan another writer has changed since.
+    return select(
+        Plan.id,
+        Plan.status,
+        Plan.state,
+        Plan.data,
+        Plan.revision,
+        Plan.owner,
+        Plan.created_at,
+        Plan.updated_at,
+        Household.number_enc,
+    ).join(Household, Household.id == Plan.household_id)
 
 
 def _chat_record(row: Chat) -> ChatRecord:
