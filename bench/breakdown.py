@@ -28,7 +28,13 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from bench.common import postgres_available, postgres_base_url, postgres_schema, settings
+from bench.common import (
+    postgres_available,
+    postgres_base_url,
+    postgres_schema,
+    settings,
+    shut_down,
+)
 from bench.turns import Driver, Professional, Run, Step, _started, interview_script
 from bot.access import AccessService
 from bot.bootstrap import bootstrap
@@ -164,7 +170,7 @@ async def _measure(
                 for target, name, listener in listeners:
                     event.remove(target, name, listener)
         finally:
-            await application.shutdown()
+            await shut_down(application)
             app.engine.dispose()
     turns = len(run.question_ms)
     per_turn = {label: seconds * 1000 / turns for label, seconds in totals.items()}

@@ -144,6 +144,14 @@ def stats(values_ms: Sequence[float]) -> Stats:
     return Stats(len(ordered), rank(0.50), rank(0.95), rank(0.99), ordered[-1])
 
 
+async def shut_down(application: Any) -> None:
+    """Application.shutdown and then its post_shutdown hook, as run_polling does; the
+    benchmark drives its Applications itself. Our front end stops its document worker there."""
+    await application.shutdown()
+    if application.post_shutdown is not None:
+        await application.post_shutdown(application)
+
+
 def vmrss_kb(pid: int | str = "self") -> int:
     """The resident set of a process, in KiB (VmRSS in /proc/<pid>/status)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

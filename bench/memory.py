@@ -5,7 +5,9 @@ Measured in a fresh subprocess (VmRSS from /proc/self/status): the bot wired as 
 recording stand-in as its network), then professionals each opening a plan and answering a
 few questions, and leaving it unfinished. "Per interview" is the growth from the first
 interview in progress to the last, divided by their number, so one-time warm-up (code paths
-run for the first time, caches filling) is not counted per interview.
+run for the first time, caches filling) is not counted per interview. The document worker
+(bot.render_pool, a process of its own) is measured after its warm-up, and again after it
+rendered the large plan (bench.render) in every format a few times.
 
 Run: python -m bench.memory [--interviews N]
 """
@@ -23,7 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import ROOT, vmrss_kb
+from bench.common import ROOT, shut_down, vmrss_kb
 
 ANSWERS = 3  # questions answered in each interview left in progress
 FIRST_USER = 50_000
@@ -35,6 +37,8 @@ class Memory:
     idle_kb: int
     first_kb: int  # one interview in progress
     busy_kb: int  # all of them in progress
+    worker_kb: int  # the document worker, warmed up
+    worker_used_kb: int  # the document worker after rendering the large plan
 
     @property
     def per_interview_kb(self) -> float:
@@ -56,7 +60,8 @@ async def _child(interviews: int, script: list[list[str]]) -> dict[str, int]:
     with tempfile.TemporaryDirectory() as directory:
         app = bootstrap(settings(Path(directory)))
         request = RecordingRequest(keep_texts=False)
-        application = TelegramFrontEnd(app).build(
+        front = TelegramFrontEnd(app)
+        application = front.build(
             TOKEN, base_url=BASE_URL, request=request, updates_request=request, rate_limiter=False
         )
         await application.initialize()
@@ -77,10 +82,26 @@ async def _child(interviews: int, script: list[list[str]]) -> dict[str, int]:
                 if index == 0:
                     first = _rss()
             busy = _rss()
+            worker = await front.documents.warm()
+            worker_kb = vmrss_kb(worker)
+            from bench.render import TODAY, build_plan, large_costs
+
+            large = build_plan(app, "4021", large_costs(), long=True)
+            for _ in range(5):
+                for fmt in ("pdf", "docx", "png"):
+                    await front.documents.render(fmt, "4021", large, TODAY)
+            worker_used_kb = vmrss_kb(worker)
         finally:
-            await application.shutdown()
+            await shut_down(application)
             app.engine.dispose()
-    return {"interviews": interviews, "idle_kb": idle, "first_kb": first, "busy_kb": busy}
+    return {
+        "interviews": interviews,
+        "idle_kb": idle,
+        "first_kb": first,
+        "busy_kb": busy,
+        "worker_kb": worker_kb,
+        "worker_used_kb": worker_used_kb,
+    }
 
 
 def measure(interviews: int) -> Memory:
@@ -109,6 +130,9 @@ def table(memory: Memory) -> str:
             f"| 1 interview in progress | {memory.first_kb / 1024:.1f} MB |",
             f"| {memory.interviews:,} interviews in progress | {memory.busy_kb / 1024:.1f} MB |",
             f"| more per interview in progress | {memory.per_interview_kb:.1f} KB |",
+            f"| document worker (own process), warmed up | {memory.worker_kb / 1024:.1f} MB |",
+            "| document worker, after rendering the large plan 5 times in each format"
+            f" | {memory.worker_used_kb / 1024:.1f} MB |",
         ]
     )
 

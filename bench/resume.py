@@ -25,7 +25,7 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from telegram import Update
 
-from bench.common import CACHE, Stats, Updates, settings, stats
+from bench.common import CACHE, Stats, Updates, settings, shut_down, stats
 from bench.stand_in import BASE_URL, TOKEN, RecordingRequest
 from bench.turns import Step, interview_script
 from bot.bootstrap import App, bootstrap
@@ -205,7 +205,7 @@ async def measure(path: Path, runs: int) -> tuple[list[float], list[float]]:
                 listing.append(hervat)
                 opening.append(opened)
     finally:
-        await application.shutdown()
+        await shut_down(application)
         app.engine.dispose()
     return listing, opening
 

@@ -45,6 +45,7 @@ from bench.common import (
     postgres_base_url,
     postgres_schema,
     settings,
+    shut_down,
     stats,
 )
 from bench.render import EVELINE_COSTS, build_plan
@@ -236,7 +237,7 @@ async def run_ours(
             # The simulated professionals went off script: the figures would be of error paths.
             raise RuntimeError(f"{label}: {run.errors} refused answers or unfinished interviews")
     finally:
-        await application.shutdown()
+        await shut_down(application)
     return run
 
 
@@ -299,7 +300,7 @@ async def run_echo(
 
         run.wall_s = await _concurrently(len(streams), replay)
     finally:
-        await application.shutdown()
+        await shut_down(application)
     return run
 
 
@@ -386,7 +387,7 @@ async def durability(app: App, script: Sequence[Step], database: Path) -> tuple[
         if any(text.startswith("⚠️") for text in chat.texts) or chat.documents != 2:
             raise RuntimeError("the durability interview did not finish")
     finally:
-        await application.shutdown()
+        await shut_down(application)
         reader.close()
     return checked, late
 

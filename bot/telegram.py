@@ -41,7 +41,8 @@ from telegram.request import BaseRequest
 
 from bot.access import EXPORTED, AccessDenied, NotOwner
 from bot.bootstrap import App
-from bot.service import ChatTarget, Turn, snapshot_of
+from bot.render_pool import DocumentPool
+from bot.service import ChatMoved, ChatTarget, Turn, snapshot_of
 from bot.telegram_view import (
     CHOOSE,
     DELETE,
@@ -62,6 +63,7 @@ from dialogs import Message as DialogMessage
 from dialogs.household import normalise_household
 from storage import ChatRecord
 from storage.access import OWNER, ProfessionalRecord
+from storage.cache import LRU
 from storage.crypto import TamperedData, WrongKey
 
 log = logging.getLogger(__name__)
@@ -120,9 +122,16 @@ class TelegramFrontEnd:
         self.app = app
         # Webhook workers keep updates in the inbox table; polling has none to mark done.
         self.webhook = webhook
-        self._professionals: dict[int, ProfessionalRecord] = {}
+        # A registration never changes or goes away: a known professional is remembered.
+        self._professionals: LRU[int, ProfessionalRecord] = LRU(10_000)
+        # The plan each chat works on, as last read here. A turn passes it to the service,
+        # which checks it in the turn's own transaction (ChatMoved if another worker or
+        # command rebound the chat), so it spares a read transaction per turn.
+        self._bindings: LRU[int, ChatRecord] = LRU(10_000)
         self.spec = app.dialog.spec
         self.service = app.service
+        # Typst and python-docx hold the GIL: documents are made in a worker process.
+        self.documents = DocumentPool(app.settings.prompts_dir)
         # One lock per chat: with concurrent updates, a chat's updates still run one at a
         # time and in the order Telegram sent them (asyncio locks wake waiters in order).
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -145,6 +154,7 @@ class TelegramFrontEnd:
             .base_file_url(base_url.removesuffix("/bot") + "/file/bot")
             .concurrent_updates(True)
             .post_init(self.post_init)
+            .post_shutdown(self.post_shutdown)
         )
         if rate_limiter:
             # Keeps within Telegram's limits (20 messages a minute in a group) and retries
@@ -189,6 +199,10 @@ class TelegramFrontEnd:
             commands(PRIVATE_COMMANDS), scope=BotCommandScopeAllPrivateChats()
         )
         await bot.set_my_commands(commands(GROUP_COMMANDS), scope=BotCommandScopeAllGroupChats())
+
+    async def post_shutdown(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        # Waits for a document being rendered; off the loop, as it blocks.
+        await asyncio.to_thread(self.documents.close)
 
     def _inbox_id(self, update: Update) -> int | None:
         return update.update_id if self.webhook else None
@@ -241,6 +255,7 @@ class TelegramFrontEnd:
                 household, owner=who.actor, chat=target, renew_finished=renew, professional=who
             ),
         )
+        self._rebound(message.chat_id)
         if turn is None:
             return
         intro = "nieuw_plan" if not turn.answers else "hervat_plan"
@@ -302,6 +317,7 @@ class TelegramFrontEnd:
             await self._call(
                 context, message.chat_id, lambda: self.service.leave_chat(message.chat_id)
             )
+            self._rebound(message.chat_id)
             await self.say(context, message.chat_id, self.spec.message("telegram_sessie_gestopt"))
             return
         household = normalise_household(arg) if arg else None
@@ -315,6 +331,7 @@ class TelegramFrontEnd:
             message.chat_id,
             lambda: self.service.open(household, owner=who.actor, chat=target, professional=who),
         )
+        self._rebound(message.chat_id)
         if turn is None:
             return
         name = update.effective_user.first_name if update.effective_user else ""
@@ -386,32 +403,44 @@ class TelegramFrontEnd:
             who = await self._who(context, update, quiet=quiet)
             if who is None:
                 return
-            binding = await self._binding(context, message.chat_id)
-            if binding is None:
-                if message.chat.type == "private":
-                    await self.say(
-                        context, message.chat_id, self.spec.message("telegram_geen_plan")
-                    )
-                return
             author = who.actor
-            if binding.kind == GROUP and binding.facilitator != author:
-                # In a session only the facilitator's answers count; others suggest with /idee.
-                if isinstance(event, Command) or message.reply_to_message is not None:
-                    await self.say(context, message.chat_id, self._facilitator_only(binding))
-                return
-            turn = await self._call(
+
+            async def admit(binding: ChatRecord | None) -> bool:
+                if binding is None:
+                    if message.chat.type == "private":
+                        await self.say(
+                            context, message.chat_id, self.spec.message("telegram_geen_plan")
+                        )
+                    return False
+                if binding.kind == GROUP and binding.facilitator != author:
+                    # In a session only the facilitator's answers count; others use /idee.
+                    if isinstance(event, Command) or message.reply_to_message is not None:
+                        await self.say(context, message.chat_id, self._facilitator_only(binding))
+                    return False
+                return True
+
+            async def moved() -> None:
+                await self.say(
+                    context, message.chat_id, self.spec.message("telegram_plan_gewisseld")
+                )
+
+            bound = await self._bound_turn(
                 context,
                 message.chat_id,
-                lambda: self.service.handle(
+                admit,
+                moved,
+                lambda binding: self.service.handle(
                     binding.plan_id,
                     event,
                     author=author,
                     professional=who,
                     update_id=self._inbox_id(update),
+                    chat=binding,
                 ),
             )
-            if turn is None:
+            if bound is None:
                 return
+            binding, turn = bound
             await self.deliver(
                 context, message.chat_id, turn, group=binding, reply_to=message, actor=author
             )
@@ -419,6 +448,7 @@ class TelegramFrontEnd:
                 await self._call(
                     context, message.chat_id, lambda: self.service.leave_chat(message.chat_id)
                 )
+                self._rebound(message.chat_id)
 
     async def on_button(self, update: Update, context: Context) -> None:
         query, user = update.callback_query, update.effective_user
@@ -450,18 +480,12 @@ class TelegramFrontEnd:
                         button.plan_id, owner=author, chat=target, professional=who
                     ),
                 )
+                self._rebound(chat.id)
                 if turn is None:
                     await self.say(context, chat.id, self.spec.message("telegram_plan_weg"))
                     return
                 hervat = self.spec.message("hervat_plan", huishouden=turn.household)
                 await self.deliver(context, chat.id, turn, before=[hervat], actor=author)
-                return
-            binding = await self._binding(context, chat.id)
-            if binding is None or binding.plan_id != button.plan_id:
-                await query.answer(self.spec.message("knop_verlopen"))
-                return
-            if binding.kind == GROUP and binding.facilitator != author:
-                await query.answer(self.spec.message("telegram_knop_gespreksleider"))
                 return
             event: Choose | Submit | Command
             if button.action == CHOOSE:
@@ -471,21 +495,41 @@ class TelegramFrontEnd:
             else:
                 assert button.action == SKIP
                 event = Command("overslaan")
-            turn = await self._call(
+
+            # A press is answered once: with why it did nothing, or blank.
+            refused: str | None = None
+
+            async def admit(binding: ChatRecord | None) -> bool:
+                nonlocal refused
+                if binding is None or binding.plan_id != button.plan_id:
+                    refused = "knop_verlopen"
+                elif binding.kind == GROUP and binding.facilitator != author:
+                    refused = "telegram_knop_gespreksleider"
+                return refused is None
+
+            async def moved() -> None:
+                nonlocal refused
+                refused = "knop_verlopen"
+
+            bound = await self._bound_turn(
                 context,
                 chat.id,
-                lambda: self.service.handle(
+                admit,
+                moved,
+                lambda binding: self.service.handle(
                     binding.plan_id,
                     event,
                     author=author,
                     revision=button.revision,
                     professional=who,
                     update_id=self._inbox_id(update),
+                    chat=binding,
                 ),
             )
-            if turn is None:
-                await query.answer()
+            if bound is None:
+                await query.answer(None if refused is None else self.spec.message(refused))
                 return
+            binding, turn = bound
             if turn.stale:
                 await query.answer(self.spec.message("knop_verlopen"))
                 return
@@ -603,6 +647,8 @@ class TelegramFrontEnd:
             await self.say(context, chat_id, self.spec.message("alleen_eigenaar"))
             return
         await self._call(context, chat_id, lambda: access.delete(who.actor, button.plan_id))
+        self._rebound(chat_id)
+        self.service.cache.forget(button.plan_id)  # its decrypted answers go from memory too
         await self.say(context, chat_id, self.spec.message("verwijderd"))
 
     async def _forget(self, context: Context, chat_id: int, button: Button) -> None:
@@ -639,6 +685,8 @@ class TelegramFrontEnd:
         if new is None:
             return
         await self._call(context, new, lambda: self.service.move_chat(old, new))
+        self._rebound(old)
+        self._rebound(new)
         log.info("chat migrated to a supergroup")
 
     async def on_error(self, update: object, context: Context) -> None:
@@ -663,14 +711,13 @@ class TelegramFrontEnd:
     async def _professional(
         self, context: Context, user_id: int, chat_id: int
     ) -> ProfessionalRecord | None:
-        # A registration never changes or goes away, so a known professional is remembered
-        # (a database read less per turn); an unknown user is looked up every time.
+        # An unknown user is looked up every time: they may have registered meanwhile.
         known = self._professionals.get(user_id)
         if known is not None:
             return known
         found = await self._call(context, chat_id, lambda: self.app.access.professional(user_id))
         if found is not None:
-            self._professionals[user_id] = found
+            self._professionals.put(user_id, found)
         return found
 
     async def _who(
@@ -706,8 +753,52 @@ class TelegramFrontEnd:
         name = (binding.facilitator or "").removeprefix("telegram:")
         return self.spec.message("telegram_alleen_gespreksleider", naam=name)
 
-    async def _binding(self, context: Context, chat_id: int) -> ChatRecord | None:
-        return await self._call(context, chat_id, lambda: self.service.chat(chat_id))
+    async def _binding(
+        self, context: Context, chat_id: int, *, cached: bool = False
+    ) -> ChatRecord | None:
+        """The plan this chat works on. `cached` only where the service checks it again in
+        the turn's transaction (service.handle's `chat`); everything else reads it fresh."""
+        if cached:
+            known = self._bindings.get(chat_id)
+            if known is not None:
+                return known
+        binding = await self._call(context, chat_id, lambda: self.service.chat(chat_id))
+        if binding is None:
+            self._bindings.pop(chat_id)
+        else:
+            self._bindings.put(chat_id, binding)
+        return binding
+
+    async def _bound_turn(
+        self,
+        context: Context,
+        chat_id: int,
+        admit: Callable[[ChatRecord | None], Awaitable[bool]],
+        moved: Callable[[], Awaitable[None]],
+        work: Callable[[ChatRecord], Turn],
+    ) -> tuple[ChatRecord, Turn] | None:
+        """A turn on the plan this chat works on: the binding this process remembers first,
+        and if the service finds the chat rebound meanwhile (ChatMoved), once more with the
+        binding read afresh. `admit` says whether the update may go to that plan (and if not,
+        tells the user why); `moved` tells the user when the chat was rebound twice.
+        None if the turn did not happen."""
+        for cached in (True, False):
+            binding = await self._binding(context, chat_id, cached=cached)
+            if not await admit(binding):
+                return None
+            assert binding is not None
+            try:
+                turn = await self._call(context, chat_id, functools.partial(work, binding))
+            except ChatMoved:
+                self._rebound(chat_id)
+                continue
+            return None if turn is None else (binding, turn)
+        await moved()
+        return None
+
+    def _rebound(self, chat_id: int) -> None:
+        """This chat's plan changed (opened, left, moved): read it afresh next time."""
+        self._bindings.pop(chat_id)
 
     async def _call(self, context: Context, chat_id: int, work: Callable[[], T]) -> T | None:
         """Run a storage call; if it cannot be done, say why and return None."""
@@ -845,20 +936,19 @@ class TelegramFrontEnd:
         self, context: Context, chat_id: int, turn: Turn, *, actor: str, private: bool
     ) -> None:
         """The plan as PDF and Word file, and the cost chart as a picture."""
-        renderer, today = self.app.renderer, date.today()
+        render, today = self.documents.render, date.today()
         name = f"doorbraakplan-{turn.household}"
         await self._send(lambda: context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT))
-        # Rendering takes tens of milliseconds: off the event loop, so other chats go on.
-        pdf = await asyncio.to_thread(renderer.pdf, turn.household, turn.answers, today)
+        pdf = await render("pdf", turn.household, turn.answers, today)
         await self._send(
             lambda: context.bot.send_document(chat_id, document=pdf, filename=f"{name}.pdf")
         )
         await self._send(lambda: context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT))
-        docx = await asyncio.to_thread(renderer.docx, turn.household, turn.answers, today)
+        docx = await render("docx", turn.household, turn.answers, today)
         await self._send(
             lambda: context.bot.send_document(chat_id, document=docx, filename=f"{name}.docx")
         )
-        chart = await asyncio.to_thread(renderer.chart, turn.household, turn.answers, today)
+        chart = await render("png", turn.household, turn.answers, today)
         caption = self.spec.message("document_grafiek_titel")
         await self._send(
             lambda: context.bot.send_photo(
@@ -895,6 +985,8 @@ def run(app: App) -> int:
     logging.getLogger("transitions").setLevel(logging.WARNING)
     front = TelegramFrontEnd(app, webhook=bool(settings.webhook_url))
     application = front.build(settings.telegram_bot_token, base_url=settings.telegram_api_base_url)
+    # Now, so the first finished plan does not wait for the worker to start.
+    front.documents.start()
     # Everything loaded so far lives as long as the process: keep it out of the collector's
     # full passes, which otherwise stall a turn now and then by 50-100 ms (bench/RESULTS.md).
     gc.freeze()

@@ -315,6 +315,8 @@ async def serve(app: App, application: AnyApplication) -> None:
             await application.stop()
     finally:
         await application.shutdown()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
 
 
 async def _listen(

@@ -72,7 +72,7 @@ def is_question(call: Call) -> bool:
 
 
 class BotProcess:
-    """The real bot (`python -m bot.cli run`), started and killed as often as a test likes."""
+    """The real bot (`python -m bot run`), started and killed as often as a test likes."""
 
     def __init__(self, stand_in: BotApiStandIn, data_dir: Path) -> None:
         self.stand_in = stand_in
@@ -95,7 +95,7 @@ class BotProcess:
         out, err = out_path.open("wb"), err_path.open("wb")
         self._files += [out, err]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "run"],
+            [sys.executable, "-m", "bot", "run"],
             env=env_for(
                 self.data_dir,
                 TELEGRAM_BOT_TOKEN=self.stand_in.token,

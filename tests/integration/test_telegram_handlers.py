@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.service import ChatTarget, PlanService
 from storage import PlanRepository
 from tests.support.harness import FACILITATOR, MEMBER_A, MEMBER_B, Harness, answer_current
 
@@ -224,3 +225,21 @@ async def test_an_edited_message_is_not_taken_as_an_answer(bot: Harness) -> None
     with bot.app.sessions() as session:
         plan = PlanRepository(session, bot.app.keyring).current_plan("3012")
         assert plan is not None and plan.answers["plan.titel"] == "Een titel"
+
+
+async def test_an_answer_goes_to_the_plan_another_worker_opened_in_the_chat(bot: Harness) -> None:
+    await bot.say("/nieuw 3012")
+    await bot.say("Titel van 3012")  # this process now remembers the chat works on 3012
+    who = bot.app.access.professional(1001)
+    assert who is not None
+    # Another worker (a process of its own) opens 4021 in the same chat.
+    other = PlanService(bot.app.dialog, bot.app.sessions, bot.app.keyring)
+    other.open("4021", owner=who.actor, chat=ChatTarget(1001, "private"), professional=who)
+    await bot.say("Titel van 4021")
+    titles = {}
+    for household in ("3012", "4021"):
+        found = bot.app.service.current(household)
+        assert found is not None
+        titles[household] = found[0].answers["plan.titel"]
+    assert titles == {"3012": "Titel van 3012", "4021": "Titel van 4021"}
+    assert bot.current_field() == "plan.professional"

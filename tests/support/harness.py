@@ -106,6 +106,7 @@ async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
         harness.professionals[user_id] = professional.actor
     yield harness
     await application.shutdown()
+    await front.post_shutdown(application)
     app.engine.dispose()
 
 

@@ -1,0 +1,175 @@
+"""Documents rendered in a separate process, so the event loop keeps serving other chats.
+
+Typst (PDF, PNG) and python-docx hold the GIL for 5-15 ms at a time. In a thread that still
+stalls every other coroutine on the event loop; in a worker process it does not. One spawned
+worker suffices: documents are rare (the end of a plan), and the queue keeps memory bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import prompts
+from bot.documents import Renderer
+from bot.formatting import DutchFormatter
+
+log = logging.getLogger(__name__)
+
+# The worker's renderer, built once by _init_worker (only ever set in the child process).
+_renderer: Renderer | None = None
+
+# A day for the warm-up document; its content does not matter.
+_WARM_UP_DAY = date(2000, 1, 1)
+
+
+def _init_worker(prompts_dir: Path | None) -> None:
+    """Build the worker's Renderer the way bot.bootstrap does, from the same prompts."""
+    global _renderer
+    # Ctrl+C in a terminal reaches the whole process group; the parent decides when the worker
+    # stops (close()), so an interrupt must not kill it mid-document or print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    spec = prompts.load_interview(prompts_dir)
+    _renderer = Renderer(spec, DutchFormatter(), prompts.template_dirs(prompts_dir))
+
+
+def _worker_renderer() -> Renderer:
+    if _renderer is None:  # pragma: no cover - the initializer always runs first
+        raise RuntimeError("the render worker was not initialised")
+    return _renderer
+
+
+def _render(fmt: str, household: str, answers: dict[str, Any], today: date) -> bytes:
+    """Runs in the worker: one document."""
+    return _worker_renderer().render(fmt, household, answers, today)
+
+
+def _warm_up() -> int:
+    """Runs in the worker: an empty plan as PDF and Word file (with the chart), so the imports,
+    templates and Typst's fonts are loaded before the first real document. Returns the pid."""
+    renderer = _worker_renderer()
+    for fmt in ("pdf", "docx", "html", "md"):
+        renderer.render(fmt, "", {}, _WARM_UP_DAY)
+    return os.getpid()
+
+
+class DocumentPool:
+    """Renders documents (bot.documents.FORMATS) in one spawned worker process.
+
+    Spawn, not fork: the parent runs an event loop, threads and database connections that a
+    forked child would inherit in an undefined state. A worker that dies (killed, out of
+    memory) is replaced and the document retried once. After close() the pool stays closed:
+    render() and start() raise RuntimeError rather than start a process while the bot stops.
+    """
+
+    def __init__(self, prompts_dir: Path | None = None) -> None:
+        self._prompts_dir = prompts_dir
+        self._executor: ProcessPoolExecutor | None = None
+        self._warm_up: Future[int] | None = None
+        self._closed = False
+        # start(), close() and a replacement may come from different threads (shutdown hooks).
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the worker and warm it up, without waiting for the warm-up (idempotent).
+
+        Launching the interpreter still takes the caller 15-20 ms: call it at startup, before
+        the event loop serves chats, rather than leave it to the first document.
+        """
+        self._ensure()
+
+    async def warm(self) -> int:
+        """Start the pool if needed, wait until the worker has rendered its warm-up, and
+        return the worker's process id (to watch its memory)."""
+        self._ensure()
+        warm_up = self._warm_up
+        assert warm_up is not None
+        return await asyncio.wrap_future(warm_up)
+
+    async def render(
+        self, fmt: str, household: str, answers: Mapping[str, Any], today: date
+    ) -> bytes:
+        """A document in one of bot.documents.FORMATS, rendered in the worker process.
+
+        Raises ValueError for an unknown format (from the worker), RuntimeError after close(),
+        and BrokenProcessPool if the worker died twice for the same document.
+        """
+        loop = asyncio.get_running_loop()
+        # A plain dict pickles the same whatever Mapping the caller holds.
+        args = (fmt, household, dict(answers), today)
+        executor = self._ensure()
+        try:
+            return await loop.run_in_executor(executor, _render, *args)
+        except BrokenProcessPool:
+            log.warning("render worker gone (a %s document failed); starting a new one", fmt)
+            executor = self._replace(executor)
+        return await loop.run_in_executor(executor, _render, *args)
+
+    def close(self) -> None:
+        """Stop the worker: pending documents are cancelled (their render() raises
+        asyncio.CancelledError), a running one is waited for, so this blocks for up to one
+        document; call it at shutdown. Idempotent; the pool cannot be started again afterwards.
+        """
+        with self._lock:
+            executor, self._executor, self._warm_up = self._executor, None, None
+            self._closed = True
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def _ensure(self) -> ProcessPoolExecutor:
+        """The running executor, made (and warmed up) if there is none yet."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the document pool is closed")
+            if self._executor is None:
+                self._executor = self._spawn()
+            return self._executor
+
+    def _replace(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
+        """A new executor for a broken one; concurrent renders that saw the same worker die
+        share a single replacement."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the document pool is closed")
+            if self._executor is broken:
+                # The broken pool has already ended its processes: nothing to wait for.
+                broken.shutdown(wait=False, cancel_futures=True)
+                self._executor = self._spawn()
+            assert self._executor is not None
+            return self._executor
+
+    def _spawn(self) -> ProcessPoolExecutor:
+        """A one-worker executor with the warm-up submitted (call with the lock held)."""
+        executor = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(self._prompts_dir,),
+        )
+        started = time.perf_counter()
+        self._warm_up = executor.submit(_warm_up)
+        self._warm_up.add_done_callback(lambda future: _log_warm_up(future, started))
+        return executor
+
+
+def _log_warm_up(future: Future[int], started: float) -> None:
+    """Log the end of a warm-up: its duration, or only the type of what went wrong."""
+    if future.cancelled():
+        return
+    error = future.exception()
+    if error is not None:
+        log.error("render worker warm-up failed: %s", type(error).__name__)
+        return
+    elapsed = (time.perf_counter() - started) * 1000
+    log.info("render worker %d ready in %.0f ms", future.result(), elapsed)
