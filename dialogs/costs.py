@@ -11,6 +11,7 @@ from transitions import EventData, Machine
 from dialogs.answers import match_choice
 from dialogs.display import Formatter, period_text, scenario_name
 from dialogs.events import Error, Message, Question
+from dialogs.models import ModelPool
 from dialogs.money import AmountError, parse_decimal, parse_money, to_cents
 from dialogs.rendement import (
     ONCE,
@@ -58,12 +59,23 @@ class _Step:
     stage: str
     trigger: Callable[..., bool]
 
-    def __init__(self, flow: CostsFlow, turn: _Turn, spec_field: Field) -> None:
+    # Set by start(): a pooled step is reused (dialogs.models), these are per event.
+    turn: _Turn
+    field: Field
+    state: dict[str, Any]
+    draft: dict[str, Any]
+
+    def __init__(self, flow: CostsFlow) -> None:
         self.flow = flow
+
+    def start(self, turn: _Turn, spec_field: Field) -> None:
         self.turn = turn
         self.field = spec_field
-        self.state: dict[str, Any] = dict(turn.data.get(STATE) or {})
-        self.draft: dict[str, Any] = dict(self.state.get("draft") or {})
+        self.state = dict(turn.data.get(STATE) or {})
+        self.draft = dict(self.state.get("draft") or {})
+
+    def clear(self) -> None:
+        del self.turn, self.field, self.state, self.draft
 
     # conditions named in the transitions
     def has_matches(self, event: EventData) -> bool:
@@ -134,6 +146,7 @@ class CostsFlow:
             send_event=True,
             model_attribute="stage",
         )
+        self.steps = ModelPool(self.machine, lambda: _Step(self))
 
     # --- entry points used by the main dialog ---------------------------------------------
 
@@ -763,16 +776,20 @@ class _StepContext:
 
     def __init__(self, flow: CostsFlow, turn: _Turn, spec_field: Field) -> None:
         self.flow = flow
-        self.step = _Step(flow, turn, spec_field)
+        self.turn = turn
+        self.field = spec_field
 
     def __enter__(self) -> _Step:
-        step = self.step
-        stage = step.state.get("stage")
-        if step.state.get("field") != step.field.key or stage not in STAGES:
-            step.state = {"field": step.field.key}
+        stored = self.turn.data.get(STATE) or {}
+        stage = str(stored.get("stage"))
+        fresh = stored.get("field") != self.field.key or stage not in STAGES
+        if fresh:
+            stage = self.flow._start_stage(self.turn, self.field)
+        step = self.step = self.flow.steps.take(stage)
+        step.start(self.turn, self.field)
+        if fresh:
+            step.state = {"field": self.field.key}
             step.draft = {}
-            stage = self.flow._start_stage(step.turn, step.field)
-        self.flow.machine.add_model(step, initial=stage)
         return step
 
     def __exit__(self, *exc: object) -> None:
@@ -784,4 +801,5 @@ class _StepContext:
             if step.state == {} or step.state.get("stage") is None:
                 step.turn.data.pop(STATE, None)
         finally:
-            self.flow.machine.remove_model(step)
+            step.clear()
+            self.flow.steps.give(step)

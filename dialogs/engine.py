@@ -26,6 +26,7 @@ from dialogs.events import (
     Submit,
     Text,
 )
+from dialogs.models import ModelPool
 from dialogs.pii import KINDS, find_pii, redact
 from dialogs.spec import Field, Interview, Kind, Step
 
@@ -70,18 +71,36 @@ class _Turn:
     # Bound by the machine in add_model.
     state: str
     trigger: Callable[..., bool]
+    # The plan, for one event (start() to clear()).
+    answers: dict[str, Any]
+    data: dict[str, Any]
+    status: str
+    replies: list[Reply]
+    changes: list[tuple[str, Any]]
+    reading: Accepted | Refusal | None
+    # Set by `read` when the answer holds personal data: what was found, and the answer
+    # with it left out (or why that cannot be stored either).
+    redacted: Redacted | None
 
-    def __init__(self, dialog: Dialog, snapshot: Snapshot) -> None:
+    def __init__(self, dialog: Dialog) -> None:
         self.dialog = dialog
-        self.answers: dict[str, Any] = dict(snapshot.answers)
-        self.data: dict[str, Any] = {k: v for k, v in snapshot.data.items()}
+        self.clear()
+
+    def start(self, snapshot: Snapshot) -> None:
+        """Take up a plan for one event (the machine sets `state`)."""
+        self.answers = dict(snapshot.answers)
+        self.data = dict(snapshot.data)
         self.status = snapshot.status
-        self.replies: list[Reply] = []
-        self.changes: list[tuple[str, Any]] = []
-        self.reading: Accepted | Refusal | None = None
-        # Set by `read` when the answer holds personal data: what was found, and the answer
-        # with it left out (or why that cannot be stored either).
-        self.redacted: Redacted | None = None
+
+    def clear(self) -> None:
+        """Hold nothing of a plan: the model waits in a pool between events."""
+        self.answers = {}
+        self.data = {}
+        self.status = OPEN
+        self.replies = []
+        self.changes = []
+        self.reading = None
+        self.redacted = None
 
     # --- callbacks named in the machine's transitions -------------------------------------
 
@@ -174,6 +193,7 @@ class Dialog:
             auto_transitions=False,
             send_event=True,
         )
+        self._models = ModelPool(self.machine, lambda: _Turn(self))
 
     # --- the one entry point ----------------------------------------------------------------
 
@@ -188,9 +208,9 @@ class Dialog:
         return self._run(snapshot, event)
 
     def _run(self, snapshot: Snapshot, event: Event | None) -> Outcome:
-        turn = _Turn(self, snapshot)
         lost = snapshot.state not in self.machine.states
-        self.machine.add_model(turn, initial=self._order[0] if lost else snapshot.state)
+        turn = self._models.take(self._order[0] if lost else snapshot.state)
+        turn.start(snapshot)
         try:
             if lost:
                 # The stored question was removed from the YAML: resume at the first open one.
@@ -220,7 +240,8 @@ class Dialog:
                 persist=persist,
             )
         finally:
-            self.machine.remove_model(turn)
+            turn.clear()
+            self._models.give(turn)
 
     # --- events -----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    bindparam,
     delete,
     insert,
     select,
@@ -21,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.crypto import Keyring
+from storage.db import run
 from storage.models import (
     Answer,
     Base,
@@ -204,10 +206,8 @@ class AccessRepository:
     def role(self, plan_id: int, professional_id: int) -> str | None:
         # A column read, not Session.get: this runs on every turn, and a cached ORM object
         # could outlive a withdrawal made by another worker.
-        return self._session.execute(
-            select(PlanAccess.role)
-            .where(PlanAccess.plan_id == plan_id)
-            .where(PlanAccess.professional_id == professional_id)
+        return run(
+            self._session, _ROLE, {"plan_id": plan_id, "professional_id": professional_id}
         ).scalar_one_or_none()
 
     def plan_ids(self, professional_id: int) -> list[int]:
@@ -286,10 +286,16 @@ class AccessRepository:
     # --- audit -----------------------------------------------------------------------------
 
     def audit(self, actor: str, action: str, plan_id: int | None, detail: str = "") -> None:
-        self._session.execute(
-            insert(AuditEntry).values(
-                at=utcnow(), actor=actor, action=action, plan_id=plan_id, detail=detail
-            )
+        run(
+            self._session,
+            _AUDIT,
+            {
+                "at": utcnow(),
+                "actor": actor,
+                "action": action,
+                "plan_id": plan_id,
+                "detail": detail,
+            },
         )
 
     def audit_log(self, plan_id: int | None = None) -> list[AuditRecord]:
@@ -303,3 +309,12 @@ class AccessRepository:
 
     def _code_hash(self, code: str) -> str:
         return self._keyring.hash(normalise_code(code), purpose="code")
+
+
+# Statements every turn runs, built once (see storage.db.run).
+_ROLE = (
+    select(PlanAccess.role)
+    .where(PlanAccess.plan_id == bindparam("plan_id"))
+    .where(PlanAccess.professional_id == bindparam("professional_id"))
+)
+_AUDIT = insert(AuditEntry)

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Row, Select, delete, insert, select, update
+from sqlalchemy import Row, Select, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from storage.cache import PlanCache
 from storage.crypto import Keyring, TamperedData
+from storage.db import run
 from storage.models import (
     STATUS_GEARCHIVEERD,
     STATUS_OPEN,
@@ -205,7 +206,7 @@ class PlanRepository:
         """The plan as this transaction sees it. With `cache`, its household number and
         answers come from there when they were cached at exactly the plan's stored version;
         filling the cache is the caller's, after its transaction committed."""
-        row = self._session.execute(_plans_query().where(Plan.id == plan_id)).one_or_none()
+        row = run(self._session, _PLAN_BY_ID, {"plan_id": plan_id}).one_or_none()
         if row is None:
             return None
         cached = None if cache is None else cache.get((row.id, row.revision, row.created_at))
@@ -247,24 +248,22 @@ class PlanRepository:
         ]
         # The revision guard and the change are one statement, so two workers cannot both
         # pass the check; this is the whole of the optimistic locking.
-        result = self._session.execute(
-            update(Plan)
-            .where(Plan.id == plan_id)
-            .where(Plan.revision == expected_revision)
-            .values(
-                state=state,
-                data=data_text,
-                status=status,
-                revision=Plan.revision + 1,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
+        result = run(
+            self._session,
+            _SAVE_TURN,
+            {
+                "plan_id": plan_id,
+                "expected_revision": expected_revision,
+                "new_state": state,
+                "new_data": data_text,
+                "new_status": status,
+                "new_updated_at": now,
+            },
         )
-        assert isinstance(result, CursorResult)
         if result.rowcount != 1:
             raise StaleRevision(f"plan {plan_id} is no longer at revision {expected_revision}")
         if rows:
-            self._session.execute(insert(Answer), rows)
+            run(self._session, _INSERT_ANSWERS, rows)
         return expected_revision + 1
 
     def history(self, plan_id: int, field: str | None = None) -> list[AnswerRecord]:
@@ -317,12 +316,12 @@ class PlanRepository:
     # --- chats and group sessions ----------------------------------------------------------
 
     def chat(self, chat_id: int) -> ChatRecord | None:
-        row = self._session.execute(
-            select(
-                Chat.chat_id, Chat.plan_id, Chat.kind, Chat.facilitator, Chat.first_message_id
-            ).where(Chat.chat_id == chat_id)
-        ).one_or_none()
-        return None if row is None else ChatRecord(*row)
+        row = run(self._session, _CHAT_BY_ID, {"chat_id": chat_id}).one_or_none()
+        if row is None:
+            return None
+        return ChatRecord(
+            row.chat_id, row.plan_id, row.kind, row.facilitator, row.first_message_id
+        )
 
     def bind_chat(
         self,
@@ -387,10 +386,8 @@ class PlanRepository:
             query = query.where(Suggestion.step == step)
         return [self._suggestion_record(row) for row in self._session.scalars(query)]
 
-    def _record(self, row: Row[*PlanColumns]) -> PlanRecord:
-        rows = self._session.execute(
-            select(Answer.field, Answer.value).where(Answer.plan_id == row.id).order_by(Answer.id)
-        )
+    def _record(self, row: Row[*tuple[Any, ...]]) -> PlanRecord:
+        rows = run(self._session, _ANSWERS_OF_PLAN, {"plan_id": row.id})
         return self._to_record(row, self._current_answers(rows.all()))
 
     def _suggestion_record(self, row: Suggestion) -> SuggestionRecord:
@@ -398,7 +395,7 @@ class PlanRepository:
         return SuggestionRecord(row.plan_id, row.step, row.field, row.author, text, row.created_at)
 
     def _to_record(
-        self, row: Row[*PlanColumns], answers: dict[str, Any], *, household: str | None = None
+        self, row: Row[*tuple[Any, ...]], answers: dict[str, Any], *, household: str | None = None
     ) -> PlanRecord:
         """A row of _plans_query as a record (`household` when it is known already)."""
         return PlanRecord(
@@ -414,7 +411,7 @@ class PlanRepository:
             answers=answers,
         )
 
-    def _current_answers(self, rows: Iterable[tuple[str, str | None]]) -> dict[str, Any]:
+    def _current_answers(self, rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
         current: dict[str, Any] = {}
         for field, encoded in rows:
             value = self._decode_value(encoded)
@@ -475,6 +472,31 @@ def _plans_query() -> Select[*PlanColumns]:
         Plan.updated_at,
         Household.number_enc,
     ).join(Household, Household.id == Plan.household_id)
+
+
+# The statements every turn runs, built once (see storage.db.run).
+_PLAN_BY_ID = _plans_query().where(Plan.id == bindparam("plan_id"))
+_ANSWERS_OF_PLAN = (
+    select(Answer.field, Answer.value)
+    .where(Answer.plan_id == bindparam("plan_id"))
+    .order_by(Answer.id)
+)
+_CHAT_BY_ID = select(
+    Chat.chat_id, Chat.plan_id, Chat.kind, Chat.facilitator, Chat.first_message_id
+).where(Chat.chat_id == bindparam("chat_id"))
+_SAVE_TURN = (
+    update(Plan)
+    .where(Plan.id == bindparam("plan_id"))
+    .where(Plan.revision == bindparam("expected_revision"))
+    .values(
+        state=bindparam("new_state"),
+        data=bindparam("new_data"),
+        status=bindparam("new_status"),
+        revision=Plan.revision + 1,
+        updated_at=bindparam("new_updated_at"),
+    )
+)
+_INSERT_ANSWERS = insert(Answer)
 
 
 def _chat_record(row: Chat) -> ChatRecord:

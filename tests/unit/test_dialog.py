@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -300,3 +301,38 @@ def test_questions_carry_the_revision_they_will_be_stored_at(plan: Plan, dialog:
     unchanged = dialog.handle(plan.snapshot, Text("overzicht"))
     assert not unchanged.persist
     assert [r for r in unchanged.replies if isinstance(r, Question)][-1].revision == 0
+
+
+def test_plans_interleaved_on_one_dialog_stay_apart(dialog: Dialog, spec: Interview) -> None:
+    # The machine's models are reused between events (dialogs.models): nothing of one plan,
+    # in the interview or halfway through a cost line, may show up in another.
+    first, second = Plan(dialog), Plan(dialog)
+    first.answer_until("rendement.periode")
+    second.answer_until("rendement.periode")
+    first.send("overslaan")
+    second.send("overslaan")
+    first.send("Inzet WIJ")  # first is now at the price of a line
+    assert second.question.part == "regel"
+    second.send("Begeleiding")  # second at the price-list offer for its line
+    first.send("2")
+    second.send("Klaar")
+    assert first.snapshot.data != second.snapshot.data
+    first_state = first.snapshot.data["kosten"]
+    assert first_state["draft"]["omschrijving"] == "Inzet WIJ"
+    assert "Begeleiding" not in str(first.snapshot.data)
+    assert "Inzet WIJ" not in str(second.snapshot.data)
+    # However many events ran, the machines hold one model each: none is added per event.
+    assert len(dialog.machine.models) == 1
+    assert len(dialog.costs.machine.models) == 1
+
+
+def test_one_dialog_serves_threads_at_once(dialog: Dialog, spec: Interview) -> None:
+    def interview(plan: Plan) -> list[tuple[str, Any]]:
+        plan.answer_until("rendement.periode")
+        return plan.history
+
+    expected = interview(Plan(dialog))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        histories = list(pool.map(interview, [Plan(dialog) for _ in range(8)]))
+    assert all(history == expected for history in histories)
+    assert len(dialog.machine.models) <= 4 + 1  # a model per thread at most, reused
