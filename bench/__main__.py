@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         "Answer turns: an Update in → replies handed to the Bot, the answer committed."
         " The last turn of each interview renders and sends the PDF, Word file and chart;"
         " it is counted apart (document turn p50, which includes waiting for the other"
-        " professionals' turns while rendering runs in a thread). turns/s (wall): all turns"
+        " professionals' turns while the document worker renders). turns/s (wall): all turns"
         " over the run's wall-clock time; answer turns/s (busy): answer turns per second spent"
         " in them. Interviews per professional:"
         f" {', '.join(f'{c}: {n}' for c, n in loads)}."
@@ -250,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     section(
         "Where an answer turn's time goes",
         breakdown.table(breakdown.measure(1 if args.quick else 3, None if skipped else postgres)),
-        "The first statement of the write transaction also pays for BEGIN IMMEDIATE.",
+        "Not timed on its own: the session, BEGIN IMMEDIATE and the chat binding check (the"
+        " first statement of the write transaction), and the audit row.",
     )
     sizes = (1_000,) if args.quick else resume.SIZES
     args.cache.mkdir(parents=True, exist_ok=True)

@@ -53,17 +53,17 @@ except ImportError:  # before the webhook inbox
 # (label, owner, attribute, depth): what is timed, indented under what contains it.
 TIMED: tuple[tuple[str, Any, str, int], ...] = (
     ("who is this? professional lookup (own read transaction)", AccessService, "professional", 0),
-    ("which plan? chat binding lookup (own read transaction)", PlanService, "chat", 0),
+    ("which plan? chat binding read afresh (only when not remembered)", PlanService, "chat", 0),
     ("the turn: PlanService.handle (write transaction)", PlanService, "handle", 0),
     ("webhook inbox: mark the update done", InboxRepository, "mark_done", 1),
-    ("load the plan and decrypt all its answers", PlanRepository, "get", 1),
+    ("load the plan (its answers from the cache if unchanged)", PlanRepository, "get", 1),
     ("access check (plan_access)", AccessRepository, "role", 1),
-    ("the dialog decides (transitions add/remove_model)", Dialog, "handle", 1),
+    ("the dialog decides (transitions)", Dialog, "handle", 1),
     ("save: encrypt, UPDATE plans, INSERT answers", PlanRepository, "save_turn", 1),
     ("replies: HTML, keyboard, handed to the Bot (PTB)", TelegramFrontEnd, "deliver", 0),
 )
 TIMED = tuple(t for t in TIMED if t[1] is not None and t[2] in t[1].__dict__)
-COMMIT = "commit: flush the audit row, COMMIT (the log flushed to disk)"
+COMMIT = "commit: COMMIT (the log flushed to disk)"
 
 
 @dataclass(frozen=True)

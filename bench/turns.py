@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import gc
 import logging
 import sqlite3
 import sys
@@ -195,6 +196,8 @@ async def _started(app: App) -> tuple[AnyApplication, RecordingRequest]:
         TOKEN, base_url=BASE_URL, request=request, updates_request=request, rate_limiter=False
     )
     await application.initialize()
+    # As `doorbraakbot run` does once it is wired (bot.telegram.run); the echo gets it too.
+    gc.freeze()
     return application, request
 
 
@@ -288,6 +291,7 @@ async def run_echo(
     request = RecordingRequest(keep_texts=False)
     application = echo_application(request, engine)
     await application.initialize()
+    gc.freeze()
     run = Run(label, len(streams))
     driver = Driver(application, request, run)
     try:

@@ -96,6 +96,8 @@ RegisteredHandler = Callable[
     ["TelegramFrontEnd", Update, Context, Message, ProfessionalRecord], Awaitable[None]
 ]
 Handler = Callable[["TelegramFrontEnd", Update, Context], Coroutine[Any, Any, None]]
+# What to do to refuse an update: tell the user why, or nothing.
+Refusal = Callable[[], Awaitable[None]]
 
 
 def registered(handler: RegisteredHandler) -> Handler:
@@ -405,24 +407,26 @@ class TelegramFrontEnd:
                 return
             author = who.actor
 
-            async def admit(binding: ChatRecord | None) -> bool:
+            async def say(text: str) -> None:
+                await self.say(context, message.chat_id, text)
+
+            async def nothing() -> None:
+                return None
+
+            def admit(binding: ChatRecord | None) -> Refusal | None:
                 if binding is None:
                     if message.chat.type == "private":
-                        await self.say(
-                            context, message.chat_id, self.spec.message("telegram_geen_plan")
-                        )
-                    return False
+                        return lambda: say(self.spec.message("telegram_geen_plan"))
+                    return nothing
                 if binding.kind == GROUP and binding.facilitator != author:
                     # In a session only the facilitator's answers count; others use /idee.
                     if isinstance(event, Command) or message.reply_to_message is not None:
-                        await self.say(context, message.chat_id, self._facilitator_only(binding))
-                    return False
-                return True
+                        return lambda: say(self._facilitator_only(binding))
+                    return nothing
+                return None
 
-            async def moved() -> None:
-                await self.say(
-                    context, message.chat_id, self.spec.message("telegram_plan_gewisseld")
-                )
+            def moved() -> Awaitable[None]:
+                return say(self.spec.message("telegram_plan_gewisseld"))
 
             bound = await self._bound_turn(
                 context,
@@ -497,19 +501,22 @@ class TelegramFrontEnd:
                 event = Command("overslaan")
 
             # A press is answered once: with why it did nothing, or blank.
-            refused: str | None = None
+            refused = False
 
-            async def admit(binding: ChatRecord | None) -> bool:
+            async def refuse(key: str) -> None:
                 nonlocal refused
+                refused = True
+                await query.answer(self.spec.message(key))
+
+            def admit(binding: ChatRecord | None) -> Refusal | None:
                 if binding is None or binding.plan_id != button.plan_id:
-                    refused = "knop_verlopen"
-                elif binding.kind == GROUP and binding.facilitator != author:
-                    refused = "telegram_knop_gespreksleider"
-                return refused is None
+                    return lambda: refuse("knop_verlopen")
+                if binding.kind == GROUP and binding.facilitator != author:
+                    return lambda: refuse("telegram_knop_gespreksleider")
+                return None
 
-            async def moved() -> None:
-                nonlocal refused
-                refused = "knop_verlopen"
+            def moved() -> Awaitable[None]:
+                return refuse("knop_verlopen")
 
             bound = await self._bound_turn(
                 context,
@@ -527,7 +534,8 @@ class TelegramFrontEnd:
                 ),
             )
             if bound is None:
-                await query.answer(None if refused is None else self.spec.message(refused))
+                if not refused:
+                    await query.answer()
                 return
             binding, turn = bound
             if turn.stale:
@@ -753,15 +761,8 @@ class TelegramFrontEnd:
         name = (binding.facilitator or "").removeprefix("telegram:")
         return self.spec.message("telegram_alleen_gespreksleider", naam=name)
 
-    async def _binding(
-        self, context: Context, chat_id: int, *, cached: bool = False
-    ) -> ChatRecord | None:
-        """The plan this chat works on. `cached` only where the service checks it again in
-        the turn's transaction (service.handle's `chat`); everything else reads it fresh."""
-        if cached:
-            known = self._bindings.get(chat_id)
-            if known is not None:
-                return known
+    async def _binding(self, context: Context, chat_id: int) -> ChatRecord | None:
+        """The plan this chat works on, read afresh (and remembered for _bound_turn)."""
         binding = await self._call(context, chat_id, lambda: self.service.chat(chat_id))
         if binding is None:
             self._bindings.pop(chat_id)
@@ -773,18 +774,29 @@ class TelegramFrontEnd:
         self,
         context: Context,
         chat_id: int,
-        admit: Callable[[ChatRecord | None], Awaitable[bool]],
-        moved: Callable[[], Awaitable[None]],
+        admit: Callable[[ChatRecord | None], Refusal | None],
+        moved: Refusal,
         work: Callable[[ChatRecord], Turn],
     ) -> tuple[ChatRecord, Turn] | None:
-        """A turn on the plan this chat works on: the binding this process remembers first,
-        and if the service finds the chat rebound meanwhile (ChatMoved), once more with the
-        binding read afresh. `admit` says whether the update may go to that plan (and if not,
-        tells the user why); `moved` tells the user when the chat was rebound twice.
-        None if the turn did not happen."""
-        for cached in (True, False):
-            binding = await self._binding(context, chat_id, cached=cached)
-            if not await admit(binding):
+        """A turn on the plan this chat works on; None if it did not happen.
+
+        The binding this process remembers is tried first: the service checks it in the
+        turn's transaction. If the chat was rebound meanwhile (ChatMoved, say by another
+        worker), or if `admit` refuses the update on the remembered binding, the binding is
+        read afresh and tried once more. `admit` returns None to let the update through, or
+        what to do to refuse it (tell the user why, or nothing); `moved` is for a chat
+        rebound twice while this update was applied.
+        """
+        remembered = self._bindings.get(chat_id)
+        for from_memory in (True, False):
+            if from_memory and remembered is None:
+                continue
+            binding = remembered if from_memory else await self._binding(context, chat_id)
+            refuse = admit(binding)
+            if refuse is not None:
+                if from_memory:
+                    continue  # perhaps out of date: ask the database before refusing
+                await refuse()
                 return None
             assert binding is not None
             try:

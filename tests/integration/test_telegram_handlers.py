@@ -243,3 +243,21 @@ async def test_an_answer_goes_to_the_plan_another_worker_opened_in_the_chat(bot:
         titles[household] = found[0].answers["plan.titel"]
     assert titles == {"3012": "Titel van 3012", "4021": "Titel van 4021"}
     assert bot.current_field() == "plan.professional"
+
+
+async def test_a_new_facilitator_set_by_another_worker_is_heard(bot: Harness) -> None:
+    group = {"chat_type": "group", "chat_id": -4002}
+    await bot.say("/sessie 3012", user_id=FACILITATOR, **group)
+    await bot.say("Titel van 3012", user_id=FACILITATOR, **group)  # binding remembered here
+    member = bot.app.access.professional(MEMBER_A)
+    assert member is not None
+    # Another worker: MEMBER_A starts a session on 4021 in the same group.
+    other = PlanService(bot.app.dialog, bot.app.sessions, bot.app.keyring)
+    target = ChatTarget(-4002, "group", facilitator=member.actor)
+    other.open("4021", owner=member.actor, chat=target, professional=member)
+    await bot.say("Titel van 4021", user_id=MEMBER_A, **group)
+    found = bot.app.service.current("4021")
+    assert found is not None and found[0].answers["plan.titel"] == "Titel van 4021"
+    # and the former facilitator is now a member: a command of theirs is refused, with why
+    calls = await bot.say("/overzicht", user_id=FACILITATOR, **group)
+    assert "gespreksleider" in calls[-1].params["text"]
