@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, parse_pattern
 
-LOCALE = "nl_NL"
+# Parsed once: cost questions format several amounts per turn.
+LOCALE = Locale.parse("nl_NL")
+WHOLE_EUROS = parse_pattern("¤ #,##0")
 
 
 class DutchFormatter:
@@ -19,7 +22,7 @@ class DutchFormatter:
             raise TypeError("money is formatted from Decimal only")
         if not exact and amount == amount.to_integral_value():
             return format_currency(
-                amount, "EUR", format="¤ #,##0", locale=LOCALE, currency_digits=False
+                amount, "EUR", format=WHOLE_EUROS, locale=LOCALE, currency_digits=False
             )
         return format_currency(amount, "EUR", locale=LOCALE)
 

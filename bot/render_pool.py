@@ -34,14 +34,28 @@ _renderer: Renderer | None = None
 _WARM_UP_DAY = date(2000, 1, 1)
 
 
-def _init_worker(prompts_dir: Path | None) -> None:
+# How often the worker checks that the bot that started it is still there.
+PARENT_CHECK_SECONDS = 1.0
+
+
+def _init_worker(prompts_dir: Path | None, parent: int) -> None:
     """Build the worker's Renderer the way bot.bootstrap does, from the same prompts."""
     global _renderer
     # Ctrl+C in a terminal reaches the whole process group; the parent decides when the worker
     # stops (close()), so an interrupt must not kill it mid-document or print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_exit_with, args=(parent,), name="exit-with-bot", daemon=True).start()
     spec = prompts.load_interview(prompts_dir)
     _renderer = Renderer(spec, DutchFormatter(), prompts.template_dirs(prompts_dir))
+
+
+def _exit_with(parent: int) -> None:
+    """Runs in the worker: end it once the bot that started it is gone. A bot that is
+    killed (SIGKILL, out of memory) never calls close(), and its worker would otherwise stay
+    behind for good, a new one with every restart."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def _worker_renderer() -> Renderer:
@@ -155,7 +169,7 @@ class DocumentPool:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(self._prompts_dir,),
+            initargs=(self._prompts_dir, os.getpid()),
         )
         started = time.perf_counter()
         self._warm_up = executor.submit(_warm_up)

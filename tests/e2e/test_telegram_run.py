@@ -473,3 +473,36 @@ def test_stale_buttons_and_a_photo(
     assert answers["plan.werkgebied"] == sample_answer(spec.field("plan.werkgebied"))
     assert answers["huishouden.relatiestatus"] == chosen
     assert answers["huishouden.huisvesting"] == housing
+
+
+def render_worker(pid: int) -> int | None:
+    """The bot's document worker: its child process spawned by multiprocessing."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    for child in children:
+        cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        if b"spawn_main" in cmdline:
+            return int(child)
+    return None
+
+
+def running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "zombie" not in status
+
+
+def test_the_document_worker_ends_with_a_killed_bot(bot: BotProcess) -> None:
+    check_startup(bot, bot.start())
+    assert bot.proc is not None
+    deadline = time.monotonic() + WAIT
+    worker = render_worker(bot.proc.pid)
+    while worker is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+        worker = render_worker(bot.proc.pid)
+    assert worker is not None, "no document worker was started"
+    bot.kill()  # SIGKILL: the bot cannot stop its worker itself
+    while running(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running(worker), "the document worker outlived the bot"
