@@ -6,8 +6,10 @@ recording stand-in as its network), then professionals each opening a plan and a
 few questions, and leaving it unfinished. "Per interview" is the growth from the first
 interview in progress to the last, divided by their number, so one-time warm-up (code paths
 run for the first time, caches filling) is not counted per interview. The document worker
-(bot.render_pool, a process of its own) is measured after its warm-up, and again after it
-rendered the large plan (bench.render) in every format a few times.
+(bot.render_pool, a process of its own that runs only while documents are being made) is
+measured after its warm-up, and again after it rendered the large plan (bench.render) in every
+format a few times. The child is started with `python -c`, like the `doorbraakbot` script a
+main module that spawning does not import again in the worker.
 
 Run: python -m bench.memory [--interviews N]
 """
@@ -28,6 +30,7 @@ from pathlib import Path
 from bench.common import ROOT, shut_down, vmrss_kb
 
 ANSWERS = 3  # questions answered in each interview left in progress
+CHILD = "import sys; from bench.memory import main; sys.exit(main(sys.argv[1:]))"
 FIRST_USER = 50_000
 
 
@@ -82,6 +85,8 @@ async def _child(interviews: int, script: list[list[str]]) -> dict[str, int]:
                 if index == 0:
                     first = _rss()
             busy = _rss()
+            if front.documents.running:
+                raise RuntimeError("the document worker ran before any document was asked for")
             worker = await front.documents.warm()
             worker_kb = vmrss_kb(worker)
             from bench.render import TODAY, build_plan, large_costs
@@ -110,7 +115,7 @@ def measure(interviews: int) -> Memory:
 
     script = [[s.kind, s.part, s.text] for s in interview_script()[:ANSWERS]]
     out = subprocess.run(
-        [sys.executable, "-m", "bench.memory", "--child", "--interviews", str(interviews)],
+        [sys.executable, "-c", CHILD, "--child", "--interviews", str(interviews)],
         input=json.dumps(script),
         cwd=ROOT,
         capture_output=True,
@@ -130,7 +135,8 @@ def table(memory: Memory) -> str:
             f"| 1 interview in progress | {memory.first_kb / 1024:.1f} MB |",
             f"| {memory.interviews:,} interviews in progress | {memory.busy_kb / 1024:.1f} MB |",
             f"| more per interview in progress | {memory.per_interview_kb:.1f} KB |",
-            f"| document worker (own process), warmed up | {memory.worker_kb / 1024:.1f} MB |",
+            "| document worker (a process of its own, only while documents are made), warmed up"
+            f" | {memory.worker_kb / 1024:.1f} MB |",
             "| document worker, after rendering the large plan 5 times in each format"
             f" | {memory.worker_used_kb / 1024:.1f} MB |",
         ]

@@ -3,8 +3,7 @@
 The real process (`python -m bot run`) talks HTTP to the Bot API stand-in of the tests
 (tests/support/botapi.py) on 127.0.0.1. The first start creates and migrates the database; a
 restart finds it ready. The resident set of the running bot, idle after its first poll, is
-read from /proc/<pid>/status; so is that of its document worker (bot.render_pool, a child
-process), once it has warmed up.
+read from /proc/<pid>/status.
 
 Run: python -m bench.startup [--restarts N]
 """
@@ -26,8 +25,6 @@ from tests.support.botapi import BotApiStandIn
 
 # Give up on a start after this long (a broken start must not hang the benchmark).
 TIMEOUT = 60.0
-# The document worker starts with the bot and renders a warm-up plan; well within this.
-WORKER_WARM_UP = 2.0
 
 
 @dataclass(frozen=True)
@@ -36,7 +33,6 @@ class Startup:
     restart_s: float  # median of the restarts
     restarts: int
     idle_kb: int  # the running bot after its first poll
-    worker_kb: int  # its document worker, warmed up
 
 
 def _env(data_dir: Path, stand_in: BotApiStandIn) -> dict[str, str]:
@@ -54,15 +50,9 @@ def _env(data_dir: Path, stand_in: BotApiStandIn) -> dict[str, str]:
     return env
 
 
-def _children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in path.read_text().split()]
-
-
-def start_once(data_dir: Path) -> tuple[float, int, int]:
-    """Seconds from spawning the bot to its first getUpdates, its resident set (KiB) half a
-    second later, and that of its largest child process (the document worker; multiprocessing
-    also starts a small resource tracker) once the worker's warm-up is surely over."""
+def start_once(data_dir: Path) -> tuple[float, int]:
+    """Seconds from spawning the bot to its first getUpdates, and its resident set (KiB)
+    half a second later."""
     with BotApiStandIn() as stand_in:
         log = (data_dir / "bot.log").open("ab")
         started = time.monotonic()
@@ -81,8 +71,6 @@ def start_once(data_dir: Path) -> tuple[float, int, int]:
                 raise RuntimeError(f"the bot did not poll: {exc}\n{tail}") from None
             time.sleep(0.5)
             rss = vmrss_kb(proc.pid)
-            time.sleep(WORKER_WARM_UP)
-            worker = max((vmrss_kb(child) for child in _children(proc.pid)), default=0)
         finally:
             proc.terminate()
             try:
@@ -91,28 +79,20 @@ def start_once(data_dir: Path) -> tuple[float, int, int]:
                 proc.kill()
                 proc.wait(timeout=15)
             log.close()
-    return first.at - started, rss, worker
+    return first.at - started, rss
 
 
 def measure(restarts: int) -> Startup:
     with tempfile.TemporaryDirectory() as directory:
         data_dir = Path(directory)
-        first, rss, worker = start_once(data_dir)
-        times, sizes, workers = [], [rss], [worker]
+        first, rss = start_once(data_dir)
+        times, sizes = [], [rss]
         for _ in range(restarts):
-            seconds, rss, worker = start_once(data_dir)
+            seconds, rss = start_once(data_dir)
             times.append(seconds)
             sizes.append(rss)
-            workers.append(worker)
     restart = statistics.median(times) if times else float("nan")
-    last = max(1, restarts)
-    return Startup(
-        first,
-        restart,
-        restarts,
-        int(statistics.median(sizes[-last:])),
-        int(statistics.median(workers[-last:])),
-    )
+    return Startup(first, restart, restarts, int(statistics.median(sizes[-max(1, restarts) :])))
 
 
 def table(startup: Startup) -> str:
@@ -127,7 +107,6 @@ def table(startup: Startup) -> str:
                 else []
             ),
             f"| resident set of the running bot, idle | {startup.idle_kb / 1024:.1f} MB |",
-            f"| its document worker, warmed up | {startup.worker_kb / 1024:.1f} MB |",
         ]
     )
 

@@ -85,31 +85,48 @@ class DocumentPool:
     forked child would inherit in an undefined state. A worker that dies (killed, out of
     memory) is replaced and the document retried once. After close() the pool stays closed:
     render() and start() raise RuntimeError rather than start a process while the bot stops.
+
+    The worker starts with the first document and, with `idle_after`, stops once no document
+    was asked for that long: an idle bot is one process, and the worker's 70-120 MB come back.
+    The first document after a quiet spell waits for the worker to start (about half a
+    second); documents come at the end of an interview, where that goes unnoticed.
     """
 
-    def __init__(self, prompts_dir: Path | None = None) -> None:
+    def __init__(
+        self, prompts_dir: Path | None = None, *, idle_after: float | None = None
+    ) -> None:
         self._prompts_dir = prompts_dir
+        self._idle_after = idle_after
         self._executor: ProcessPoolExecutor | None = None
         self._warm_up: Future[int] | None = None
         self._closed = False
         # start(), close() and a replacement may come from different threads (shutdown hooks).
         self._lock = threading.Lock()
+        # Documents being rendered, and the timer that stops an idle worker; both are only
+        # touched on the event loop's thread.
+        self._busy = 0
+        self._idle_timer: asyncio.TimerHandle | None = None
 
     def start(self) -> None:
         """Start the worker and warm it up, without waiting for the warm-up (idempotent).
 
-        Launching the interpreter still takes the caller 15-20 ms: call it at startup, before
-        the event loop serves chats, rather than leave it to the first document.
+        Launching the interpreter still takes the caller 15-20 ms. Without it, the first
+        document starts the worker (and warms it up by being rendered).
         """
-        self._ensure()
+        self._ensure(warm=True)
 
     async def warm(self) -> int:
         """Start the pool if needed, wait until the worker has rendered its warm-up, and
         return the worker's process id (to watch its memory)."""
-        self._ensure()
+        self._ensure(warm=True)
         warm_up = self._warm_up
         assert warm_up is not None
         return await asyncio.wrap_future(warm_up)
+
+    @property
+    def running(self) -> bool:
+        """Whether a worker process is up (or starting)."""
+        return self._executor is not None
 
     async def render(
         self, fmt: str, household: str, answers: Mapping[str, Any], today: date
@@ -122,13 +139,34 @@ class DocumentPool:
         loop = asyncio.get_running_loop()
         # A plain dict pickles the same whatever Mapping the caller holds.
         args = (fmt, household, dict(answers), today)
-        executor = self._ensure()
+        self._busy += 1
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
         try:
+            executor = self._ensure(warm=False)
+            try:
+                return await loop.run_in_executor(executor, _render, *args)
+            except BrokenProcessPool:
+                log.warning("render worker gone (a %s document failed); starting a new one", fmt)
+                executor = self._replace(executor)
             return await loop.run_in_executor(executor, _render, *args)
-        except BrokenProcessPool:
-            log.warning("render worker gone (a %s document failed); starting a new one", fmt)
-            executor = self._replace(executor)
-        return await loop.run_in_executor(executor, _render, *args)
+        finally:
+            self._busy -= 1
+            if self._busy == 0 and self._idle_after is not None:
+                self._idle_timer = loop.call_later(self._idle_after, self._retire)
+
+    def _retire(self) -> None:
+        """Stop the worker after `idle_after` without documents; the next one starts anew."""
+        self._idle_timer = None
+        if self._busy:
+            return
+        with self._lock:
+            executor, self._executor, self._warm_up = self._executor, None, None
+        if executor is not None:
+            # Nothing is queued: the worker ends at once, reaped by the executor's own thread.
+            executor.shutdown(wait=False)
+            log.info("render worker stopped after %.0f s without documents", self._idle_after)
 
     def close(self) -> None:
         """Stop the worker: pending documents are cancelled (their render() raises
@@ -138,16 +176,22 @@ class DocumentPool:
         with self._lock:
             executor, self._executor, self._warm_up = self._executor, None, None
             self._closed = True
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()  # harmless if close() runs off the loop: it is not due
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
 
-    def _ensure(self) -> ProcessPoolExecutor:
-        """The running executor, made (and warmed up) if there is none yet."""
+    def _ensure(self, *, warm: bool) -> ProcessPoolExecutor:
+        """The running executor, made if there is none yet; with `warm`, warmed up too."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("the document pool is closed")
             if self._executor is None:
                 self._executor = self._spawn()
+            if warm and self._warm_up is None:
+                started = time.perf_counter()
+                self._warm_up = self._executor.submit(_warm_up)
+                self._warm_up.add_done_callback(lambda future: _log_warm_up(future, started))
             return self._executor
 
     def _replace(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
@@ -159,22 +203,19 @@ class DocumentPool:
             if self._executor is broken:
                 # The broken pool has already ended its processes: nothing to wait for.
                 broken.shutdown(wait=False, cancel_futures=True)
-                self._executor = self._spawn()
+                self._executor, self._warm_up = self._spawn(), None
             assert self._executor is not None
             return self._executor
 
     def _spawn(self) -> ProcessPoolExecutor:
-        """A one-worker executor with the warm-up submitted (call with the lock held)."""
-        executor = ProcessPoolExecutor(
+        """A one-worker executor (call with the lock held); its process starts with its
+        first job."""
+        return ProcessPoolExecutor(
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
             initargs=(self._prompts_dir, os.getpid()),
         )
-        started = time.perf_counter()
-        self._warm_up = executor.submit(_warm_up)
-        self._warm_up.add_done_callback(lambda future: _log_warm_up(future, started))
-        return executor
 
 
 def _log_warm_up(future: Future[int], started: float) -> None:

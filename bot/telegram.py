@@ -96,6 +96,8 @@ RegisteredHandler = Callable[
     ["TelegramFrontEnd", Update, Context, Message, ProfessionalRecord], Awaitable[None]
 ]
 Handler = Callable[["TelegramFrontEnd", Update, Context], Coroutine[Any, Any, None]]
+# Seconds without a document after which the document worker process stops.
+DOCUMENT_WORKER_IDLE = 300.0
 # What to do to refuse an update: tell the user why, or nothing.
 Refusal = Callable[[], Awaitable[None]]
 
@@ -132,8 +134,9 @@ class TelegramFrontEnd:
         self._bindings: LRU[int, ChatRecord] = LRU(10_000)
         self.spec = app.dialog.spec
         self.service = app.service
-        # Typst and python-docx hold the GIL: documents are made in a worker process.
-        self.documents = DocumentPool(app.settings.prompts_dir)
+        # Typst and python-docx hold the GIL: documents are made in a worker process, which
+        # stops again when no document was asked for a while.
+        self.documents = DocumentPool(app.settings.prompts_dir, idle_after=DOCUMENT_WORKER_IDLE)
         # One lock per chat: with concurrent updates, a chat's updates still run one at a
         # time and in the order Telegram sent them (asyncio locks wake waiters in order).
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -997,8 +1000,6 @@ def run(app: App) -> int:
     logging.getLogger("transitions").setLevel(logging.WARNING)
     front = TelegramFrontEnd(app, webhook=bool(settings.webhook_url))
     application = front.build(settings.telegram_bot_token, base_url=settings.telegram_api_base_url)
-    # Now, so the first finished plan does not wait for the worker to start.
-    front.documents.start()
     # Everything loaded so far lives as long as the process: keep it out of the collector's
     # full passes, which otherwise stall a turn now and then by 50-100 ms (bench/RESULTS.md).
     gc.freeze()

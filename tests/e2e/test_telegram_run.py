@@ -493,15 +493,19 @@ def running(pid: int) -> bool:
     return "zombie" not in status
 
 
-def test_the_document_worker_ends_with_a_killed_bot(bot: BotProcess) -> None:
+def test_the_document_worker_ends_with_a_killed_bot(
+    stand_in: BotApiStandIn, bot: BotProcess, spec: Interview
+) -> None:
     check_startup(bot, bot.start())
     assert bot.proc is not None
-    deadline = time.monotonic() + WAIT
+    assert render_worker(bot.proc.pid) is None  # it starts with the first document
+    chat = Chat(stand_in, bot, spec)
+    chat.register()
+    chat.type("/nieuw 3012")
+    chat.type("/plan")  # the plan so far, as documents
     worker = render_worker(bot.proc.pid)
-    while worker is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-        worker = render_worker(bot.proc.pid)
     assert worker is not None, "no document worker was started"
+    deadline = time.monotonic() + WAIT
     bot.kill()  # SIGKILL: the bot cannot stop its worker itself
     while running(worker) and time.monotonic() < deadline:
         time.sleep(0.1)

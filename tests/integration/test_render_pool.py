@@ -135,3 +135,24 @@ async def test_close_is_idempotent_and_final(answers: dict[str, Any]) -> None:
         await pool.render("pdf", HOUSEHOLD, answers, TODAY)
     with pytest.raises(RuntimeError, match="document pool is closed"):
         pool.start()
+
+
+async def test_an_idle_worker_stops_and_the_next_document_starts_another(
+    answers: dict[str, Any],
+) -> None:
+    pool = DocumentPool(None, idle_after=0.2)
+    try:
+        assert not pool.running  # nothing starts before the first document
+        assert (await pool.render("md", HOUSEHOLD, answers, TODAY)).startswith(b"# ")
+        [pid] = worker_pids(pool)
+        for _ in range(100):  # the timer fires after 0.2 s; the process is reaped after it
+            if not pool.running and not Path(f"/proc/{pid}").exists():
+                break
+            await asyncio.sleep(0.05)
+        assert not pool.running
+        assert not Path(f"/proc/{pid}").exists()
+        assert (await pool.render("md", HOUSEHOLD, answers, TODAY)).startswith(b"# ")
+        [again] = worker_pids(pool)
+        assert again != pid
+    finally:
+        pool.close()
