@@ -157,7 +157,8 @@ class DocumentPool:
                 self._idle_timer = loop.call_later(self._idle_after, self._retire)
 
     def _retire(self) -> None:
-        """Stop the worker after `idle_after` without documents; the next one starts anew."""
+        """Stop the worker after `idle_after` without documents; the next one starts anew.
+        (A timer still due after close() finds no worker and does nothing.)"""
         self._idle_timer = None
         if self._busy:
             return
@@ -176,8 +177,6 @@ class DocumentPool:
         with self._lock:
             executor, self._executor, self._warm_up = self._executor, None, None
             self._closed = True
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()  # harmless if close() runs off the loop: it is not due
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
 
