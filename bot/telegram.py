@@ -58,7 +58,7 @@ from bot.telegram_view import (
 )
 from bot.unavailable import StorageUnavailable
 from bot.webhook import serve as serve_webhook
-from dialogs import Choose, Command, Document, Done, Error, Question, Submit, Text
+from dialogs import Choose, Command, Document, Done, Error, Event, Question, Submit, Text
 from dialogs import Message as DialogMessage
 from dialogs.household import normalise_household
 from storage import ChatRecord
@@ -436,14 +436,7 @@ class TelegramFrontEnd:
                 message.chat_id,
                 admit,
                 moved,
-                lambda binding: self.service.handle(
-                    binding.plan_id,
-                    event,
-                    author=author,
-                    professional=who,
-                    update_id=self._inbox_id(update),
-                    chat=binding,
-                ),
+                lambda binding: self._apply(binding, event, who, update),
             )
             if bound is None:
                 return
@@ -526,15 +519,7 @@ class TelegramFrontEnd:
                 chat.id,
                 admit,
                 moved,
-                lambda binding: self.service.handle(
-                    binding.plan_id,
-                    event,
-                    author=author,
-                    revision=button.revision,
-                    professional=who,
-                    update_id=self._inbox_id(update),
-                    chat=binding,
-                ),
+                lambda binding: self._apply(binding, event, who, update, revision=button.revision),
             )
             if bound is None:
                 if not refused:
@@ -810,6 +795,26 @@ class TelegramFrontEnd:
             return None if turn is None else (binding, turn)
         await moved()
         return None
+
+    def _apply(
+        self,
+        binding: ChatRecord,
+        event: Event,
+        who: ProfessionalRecord,
+        update: Update,
+        *,
+        revision: int | None = None,
+    ) -> Turn:
+        """One event on the plan of `binding`, which the service checks again in the turn."""
+        return self.service.handle(
+            binding.plan_id,
+            event,
+            author=who.actor,
+            revision=revision,
+            professional=who,
+            update_id=self._inbox_id(update),
+            chat=binding,
+        )
 
     def _rebound(self, chat_id: int) -> None:
         """This chat's plan changed (opened, left, moved): read it afresh next time."""

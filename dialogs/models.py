@@ -40,6 +40,3 @@ class ModelPool(Generic[M]):
         """Back to the pool; the caller has cleared what the model held of the plan."""
         with self._lock:
             self._idle.append(model)
-
-    def __len__(self) -> int:
-        return len(self._idle)

@@ -46,10 +46,6 @@ class LRU(Generic[K, V]):
         with self._lock:
             return self._items.pop(key, None)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
     def __len__(self) -> int:
         return len(self._items)
 
@@ -88,9 +84,6 @@ class PlanCache:
 
     def forget(self, plan_id: int) -> None:
         self._plans.pop(plan_id)
-
-    def clear(self) -> None:
-        self._plans.clear()
 
     def __len__(self) -> int:
         return len(self._plans)

@@ -317,11 +317,7 @@ class PlanRepository:
 
     def chat(self, chat_id: int) -> ChatRecord | None:
         row = run(self._session, _CHAT_BY_ID, {"chat_id": chat_id}).one_or_none()
-        if row is None:
-            return None
-        return ChatRecord(
-            row.chat_id, row.plan_id, row.kind, row.facilitator, row.first_message_id
-        )
+        return None if row is None else _chat_record(row)
 
     def bind_chat(
         self,
@@ -499,7 +495,8 @@ _SAVE_TURN = (
 _INSERT_ANSWERS = insert(Answer)
 
 
-def _chat_record(row: Chat) -> ChatRecord:
+def _chat_record(row: Chat | Row[*tuple[Any, ...]]) -> ChatRecord:
+    """A chat as a record, from its ORM object or a row of _CHAT_BY_ID (same names)."""
     return ChatRecord(row.chat_id, row.plan_id, row.kind, row.facilitator, row.first_message_id)
 
 
