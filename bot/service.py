@@ -29,6 +29,7 @@ from storage.access import OWNER, AccessRepository, ProfessionalRecord
 from storage.cache import PlanCache
 from storage.crypto import Keyring
 from storage.inbox import InboxRepository
+from storage.repository import with_changes
 
 log = logging.getLogger(__name__)
 
@@ -64,18 +65,6 @@ class ChatTarget:
     kind: str
     facilitator: str | None = None
     first_message_id: int | None = None
-
-
-def with_changes(answers: dict[str, Any], changes: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
-    """The current answers after a turn's changes, as the store reads them back: the latest
-    value wins and a cleared field (None) is absent."""
-    current = dict(answers)
-    for key, value in changes:
-        if value is None:
-            current.pop(key, None)
-        else:
-            current[key] = value
-    return current
 
 
 def snapshot_of(record: PlanRecord) -> Snapshot:

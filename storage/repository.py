@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -408,14 +408,7 @@ class PlanRepository:
         )
 
     def _current_answers(self, rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
-        current: dict[str, Any] = {}
-        for field, encoded in rows:
-            value = self._decode_value(encoded)
-            if value is None:
-                current.pop(field, None)
-            else:
-                current[field] = value
-        return current
+        return with_changes({}, ((field, self._decode_value(encoded)) for field, encoded in rows))
 
     # The methods below are the only places that turn a household number into its stored key
     # and an answer value, plan data or suggestion into its stored text and back. Decrypting
@@ -452,6 +445,18 @@ class PlanRepository:
         if not isinstance(data, dict):
             raise ValueError("plan data is not a JSON object")
         return data
+
+
+def with_changes(answers: Mapping[str, Any], changes: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """Current answers after answer rows in order: the latest value wins and a cleared field
+    (None) is absent. How the log is read back, and how a turn's changes apply to a plan."""
+    current = dict(answers)
+    for field, value in changes:
+        if value is None:
+            current.pop(field, None)
+        else:
+            current[field] = value
+    return current
 
 
 def _plans_query() -> Select[*PlanColumns]:
