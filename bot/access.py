@@ -13,6 +13,7 @@ from bot.unavailable import available
 from storage import READ_ONLY
 from storage.access import OWNER, AccessRepository, AuditRecord, ProfessionalRecord
 from storage.crypto import Keyring
+from storage.inbox import InboxRepository
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -112,14 +113,22 @@ class AccessService:
             return deleted
 
     def purge(self, days: int) -> int:
-        """Delete plans not changed for `days` days; the number deleted."""
+        """Delete plans not changed for `days` days, and webhook updates that are done or have
+        waited that long (an answer waits there in full); the number of plans deleted."""
         cutoff = utcnow() - timedelta(days=days)
-        with self._writing() as repo:
+        with available(), self.sessions.begin() as session:
+            repo = AccessRepository(session, self.keyring)
             plan_ids = repo.inactive_plans(cutoff)
             for plan_id in plan_ids:
                 repo.delete_plan(plan_id)
                 repo.audit("bewaartermijn", PURGED, plan_id, f"{days} dagen")
-        log.info("purged %d plans inactive for %d days", len(plan_ids), days)
+            updates = InboxRepository(session, self.keyring).expire(cutoff)
+        log.info(
+            "purged %d plans inactive for %d days and %d inbox updates",
+            len(plan_ids),
+            days,
+            updates,
+        )
         return len(plan_ids)
 
     def record(self, actor: str, action: str, plan_id: int | None, detail: str = "") -> None:

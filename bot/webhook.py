@@ -119,7 +119,7 @@ class InboxWorker:
         chat = chat_of(update) if chat_id is None else chat_id
         with self._writing() as repo:
             key = repo.chat_key(chat)
-            added = repo.add(update_id, key, update)
+            added = repo.add(update_id, chat, update)
         if not added:
             log.info("update %d came again; ignored", update_id)
         self.kick(key)

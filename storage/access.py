@@ -27,6 +27,8 @@ from storage.models import (
     Answer,
     Base,
     Chat,
+    Encrypted,
+    Hashed,
     Household,
     Plan,
     Suggestion,
@@ -39,6 +41,7 @@ OWNER, SHARED = "eigenaar", "gedeeld"
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 INVITE_DAYS = 14
 SHARE_DAYS = 7
+USER_ID = Encrypted("professionals.user", row=("user_key",))
 
 
 class Professional(Base):
@@ -46,8 +49,10 @@ class Professional(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Keyed hash of the Telegram user id, for lookup; the id itself only encrypted.
-    user_key: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
-    user_enc: Mapped[str] = mapped_column(Text, nullable=False)
+    user_key: Mapped[str] = mapped_column(
+        String(64), unique=True, nullable=False, info={"hashed": Hashed("user_enc", "telegram")}
+    )
+    user_enc: Mapped[str] = mapped_column(Text, nullable=False, info={"encrypted": USER_ID})
     team: Mapped[str] = mapped_column(String(100), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
@@ -184,9 +189,10 @@ class AccessRepository:
         existing = self.professional(telegram_user_id)
         if existing is not None:
             return existing
+        key = self._keyring.hash(str(telegram_user_id), purpose="telegram")
         row = Professional(
-            user_key=self._keyring.hash(str(telegram_user_id), purpose="telegram"),
-            user_enc=self._keyring.encrypt(str(telegram_user_id), context="professionals.user"),
+            user_key=key,
+            user_enc=USER_ID.seal(self._keyring, str(telegram_user_id), {"user_key": key}),
             team=claimed.team,
             created_at=now,
         )

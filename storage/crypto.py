@@ -9,6 +9,7 @@ import hmac
 import os
 import re
 import secrets
+from datetime import UTC, datetime
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
@@ -95,14 +96,16 @@ class Keyring:
         message = f"{purpose}\0{text}".encode()
         return hmac.new(self._hash_key, message, hashlib.sha256).hexdigest()
 
-    def encrypt(self, plaintext: str, *, context: str) -> str:
-        """AES-256-GCM with a random nonce; `context` (the column) is authenticated with it."""
+    def encrypt(self, plaintext: str, *, context: str, row: str | None = None) -> str:
+        """AES-256-GCM with a random nonce; `context` (the column) and `row` (the row's
+        identity, see `row_identity`) are authenticated with it, so the value only decrypts
+        in that column of that row."""
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, plaintext.encode("utf-8"), context.encode("utf-8"))
+        sealed = self._aead.encrypt(nonce, plaintext.encode("utf-8"), _associated(context, row))
         payload = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
         return f"{VERSION}.{self._key_id}.{payload}"
 
-    def decrypt(self, token: str, *, context: str) -> str:
+    def decrypt(self, token: str, *, context: str, row: str | None = None) -> str:
         """The plaintext of `token`, or WrongKey / TamperedData; never anything else."""
         if not is_token(token):
             raise TamperedData(f"{context}: the stored value is not an encrypted value")
@@ -119,12 +122,36 @@ class Keyring:
         if len(raw) < NONCE_BYTES + 16:
             raise TamperedData(f"{context}: the encrypted value is truncated")
         try:
-            plain = self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.encode())
+            plain = self._aead.decrypt(
+                raw[:NONCE_BYTES], raw[NONCE_BYTES:], _associated(context, row)
+            )
         except InvalidTag as exc:
+            # The row's identity stays out of the message: it may be a keyed hash of an id.
             raise TamperedData(
-                f"{context}: the encrypted value was changed or belongs to another column"
+                f"{context}: the encrypted value was changed or belongs to another column or row"
             ) from exc
         return plain.decode("utf-8")
+
+
+def row_identity(*values: object) -> str:
+    """The canonical text of the values that name a row, for `row=`: the same on every
+    backend, whether a value comes from the application or is read back from the database."""
+    parts = []
+    for value in values:
+        if isinstance(value, datetime):
+            # SQLite reads timestamps back naive; they are stored as UTC (models.UTCDateTime).
+            aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+            parts.append(aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"))
+        elif value is None or isinstance(value, int | str):
+            parts.append("" if value is None else str(value))
+        else:
+            raise TypeError(f"a row identity cannot hold a {type(value).__name__}")
+    return "\0".join(parts)
+
+
+def _associated(context: str, row: str | None) -> bytes:
+    # Columns' contexts hold no NUL, so "context NUL row" cannot be read two ways.
+    return context.encode("utf-8") if row is None else f"{context}\0{row}".encode()
 
 
 def _derive(master: bytes, info: bytes) -> bytes:

@@ -17,11 +17,11 @@ from sqlalchemy import (
     URL,
     Connection,
     Engine,
-    MetaData,
     RowMapping,
     Table,
     bindparam,
     create_engine,
+    delete,
     event,
     insert,
     inspect,
@@ -35,7 +35,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import Executable
 
 from storage.crypto import Keyring, TamperedData, is_token
-from storage.models import ENCRYPTED_COLUMNS, HASHED_COLUMNS, Meta
+from storage.models import (
+    Meta,
+    encrypted_columns,
+    hashed_columns,
+    protected_columns,
+    protected_tables,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +57,10 @@ _MIGRATION_LOCK_ID = 0x646F6F72
 KEY_CHECK = "key_check"
 _KEY_CHECK_TEXT = "doorbraakbot key check"
 _KEY_CHECK_CONTEXT = "meta.key_check"
+# The form of the stored values, with the schema revision it was last checked at (see
+# ensure_encrypted): "2" is every value bound to its row as associated data.
+STORAGE_FORMAT = "storage_format"
+_ROW_BOUND = "2"
 # Rows re-encrypted per statement batch.
 _BATCH = 500
 
@@ -168,31 +178,46 @@ def has_key_check(engine: Engine) -> bool:
 
 
 def ensure_encrypted(engine: Engine, keyring: Keyring) -> None:
-    """Check that `keyring` holds the database's key; on the first start with a key, encrypt
-    the rows stored before encryption and record the key check. Idempotent.
+    """Check that `keyring` holds the database's key, and bring every stored value to the
+    current form; idempotent, and a start with nothing to convert only reads the meta table.
+
+    A conversion runs, under the migration lock, on the first start with a key and on the
+    first start after a migration: values stored before their column was encrypted (on the
+    first keyed start; chat ids after migration 0006) are encrypted, and values of databases
+    from before row binding are re-encrypted bound to their rows. Then the key check and the
+    form are recorded, and the files scrubbed of the old copies.
 
     Raises WrongKey when the database was encrypted under another key, TamperedData when the
     key check itself was changed.
     """
     with _reading(engine) as connection:
-        check = _key_check(connection)
+        check, form = _meta(connection)
+        wanted = _wanted_form(connection)
     if check is not None:
         _verify(keyring, check)
-        return
+        if form == wanted:
+            return
     with engine.begin() as connection:
         _lock(connection)
-        check = _key_check(connection)
-        if check is not None:  # another process got here first
+        check, form = _meta(connection)
+        if check is not None:
             _verify(keyring, check)
-            return
-        converted = _encrypt_plaintext(connection, keyring)
-        connection.execute(
-            insert(Meta).values(
-                key=KEY_CHECK, value=keyring.encrypt(_KEY_CHECK_TEXT, context=_KEY_CHECK_CONTEXT)
+            if form == wanted:  # another process got here first
+                return
+        # Encrypted under a key, but before row binding: every value is of the unbound form.
+        unbound = check is not None and (form is None or form.split(":")[0] != _ROW_BOUND)
+        converted = _convert(connection, keyring, unbound=unbound)
+        if check is None:
+            connection.execute(
+                insert(Meta).values(
+                    key=KEY_CHECK,
+                    value=keyring.encrypt(_KEY_CHECK_TEXT, context=_KEY_CHECK_CONTEXT),
+                )
             )
-        )
+        connection.execute(delete(Meta).where(Meta.key == STORAGE_FORMAT))
+        connection.execute(insert(Meta).values(key=STORAGE_FORMAT, value=wanted))
     if converted:
-        logger.warning("encrypted %d rows that were stored before encryption", converted)
+        logger.warning("converted %d rows to the current encrypted form", converted)
         scrub(engine)
 
 
@@ -211,7 +236,7 @@ def scrub(engine: Engine) -> None:
                     cursor.close()
             elif engine.dialect.name == "postgresql":
                 connection.execution_options(isolation_level="AUTOCOMMIT")
-                for table, _, _ in _encrypted_tables(connection):
+                for table in _protected_tables(connection):
                     connection.exec_driver_sql(f'VACUUM FULL "{table.name}"')
     except DBAPIError as exc:
         # The data is encrypted either way; old copies may linger until the next vacuum.
@@ -220,23 +245,26 @@ def scrub(engine: Engine) -> None:
 
 def rotate_key(engine: Engine, old: Keyring, new: Keyring) -> int:
     """Re-encrypt every encrypted column and recompute every keyed hash that can be recomputed
-    under `new`, in one transaction; returns the number of rows rewritten.
+    under `new`, in one transaction; returns the number of rows rewritten. The columns are
+    those declared on the models (storage.models.Encrypted, Hashed), the inbox's included:
+    updates still waiting are applied after the restart.
 
     Hashes of one-time codes (invites, share codes) cannot be recomputed without the codes:
-    those codes stop working. Stop every process using the database first: one still holding
+    those codes stop working. So cannot a hash whose encrypted copy is missing (an inbox
+    row from before migration 0006): it is cleared rather than left computed under a key
+    that may have leaked. Stop every process using the database first: one still holding
     the old key would write values the new key cannot read. Once the new key is stored, call
     scrub(): a key is often replaced because it leaked, and the files still hold old copies.
     """
     with engine.begin() as connection:
         _lock(connection)
-        check = _key_check(connection)
+        check, _ = _meta(connection)
         if check is None:
             raise TamperedData("the database has no key check: it was never encrypted")
         _verify(old, check)
         rewritten = 0
-        for table, encrypted, hashed in _encrypted_tables(connection):
-            change = partial(_reencrypted, old=old, new=new, encrypted=encrypted, hashed=hashed)
-            rewritten += _rewrite(connection, table, [*encrypted, *hashed], change)
+        for table in _protected_tables(connection):
+            rewritten += _rewrite(connection, table, partial(_reencrypted, old=old, new=new))
         connection.execute(
             update(Meta)
             .where(Meta.key == KEY_CHECK)
@@ -263,109 +291,108 @@ def _key_check(connection: Connection) -> str | None:
     return connection.execute(select(Meta.value).where(Meta.key == KEY_CHECK)).scalar_one_or_none()
 
 
+def _meta(connection: Connection) -> tuple[str | None, str | None]:
+    """The key check and the recorded form of the stored values."""
+    query = select(Meta.key, Meta.value).where(Meta.key.in_([KEY_CHECK, STORAGE_FORMAT]))
+    rows = {key: value for key, value in connection.execute(query)}
+    return rows.get(KEY_CHECK), rows.get(STORAGE_FORMAT)
+
+
+def _wanted_form(connection: Connection) -> str:
+    # With the schema revision: a migration that adds a column holding plaintext, to be
+    # encrypted with the key, makes the next start convert without having to say so.
+    revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    return f"{_ROW_BOUND}:{revision}"
+
+
 def _verify(keyring: Keyring, check: str) -> None:
     if keyring.decrypt(check, context=_KEY_CHECK_CONTEXT) != _KEY_CHECK_TEXT:
         raise TamperedData("the key check holds another text")
 
 
-def _encrypted_tables(
-    connection: Connection,
-) -> Iterator[tuple[Table, dict[str, str], dict[str, tuple[str, str]]]]:
-    """Each existing table with encrypted columns: the table (reflected, so tables of later
-    migrations are included), its encrypted columns with their contexts, and its keyed-hash
-    columns with the encrypted column and purpose they are computed from."""
+def _protected_tables(connection: Connection) -> list[Table]:
+    """The model tables with encrypted columns that exist in this database."""
     inspector = inspect(connection)
-    for name in dict.fromkeys(table for table, _, _ in ENCRYPTED_COLUMNS):
-        if not inspector.has_table(name):
-            continue
-        table = Table(name, MetaData(), autoload_with=connection)
-        encrypted = {
-            column: context
-            for t, column, context in ENCRYPTED_COLUMNS
-            if t == name and column in table.c
-        }
-        hashed = {
-            column: (source, purpose)
-            for t, column, source, purpose in HASHED_COLUMNS
-            if t == name and column in table.c and source in encrypted
-        }
-        if encrypted:
-            yield table, encrypted, hashed
+    return [table for table in protected_tables() if inspector.has_table(table.name)]
 
 
-def _encrypt_plaintext(connection: Connection, keyring: Keyring) -> int:
-    """Encrypt values stored before encryption: a keyed-hash column without its encrypted
-    column still holds the plaintext, and an encrypted column without the token shape too."""
+def _convert(connection: Connection, keyring: Keyring, *, unbound: bool) -> int:
+    """Encrypt values stored before their column was encrypted and, with `unbound`,
+    re-encrypt values of the unbound form, each bound to its row; the rows changed."""
     converted = 0
-    for table, encrypted, hashed in _encrypted_tables(connection):
-        change = partial(_encrypted, keyring=keyring, encrypted=encrypted, hashed=hashed)
-        converted += _rewrite(connection, table, [*encrypted, *hashed], change)
+    for table in _protected_tables(connection):
+        change = partial(_converted, keyring=keyring, unbound=unbound)
+        converted += _rewrite(connection, table, change)
     return converted
 
 
-def _encrypted(
-    row: RowMapping,
-    *,
-    keyring: Keyring,
-    encrypted: Mapping[str, str],
-    hashed: Mapping[str, tuple[str, str]],
+def _converted(
+    row: RowMapping, table: Table, *, keyring: Keyring, unbound: bool
 ) -> dict[str, Any]:
-    """The values to set to encrypt a row stored before encryption (none if it already is)."""
+    """The values to set to bring a row to the current form (none if it is)."""
+    plain: dict[str, str] = {}
     values: dict[str, Any] = {}
-    for column, (source, purpose) in hashed.items():
-        if row[source] is None:
-            text = row[column]
-            values[column] = keyring.hash(text, purpose=purpose)
-            values[source] = keyring.encrypt(text, context=encrypted[source])
-    for column, context in encrypted.items():
+    for column, hashed in hashed_columns(table).items():
+        if hashed.plaintext_before and row[hashed.source] is None and row[column] is not None:
+            text = str(row[column])
+            values[column] = keyring.hash(text, purpose=hashed.purpose)
+            plain[hashed.source] = text
+    bound_to = {**row, **values}
+    for column, spec in encrypted_columns(table).items():
         value = row[column]
-        if column not in values and value is not None and not is_token(value):
-            values[column] = keyring.encrypt(value, context=context)
+        if column in plain:
+            text = plain[column]
+        elif value is None:
+            continue
+        elif not is_token(value):
+            text = value  # stored before encryption
+        elif unbound:
+            text = keyring.decrypt(value, context=spec.context)
+        else:
+            continue
+        values[column] = spec.seal(keyring, text, bound_to)
     return values
 
 
-def _reencrypted(
-    row: RowMapping,
-    *,
-    old: Keyring,
-    new: Keyring,
-    encrypted: Mapping[str, str],
-    hashed: Mapping[str, tuple[str, str]],
-) -> dict[str, Any]:
+def _reencrypted(row: RowMapping, table: Table, *, old: Keyring, new: Keyring) -> dict[str, Any]:
     """The values to set to move a row from the old key to the new one."""
+    encrypted = encrypted_columns(table)
     plain = {
-        column: None if row[column] is None else old.decrypt(row[column], context=context)
-        for column, context in encrypted.items()
+        column: None if row[column] is None else spec.open(old, row[column], row)
+        for column, spec in encrypted.items()
     }
-    values: dict[str, Any] = {
-        column: None if text is None else new.encrypt(text, context=encrypted[column])
-        for column, text in plain.items()
-    }
-    for column, (source, purpose) in hashed.items():
-        text = plain[source]
-        if text is None:
-            raise TamperedData(f"{encrypted[source]}: the encrypted value is missing")
-        values[column] = new.hash(text, purpose=purpose)
+    values: dict[str, Any] = {}
+    for column, hashed in hashed_columns(table).items():
+        text = plain[hashed.source]
+        if text is not None:
+            values[column] = new.hash(text, purpose=hashed.purpose)
+        elif row[column] is not None:
+            if not table.c[column].nullable:
+                raise TamperedData(f"{encrypted[hashed.source].context}: the value is missing")
+            values[column] = None
+    bound_to = {**row, **values}
+    for column, text in plain.items():
+        values[column] = None if text is None else encrypted[column].seal(new, text, bound_to)
     return values
 
 
 def _rewrite(
     connection: Connection,
     table: Table,
-    columns: Sequence[str],
-    change: Callable[[RowMapping], dict[str, Any]],
+    change: Callable[[RowMapping, Table], dict[str, Any]],
 ) -> int:
-    """Apply `change` (a row's `columns` in, the columns to set out) to every row, in batches."""
+    """Apply `change` (a row's protected columns and its table in, the columns to set out)
+    to every row of `table`, in batches; the number of rows changed."""
     (pk,) = table.primary_key.columns
     # All ids first, so that rows changed in one batch cannot turn up again in a later one.
     ids = connection.execute(select(pk).order_by(pk)).scalars().all()
-    selected = [pk, *(table.c[name] for name in columns if name != pk.name)]
+    selected = [pk, *(c for c in protected_columns(table) if c.name != pk.name)]
     changed = 0
     for start in range(0, len(ids), _BATCH):
         rows = connection.execute(select(*selected).where(pk.in_(ids[start : start + _BATCH])))
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in rows.mappings():
-            values = change(row)
+            values = change(row, table)
             if values:
                 names = tuple(sorted(values))
                 params = {f"new_{c}": v for c, v in values.items()}

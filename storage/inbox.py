@@ -34,9 +34,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.crypto import Keyring, TamperedData, WrongKey
-from storage.models import Base, UTCDateTime, utcnow
+from storage.models import Base, Encrypted, Hashed, UTCDateTime, utcnow
 
-PAYLOAD: Final = "inbox.payload"
+# Both bound to the update's id, which is known before the row is stored.
+PAYLOAD: Final = Encrypted("inbox.payload", row=("update_id",))
+CHAT_ID: Final = Encrypted("inbox.chat", row=("update_id",))
 CHAT_PURPOSE: Final = "inbox.chat"
 
 
@@ -58,9 +60,15 @@ class InboxEntry(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     # A keyed hash of the chat id, as for professionals: the id of a private chat is the
     # user's Telegram id. NULL for a marker.
-    chat_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    chat_key: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, info={"hashed": Hashed("chat_enc", CHAT_PURPOSE)}
+    )
+    # The chat id, encrypted: a new key recomputes chat_key from it (storage.db.rotate_key),
+    # so updates still waiting stay with their chat. NULL for a marker and rows stored before
+    # migration 0006.
+    chat_enc: Mapped[str | None] = mapped_column(Text, nullable=True, info={"encrypted": CHAT_ID})
     # The update as JSON, encrypted; NULL once it is done.
-    payload: Mapped[str | None] = mapped_column(Text, nullable=True)
+    payload: Mapped[str | None] = mapped_column(Text, nullable=True, info={"encrypted": PAYLOAD})
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
@@ -83,16 +91,18 @@ class InboxRepository:
     def chat_key(self, chat_id: int) -> str:
         return self._keyring.hash(str(chat_id), purpose=CHAT_PURPOSE)
 
-    def add(self, update_id: int, chat_key: str, payload: dict[str, Any]) -> bool:
-        """Store an update; False if it is here already (a repeated delivery).
+    def add(self, update_id: int, chat_id: int, payload: dict[str, Any]) -> bool:
+        """Store an update of chat `chat_id`; False if it is here already (a repeated delivery).
 
         An update that comes after its id was given up (`give_up`) takes the marker's place:
         late, but acknowledged updates are never dropped.
         """
+        row = {"update_id": update_id}
         values = {
             "update_id": update_id,
-            "chat_key": chat_key,
-            "payload": self._keyring.encrypt(_dumps(payload), context=PAYLOAD),
+            "chat_key": self.chat_key(chat_id),
+            "chat_enc": CHAT_ID.seal(self._keyring, str(chat_id), row),
+            "payload": PAYLOAD.seal(self._keyring, _dumps(payload), row),
             "received_at": utcnow(),
             "done_at": None,
         }
@@ -133,7 +143,7 @@ class InboxRepository:
         if row is None:
             return None
         try:
-            payload = json.loads(self._keyring.decrypt(row.payload or "", context=PAYLOAD))
+            payload = json.loads(PAYLOAD.open(self._keyring, row.payload or "", row._mapping))
         except (WrongKey, TamperedData):
             payload = None
         return InboxUpdate(row.update_id, chat_key, payload)
@@ -238,6 +248,17 @@ class InboxRepository:
             delete(InboxEntry)
             .where(InboxEntry.done_at.is_not(None))
             .where(InboxEntry.done_at < done_before)
+        )
+        return _count(result)
+
+    def expire(self, received_before: datetime) -> int:
+        """Forget every update that is done, and those waiting since before `received_before`
+        (the retention period): what a waiting update says must not outlive it. The number
+        forgotten."""
+        result = self._session.execute(
+            delete(InboxEntry).where(
+                InboxEntry.done_at.is_not(None) | (InboxEntry.received_at < received_before)
+            )
         )
         return _count(result)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Column,
     DateTime,
     Dialect,
     ForeignKey,
@@ -15,11 +18,14 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.crypto import Keyring, row_identity
 
 STATUS_OPEN: Final = "open"
 STATUS_KLAAR: Final = "klaar"
@@ -40,6 +46,70 @@ NAMING_CONVENTION: Final = {
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Encrypted:
+    """How a column is encrypted, declared as `info={"encrypted": Encrypted(...)}`.
+
+    `context` names the column and `row` the columns whose values name the row; both are the
+    AES-GCM associated data, so a value only decrypts in the column and row it was written
+    for. The row's columns must be known before the row is inserted, and never change after.
+    """
+
+    context: str
+    row: tuple[str, ...]
+
+    def identity(self, values: Mapping[Any, Any]) -> str:
+        return row_identity(*(values[name] for name in self.row))
+
+    def seal(self, keyring: Keyring, plaintext: str, values: Mapping[Any, Any]) -> str:
+        """Encrypt `plaintext` for the row whose column values are `values`."""
+        return keyring.encrypt(plaintext, context=self.context, row=self.identity(values))
+
+    def open(self, keyring: Keyring, token: str, values: Mapping[Any, Any]) -> str:
+        """Decrypt the value stored in the row whose column values are `values`."""
+        return keyring.decrypt(token, context=self.context, row=self.identity(values))
+
+
+@dataclass(frozen=True)
+class Hashed:
+    """A keyed-hash lookup column, declared as `info={"hashed": Hashed(...)}`: the keyed hash
+    (with `purpose`) of the text that `source`, an encrypted column of the same row, holds.
+
+    With `plaintext_before`, a row whose `source` is still NULL holds the plaintext here: it
+    was stored before the column was encrypted, and storage.db.ensure_encrypted converts it.
+    """
+
+    source: str
+    purpose: str
+    plaintext_before: bool = False
+
+
+def encrypted_columns(table: Table) -> dict[str, Encrypted]:
+    """The table's encrypted columns, as declared on the model."""
+    return {c.name: c.info["encrypted"] for c in table.columns if "encrypted" in c.info}
+
+
+def hashed_columns(table: Table) -> dict[str, Hashed]:
+    """The table's keyed-hash columns, as declared on the model."""
+    return {c.name: c.info["hashed"] for c in table.columns if "hashed" in c.info}
+
+
+def protected_tables() -> Iterator[Table]:
+    """Every table with an encrypted column, in dependency order. Tables of storage.access
+    and storage.inbox are included: importing the storage package registers them."""
+    for table in Base.metadata.sorted_tables:
+        if encrypted_columns(table):
+            yield table
+
+
+def protected_columns(table: Table) -> list[Column[Any]]:
+    """The table's encrypted and keyed-hash columns and the columns naming its rows."""
+    names = {*encrypted_columns(table), *hashed_columns(table)}
+    for spec in encrypted_columns(table).values():
+        names.update(spec.row)
+    return [column for column in table.columns if column.name in names]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -65,6 +135,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# The encrypted columns of this module. Each row is named by values known before its insert,
+# so binding costs no statement: an answer or idea by its plan, field and time (the turn's own
+# microsecond timestamp), a keyed-hash row by its hash, a plan by its id.
+HOUSEHOLD_NUMBER: Final = Encrypted("households.number", row=("number",))
+PLAN_DATA: Final = Encrypted("plans.data", row=("id",))
+ANSWER_VALUE: Final = Encrypted("answers.value", row=("plan_id", "field", "created_at"))
+SUGGESTION_TEXT: Final = Encrypted("suggestions.text", row=("plan_id", "field", "created_at"))
+CHAT_ID: Final = Encrypted("chats.chat_id", row=("chat_key",))
+CHAT_PURPOSE: Final = "chat"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -75,9 +156,16 @@ class Household(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The keyed hash (hex HMAC-SHA256) of the household number, for lookup; the number itself
     # is only stored encrypted, in number_enc.
-    number: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    number: Mapped[str] = mapped_column(
+        String(64),
+        unique=True,
+        nullable=False,
+        info={"hashed": Hashed("number_enc", "household", plaintext_before=True)},
+    )
     # Nullable only for rows from before encryption, until storage.db.ensure_encrypted runs.
-    number_enc: Mapped[str | None] = mapped_column(Text, nullable=True)
+    number_enc: Mapped[str | None] = mapped_column(
+        Text, nullable=True, info={"encrypted": HOUSEHOLD_NUMBER}
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
 
@@ -104,7 +192,9 @@ class Plan(Base):
     )
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     state: Mapped[str] = mapped_column(String(128), nullable=False)
-    data: Mapped[str] = mapped_column(Text, nullable=False, default="{}", server_default="{}")
+    data: Mapped[str] = mapped_column(
+        Text, nullable=False, default="{}", server_default="{}", info={"encrypted": PLAN_DATA}
+    )
     revision: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     # Indexed: /hervat lists a professional's own plans among all of them.
     owner: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
@@ -127,7 +217,9 @@ class Answer(Base):
         ForeignKey("plans.id", ondelete="CASCADE"), nullable=False
     )
     field: Mapped[str] = mapped_column(String(128), nullable=False)
-    value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    value: Mapped[str | None] = mapped_column(
+        Text, nullable=True, info={"encrypted": ANSWER_VALUE}
+    )
     author: Mapped[str] = mapped_column(String(128), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
@@ -137,8 +229,15 @@ class Chat(Base):
 
     __tablename__ = "chats"
 
-    # Telegram chat ids exceed 32 bits for supergroups.
-    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # The keyed hash of the Telegram chat id: a private chat's id is its user's Telegram id.
+    # The id itself is only stored encrypted, in chat_enc (for a bot that must write to its
+    # chats); nullable only for rows from before migration 0006, until ensure_encrypted runs.
+    chat_key: Mapped[str] = mapped_column(
+        String(64),
+        primary_key=True,
+        info={"hashed": Hashed("chat_enc", CHAT_PURPOSE, plaintext_before=True)},
+    )
+    chat_enc: Mapped[str | None] = mapped_column(Text, nullable=True, info={"encrypted": CHAT_ID})
     plan_id: Mapped[int] = mapped_column(
         ForeignKey("plans.id", ondelete="CASCADE"), nullable=False, index=True
     )
@@ -164,7 +263,7 @@ class Suggestion(Base):
     step: Mapped[int] = mapped_column(Integer, nullable=False)
     field: Mapped[str] = mapped_column(String(128), nullable=False)
     author: Mapped[str] = mapped_column(String(128), nullable=False)
-    text: Mapped[str] = mapped_column(Text, nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False, info={"encrypted": SUGGESTION_TEXT})
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 
 
@@ -175,21 +274,3 @@ class Meta(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text, nullable=False)
-
-
-# Every encrypted column as (table, column, context); the context is the associated data, so a
-# ciphertext only decrypts in the column it was written for. professionals.user_enc belongs to
-# storage/access.py (migration 0004); code that uses this list skips tables that do not exist.
-ENCRYPTED_COLUMNS: Final = (
-    ("households", "number_enc", "households.number"),
-    ("plans", "data", "plans.data"),
-    ("answers", "value", "answers.value"),
-    ("suggestions", "text", "suggestions.text"),
-    ("professionals", "user_enc", "professionals.user"),
-)
-# Keyed-hash columns that can be recomputed from an encrypted one:
-# (table, hash column, encrypted column holding the hashed text, hash purpose).
-HASHED_COLUMNS: Final = (
-    ("households", "number", "number_enc", "household"),
-    ("professionals", "user_key", "user_enc", "telegram"),
-)

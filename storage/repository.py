@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, delete, insert, select, update
@@ -15,9 +15,15 @@ from storage.cache import PlanCache
 from storage.crypto import Keyring, TamperedData
 from storage.db import run
 from storage.models import (
+    ANSWER_VALUE,
+    CHAT_ID,
+    CHAT_PURPOSE,
+    HOUSEHOLD_NUMBER,
+    PLAN_DATA,
     STATUS_GEARCHIVEERD,
     STATUS_OPEN,
     STATUSES,
+    SUGGESTION_TEXT,
     Answer,
     Chat,
     Household,
@@ -69,17 +75,12 @@ class SuggestionRecord:
     created_at: datetime
 
 
-# Associated data of each encrypted column (see storage.models.ENCRYPTED_COLUMNS), and the
-# purpose of the household number's keyed hash.
-HOUSEHOLD_NUMBER = "households.number"
-PLAN_DATA = "plans.data"
-ANSWER_VALUE = "answers.value"
-SUGGESTION_TEXT = "suggestions.text"
+# The purpose of the household number's keyed hash.
 HOUSEHOLD_PURPOSE = "household"
 
 
-# The columns of _plans_query: a plan row with its household's encrypted number.
-PlanColumns = tuple[int, str, str, str, int, str | None, datetime, datetime, str | None]
+# The columns of _plans_query: a plan row with its household's keyed hash and encrypted number.
+PlanColumns = tuple[int, str, str, str, int, str | None, datetime, datetime, str, str | None]
 
 
 class StaleRevision(Exception):
@@ -115,7 +116,7 @@ class PlanRepository:
         data: dict[str, Any] | None = None,
     ) -> PlanRecord:
         """Start a new open plan, archiving the household's current one (which is kept)."""
-        data_text = self._encode_data(data or {})
+        _reject_floats(data or {}, "plan data")
         now = utcnow()
         key = self._household_key(household)
         household_row = self._session.scalars(
@@ -123,7 +124,7 @@ class PlanRepository:
         ).one_or_none()
         if household_row is None:
             household_row = Household(
-                number=key, number_enc=self._encode_household(household), created_at=now
+                number=key, number_enc=self._encode_household(key, household), created_at=now
             )
             self._session.add(household_row)
             self._session.flush()
@@ -136,17 +137,21 @@ class PlanRepository:
             .values(status=STATUS_GEARCHIVEERD, revision=Plan.revision + 1, updated_at=now)
             .execution_options(synchronize_session=False)
         )
+        # The data is bound to the plan's id, which the insert assigns: an empty object first,
+        # the data once the id is known. Starting a plan is rare; a turn never does this.
         plan = Plan(
             household_id=household_row.id,
             status=STATUS_OPEN,
             state=state,
-            data=data_text,
+            data="",
             revision=0,
             owner=owner,
             created_at=now,
             updated_at=now,
         )
         self._session.add(plan)
+        self._session.flush()
+        plan.data = self._encode_data(plan.id, data or {})
         self._session.flush()
         return PlanRecord(
             id=plan.id,
@@ -180,15 +185,10 @@ class PlanRepository:
         if status not in STATUSES:
             raise ValueError(f"unknown plan status {status!r}")
         started = self.start_plan(household, state=state, owner=owner, data=data)
+        times = _distinct_times([(record.field, record.created_at) for record in history])
         rows = [
-            {
-                "plan_id": started.id,
-                "field": record.field,
-                "value": self._encode_value(record.field, record.value),
-                "author": record.author,
-                "created_at": record.created_at,
-            }
-            for record in history
+            self._answer_row(started.id, record.field, record.value, record.author, at)
+            for record, at in zip(history, times, strict=True)
         ]
         if rows:
             self._session.execute(insert(Answer), rows)
@@ -234,17 +234,12 @@ class PlanRepository:
         if status not in STATUSES:
             raise ValueError(f"unknown plan status {status!r}")
         # Encode everything before writing, so a rejected value leaves no partial turn.
-        data_text = self._encode_data(data)
+        data_text = self._encode_data(plan_id, data)
         now = utcnow()
+        times = _distinct_times([(field, now) for field, _ in answers])
         rows = [
-            {
-                "plan_id": plan_id,
-                "field": field,
-                "value": self._encode_value(field, value),
-                "author": author,
-                "created_at": now,
-            }
-            for field, value in answers
+            self._answer_row(plan_id, field, value, author, at)
+            for (field, value), at in zip(answers, times, strict=True)
         ]
         # The revision guard and the change are one statement, so two workers cannot both
         # pass the check; this is the whole of the optimistic locking.
@@ -274,7 +269,7 @@ class PlanRepository:
         return [
             AnswerRecord(
                 field=answer.field,
-                value=self._decode_value(answer.value),
+                value=self._decode_value(answer.value, plan_id, answer.field, answer.created_at),
                 author=answer.author,
                 created_at=answer.created_at,
             )
@@ -285,18 +280,18 @@ class PlanRepository:
         """Return plans, most recently updated first."""
         plans = _plans_query().order_by(Plan.updated_at.desc(), Plan.id.desc())
         answers = (
-            select(Answer.plan_id, Answer.field, Answer.value)
+            select(Answer.plan_id, Answer.field, Answer.value, Answer.created_at)
             .join(Plan, Plan.id == Answer.plan_id)
             .order_by(Answer.plan_id, Answer.id)
         )
         if not include_archived:
             plans = plans.where(Plan.status != STATUS_GEARCHIVEERD)
             answers = answers.where(Plan.status != STATUS_GEARCHIVEERD)
-        answer_rows: dict[int, list[tuple[str, str | None]]] = {}
-        for plan_id, field, value in self._session.execute(answers):
-            answer_rows.setdefault(plan_id, []).append((field, value))
+        answer_rows: dict[int, list[tuple[str, str | None, datetime]]] = {}
+        for plan_id, field, value, created_at in self._session.execute(answers):
+            answer_rows.setdefault(plan_id, []).append((field, value, created_at))
         return [
-            self._to_record(row, self._current_answers(answer_rows.get(row.id, [])))
+            self._to_record(row, self._current_answers(row.id, answer_rows.get(row.id, [])))
             for row in self._session.execute(plans)
         ]
 
@@ -315,9 +310,13 @@ class PlanRepository:
 
     # --- chats and group sessions ----------------------------------------------------------
 
+    # A chat is stored under the keyed hash of its id (a private chat's id is its user's
+    # Telegram id) and found by it, so a lookup decrypts nothing: the caller has the id.
+
     def chat(self, chat_id: int) -> ChatRecord | None:
-        row = run(self._session, _CHAT_BY_ID, {"chat_id": chat_id}).one_or_none()
-        return None if row is None else _chat_record(row)
+        row = run(self._session, _CHAT_BY_KEY, {"chat_key": self._chat_key(chat_id)})
+        found = row.one_or_none()
+        return None if found is None else _chat_record(chat_id, found)
 
     def bind_chat(
         self,
@@ -329,9 +328,11 @@ class PlanRepository:
         first_message_id: int | None = None,
     ) -> ChatRecord:
         """Point a chat at a plan (and, in a group, at its facilitator)."""
-        row = self._session.get(Chat, chat_id)
+        key = self._chat_key(chat_id)
+        row = self._session.get(Chat, key)
         if row is None:
-            row = Chat(chat_id=chat_id, plan_id=plan_id, kind=kind)
+            sealed = CHAT_ID.seal(self._keyring, str(chat_id), {"chat_key": key})
+            row = Chat(chat_key=key, chat_enc=sealed, plan_id=plan_id, kind=kind)
             self._session.add(row)
         elif row.plan_id == plan_id and first_message_id is not None and row.first_message_id:
             # Reopening the same plan keeps where it began in this chat.
@@ -340,17 +341,17 @@ class PlanRepository:
         row.first_message_id = first_message_id
         row.updated_at = utcnow()
         self._session.flush()
-        return _chat_record(row)
+        return _chat_record(chat_id, row)
 
     def unbind_chat(self, chat_id: int) -> None:
-        self._session.execute(delete(Chat).where(Chat.chat_id == chat_id))
+        self._session.execute(delete(Chat).where(Chat.chat_key == self._chat_key(chat_id)))
 
     def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
         """A group became a supergroup: its binding follows the new chat id."""
-        row = self._session.get(Chat, old_chat_id)
-        if row is None or self._session.get(Chat, new_chat_id) is not None:
+        row = self._session.get(Chat, self._chat_key(old_chat_id))
+        if row is None or self._session.get(Chat, self._chat_key(new_chat_id)) is not None:
             return
-        binding = _chat_record(row)
+        binding = _chat_record(old_chat_id, row)
         self._session.delete(row)
         self._session.flush()
         self.bind_chat(
@@ -364,13 +365,16 @@ class PlanRepository:
     def add_suggestion(
         self, plan_id: int, *, step: int, field: str, author: str, text: str
     ) -> SuggestionRecord:
+        now = utcnow()
         row = Suggestion(
             plan_id=plan_id,
             step=step,
             field=field,
             author=author,
-            text=self._keyring.encrypt(text, context=SUGGESTION_TEXT),
-            created_at=utcnow(),
+            text=SUGGESTION_TEXT.seal(
+                self._keyring, text, {"plan_id": plan_id, "field": field, "created_at": now}
+            ),
+            created_at=now,
         )
         self._session.add(row)
         self._session.flush()
@@ -384,10 +388,11 @@ class PlanRepository:
 
     def _record(self, row: Row[*tuple[Any, ...]]) -> PlanRecord:
         rows = run(self._session, _ANSWERS_OF_PLAN, {"plan_id": row.id})
-        return self._to_record(row, self._current_answers(rows.all()))
+        return self._to_record(row, self._current_answers(row.id, rows.all()))
 
     def _suggestion_record(self, row: Suggestion) -> SuggestionRecord:
-        text = self._keyring.decrypt(row.text, context=SUGGESTION_TEXT)
+        values = {"plan_id": row.plan_id, "field": row.field, "created_at": row.created_at}
+        text = SUGGESTION_TEXT.open(self._keyring, row.text, values)
         return SuggestionRecord(row.plan_id, row.step, row.field, row.author, text, row.created_at)
 
     def _to_record(
@@ -396,10 +401,14 @@ class PlanRepository:
         """A row of _plans_query as a record (`household` when it is known already)."""
         return PlanRecord(
             id=row.id,
-            household=self._decode_household(row.number_enc) if household is None else household,
+            household=(
+                self._decode_household(row.number, row.number_enc)
+                if household is None
+                else household
+            ),
             status=row.status,
             state=row.state,
-            data=self._decode_data(row.data),
+            data=self._decode_data(row.id, row.data),
             revision=row.revision,
             owner=row.owner,
             created_at=row.created_at,
@@ -407,41 +416,56 @@ class PlanRepository:
             answers=answers,
         )
 
-    def _current_answers(self, rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
-        return with_changes({}, ((field, self._decode_value(encoded)) for field, encoded in rows))
+    def _current_answers(self, plan_id: int, rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
+        """Current answers from (field, stored value, created_at) rows of one plan."""
+        return with_changes(
+            {},
+            (
+                (field, self._decode_value(encoded, plan_id, field, created_at))
+                for field, encoded, created_at in rows
+            ),
+        )
 
-    # The methods below are the only places that turn a household number into its stored key
-    # and an answer value, plan data or suggestion into its stored text and back. Decrypting
-    # raises WrongKey or TamperedData (storage.crypto) rather than returning anything else.
+    # The methods below are the only places that turn a household number or chat id into its
+    # stored key and an answer value, plan data or suggestion into its stored text and back.
+    # Each value is bound to its row (storage.models.Encrypted). Decrypting raises WrongKey or
+    # TamperedData (storage.crypto) rather than returning anything else.
 
     def _household_key(self, number: str) -> str:
         return self._keyring.hash(number, purpose=HOUSEHOLD_PURPOSE)
 
-    def _encode_household(self, number: str) -> str:
-        return self._keyring.encrypt(number, context=HOUSEHOLD_NUMBER)
+    def _chat_key(self, chat_id: int) -> str:
+        return self._keyring.hash(str(chat_id), purpose=CHAT_PURPOSE)
 
-    def _decode_household(self, token: str | None) -> str:
+    def _encode_household(self, key: str, number: str) -> str:
+        return HOUSEHOLD_NUMBER.seal(self._keyring, number, {"number": key})
+
+    def _decode_household(self, key: str, token: str | None) -> str:
         if token is None:
             raise TamperedData("households.number: not encrypted; run storage.db.ensure_encrypted")
-        return self._keyring.decrypt(token, context=HOUSEHOLD_NUMBER)
+        return HOUSEHOLD_NUMBER.open(self._keyring, token, {"number": key})
 
-    def _encode_value(self, field: str, value: Any) -> str | None:
+    def _answer_row(
+        self, plan_id: int, field: str, value: Any, author: str, at: datetime
+    ) -> dict[str, Any]:
+        row = {"plan_id": plan_id, "field": field, "author": author, "created_at": at}
         if value is None:
-            return None
+            return {**row, "value": None}
         _reject_floats(value, f"answer {field!r}")
-        return self._keyring.encrypt(_dumps(value), context=ANSWER_VALUE)
+        return {**row, "value": ANSWER_VALUE.seal(self._keyring, _dumps(value), row)}
 
-    def _decode_value(self, token: str | None) -> Any:
+    def _decode_value(self, token: str | None, plan_id: int, field: str, at: datetime) -> Any:
         if token is None:
             return None
-        return json.loads(self._keyring.decrypt(token, context=ANSWER_VALUE))
+        row = {"plan_id": plan_id, "field": field, "created_at": at}
+        return json.loads(ANSWER_VALUE.open(self._keyring, token, row))
 
-    def _encode_data(self, data: dict[str, Any]) -> str:
+    def _encode_data(self, plan_id: int, data: dict[str, Any]) -> str:
         _reject_floats(data, "plan data")
-        return self._keyring.encrypt(_dumps(data), context=PLAN_DATA)
+        return PLAN_DATA.seal(self._keyring, _dumps(data), {"id": plan_id})
 
-    def _decode_data(self, token: str) -> dict[str, Any]:
-        data = json.loads(self._keyring.decrypt(token, context=PLAN_DATA))
+    def _decode_data(self, plan_id: int, token: str) -> dict[str, Any]:
+        data = json.loads(PLAN_DATA.open(self._keyring, token, {"id": plan_id}))
         if not isinstance(data, dict):
             raise ValueError("plan data is not a JSON object")
         return data
@@ -471,6 +495,7 @@ def _plans_query() -> Select[*PlanColumns]:
         Plan.owner,
         Plan.created_at,
         Plan.updated_at,
+        Household.number,
         Household.number_enc,
     ).join(Household, Household.id == Plan.household_id)
 
@@ -478,13 +503,13 @@ def _plans_query() -> Select[*PlanColumns]:
 # The statements every turn runs, built once (see storage.db.run).
 _PLAN_BY_ID = _plans_query().where(Plan.id == bindparam("plan_id"))
 _ANSWERS_OF_PLAN = (
-    select(Answer.field, Answer.value)
+    select(Answer.field, Answer.value, Answer.created_at)
     .where(Answer.plan_id == bindparam("plan_id"))
     .order_by(Answer.id)
 )
-_CHAT_BY_ID = select(
-    Chat.chat_id, Chat.plan_id, Chat.kind, Chat.facilitator, Chat.first_message_id
-).where(Chat.chat_id == bindparam("chat_id"))
+_CHAT_BY_KEY = select(Chat.plan_id, Chat.kind, Chat.facilitator, Chat.first_message_id).where(
+    Chat.chat_key == bindparam("chat_key")
+)
 _SAVE_TURN = (
     update(Plan)
     .where(Plan.id == bindparam("plan_id"))
@@ -500,9 +525,23 @@ _SAVE_TURN = (
 _INSERT_ANSWERS = insert(Answer)
 
 
-def _chat_record(row: Chat | Row[*tuple[Any, ...]]) -> ChatRecord:
-    """A chat as a record, from its ORM object or a row of _CHAT_BY_ID (same names)."""
-    return ChatRecord(row.chat_id, row.plan_id, row.kind, row.facilitator, row.first_message_id)
+def _chat_record(chat_id: int, row: Chat | Row[*tuple[Any, ...]]) -> ChatRecord:
+    """A chat as a record, from its ORM object or a row of _CHAT_BY_KEY (same names)."""
+    return ChatRecord(chat_id, row.plan_id, row.kind, row.facilitator, row.first_message_id)
+
+
+def _distinct_times(answers: Sequence[tuple[str, datetime]]) -> list[datetime]:
+    """The times of (field, time) answers, a microsecond later where a field was answered
+    twice at one time: an answer is bound to its plan, field and time, and two answers with
+    the same three could be swapped unnoticed."""
+    seen: set[tuple[str, datetime]] = set()
+    times = []
+    for field, at in answers:
+        while (field, at) in seen:
+            at += timedelta(microseconds=1)
+        seen.add((field, at))
+        times.append(at)
+    return times
 
 
 def _dumps(value: Any) -> str:

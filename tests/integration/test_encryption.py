@@ -11,20 +11,28 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import prompts
 from storage import PlanRecord, PlanRepository, create_engine_for, make_session_factory, migrate
+from storage.access import AccessRepository
 from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey, is_token
 from storage.db import alembic_config, ensure_encrypted, has_key_check, rotate_key, scrub
+from storage.inbox import InboxRepository
+from storage.models import encrypted_columns, protected_columns, protected_tables
 from tests.conftest import ROOT, TEST_SECRET, env_for, keyring_for_tests
 from tests.integration.conftest import KEYRING
 
 MARKER = "MARKER-Zoë-8431"
 HOUSEHOLD = "HH-Q7Z9-5521"
 OTHER = Keyring.from_secret(Keyring.generate_secret())
-TABLES = ("households", "plans", "answers", "suggestions", "meta")
+TABLES = ("households", "plans", "answers", "suggestions", "meta", "chats", "inbox")
+# Invented Telegram ids.
+PROFESSIONAL = 8123456789
+PRIVATE_CHAT = 8123456790
+GROUP_CHAT = -1009876543210
+IDS = (PROFESSIONAL, PROFESSIONAL + 1, PRIVATE_CHAT, GROUP_CHAT)
 
 
 def store_marked_plan(sessions: sessionmaker[Session], keyring: Keyring = KEYRING) -> PlanRecord:
@@ -86,7 +94,7 @@ def raw_dump(engine: Engine) -> bytes:
 def assert_not_in_dump(engine: Engine) -> None:
     dump = raw_dump(engine)
     assert dump, "nothing dumped"
-    for secret in (MARKER, "8431", HOUSEHOLD, "Q7Z9"):
+    for secret in (MARKER, "8431", HOUSEHOLD, "Q7Z9", *map(str, IDS)):
         assert secret.encode() not in dump
         assert secret.encode("utf-16-le") not in dump
 
@@ -196,40 +204,116 @@ def test_changed_or_moved_ciphertext_is_detected(
         PlanRepository(session, KEYRING).get(plan.id)
 
 
+def populate(sessions: sessionmaker[Session], keyring: Keyring = KEYRING) -> None:
+    """Two rows in every table with an encrypted column: two plans (one with the marker), a
+    professional each, a private and a group chat, and an update waiting in the inbox."""
+    store_marked_plan(sessions, keyring)
+    with sessions.begin() as session:
+        repo = PlanRepository(session, keyring)
+        other = repo.start_plan("HH-ANDER-1", state="situatieschets.start", owner="terminal:t")
+        repo.save_turn(
+            other.id,
+            expected_revision=0,
+            state="x",
+            data={},
+            status="open",
+            answers=[("situatieschets.situatie", "Ander antwoord")],
+            author="terminal:t",
+        )
+        repo.add_suggestion(other.id, step=1, field="x", author="telegram:2", text="Ander idee")
+        repo.bind_chat(PRIVATE_CHAT, other.id, kind="private", first_message_id=7)
+        repo.bind_chat(GROUP_CHAT, other.id, kind="group", facilitator="prof:1")
+        access = AccessRepository(session, keyring)
+        for user in (PROFESSIONAL, PROFESSIONAL + 1):
+            assert access.redeem_invite(access.create_invite("wijkteam"), user) is not None
+        inbox = InboxRepository(session, keyring)
+        inbox.add(41, PRIVATE_CHAT, {"update_id": 41, "message": {"text": MARKER}})
+        inbox.add(42, GROUP_CHAT, {"update_id": 42, "message": {"text": "tweede"}})
+
+
+def stored_values(engine: Engine) -> dict[str, list[str]]:
+    """Every declared encrypted column (table.column) with its stored values that are set."""
+    values: dict[str, list[str]] = {}
+    with engine.connect() as connection:
+        for table in protected_tables():
+            for name in encrypted_columns(table):
+                column = table.c[name]
+                found = connection.execute(select(column).where(column.is_not(None)))
+                values[f"{table.name}.{name}"] = list(found.scalars())
+    return values
+
+
 def test_rotate_key_re_encrypts_everything(
     engine: Engine, sessions: sessionmaker[Session]
 ) -> None:
-    store_marked_plan(sessions)
-    has_professionals = inspect(engine).has_table("professionals")
-    if has_professionals:  # migration 0004: a Telegram id stored hashed and encrypted
-        with engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO professionals (user_key, user_enc, team, created_at)"
-                    " VALUES (:k, :e, 'wijkteam', CURRENT_TIMESTAMP)"
-                ),
-                {
-                    "k": KEYRING.hash("4242", purpose="telegram"),
-                    "e": KEYRING.encrypt("4242", context="professionals.user"),
-                },
-            )
+    populate(sessions)
+    before = stored_values(engine)
+    assert all(before.values()), "a declared column has no value to rotate"
 
-    assert rotate_key(engine, KEYRING, OTHER) >= 5
+    assert rotate_key(engine, KEYRING, OTHER) >= 12
     scrub(engine)
 
+    after = stored_values(engine)
+    assert after.keys() == before.keys()
+    for column, tokens in after.items():
+        assert len(tokens) == len(before[column]), column
+        assert all(t.startswith(f"v1.{OTHER.key_id}.") for t in tokens), column
     with pytest.raises(WrongKey):
         ensure_encrypted(engine, KEYRING)
     with pytest.raises(WrongKey):
         rotate_key(engine, KEYRING, OTHER)
     ensure_encrypted(engine, OTHER)
     assert_marked(sessions, OTHER)
+    with sessions() as session:
+        repo, inbox = PlanRepository(session, OTHER), InboxRepository(session, OTHER)
+        assert AccessRepository(session, OTHER).professional(PROFESSIONAL) is not None
+        private = repo.chat(PRIVATE_CHAT)
+        assert private is not None and private.first_message_id == 7
+        group = repo.chat(GROUP_CHAT)
+        assert group is not None and group.facilitator == "prof:1"
+        # the waiting update is still its chat's next, readable under the new key
+        waiting = inbox.next(inbox.chat_key(PRIVATE_CHAT))
+        assert waiting is not None and waiting.update_id == 41
+        assert waiting.payload == {"update_id": 41, "message": {"text": MARKER}}
     checkpoint(engine)
     assert_not_in_dump(engine)
     assert KEYRING.key_id.encode() not in raw_dump(engine)
-    if has_professionals:
-        with engine.connect() as connection:
-            key = connection.execute(text("SELECT user_key FROM professionals")).scalar_one()
-        assert key == OTHER.hash("4242", purpose="telegram")
+
+
+def test_a_ciphertext_moved_to_another_row_is_detected(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    populate(sessions)
+    plan = read_plan(sessions)
+
+    swapped = []
+    with engine.begin() as connection:
+        for table in protected_tables():
+            (pk,) = table.primary_key.columns
+            for name, spec in encrypted_columns(table).items():
+                column = table.c[name]
+                rows = connection.execute(
+                    select(pk, column).where(column.is_not(None)).order_by(pk).limit(2)
+                ).all()
+                assert len(rows) == 2, f"{table.name}.{name}"
+                for (row_pk, _), (_, value) in zip(rows, reversed(rows), strict=True):
+                    connection.execute(update(table).where(pk == row_pk).values({name: value}))
+                swapped.append((table, pk, name, spec, [row_pk for row_pk, _ in rows]))
+    assert {f"{t.name}.{n}" for t, _, n, _, _ in swapped} == set(stored_values(engine))
+
+    with engine.connect() as connection:
+        for table, pk, name, spec, row_pks in swapped:
+            selected = [pk, *protected_columns(table)]
+            for row in connection.execute(select(*selected).where(pk.in_(row_pks))).mappings():
+                with pytest.raises(TamperedData):
+                    spec.open(KEYRING, row[name], row)
+    # and where the application reads them
+    with sessions() as session, pytest.raises(TamperedData):
+        PlanRepository(session, KEYRING).get(plan.id)
+    with sessions() as session:
+        inbox = InboxRepository(session, KEYRING)
+        waiting = inbox.next(inbox.chat_key(PRIVATE_CHAT))
+    assert waiting is not None and waiting.payload is None
 
 
 def test_plaintext_rows_from_before_encryption_are_converted(url: str) -> None:

@@ -167,7 +167,7 @@ def test_a_waiting_update_is_encrypted_and_dropped_once_done(
 ) -> None:
     with sessions.begin() as session:
         repo = InboxRepository(session, KEYRING)
-        repo.add(1, repo.chat_key(ANNA), update(1, text="geheim antwoord"))
+        repo.add(1, ANNA, update(1, text="geheim antwoord"))
     [row] = rows(sessions)
     assert row.payload is not None and is_token(row.payload)
     assert row.chat_key is not None and str(ANNA) not in row.chat_key
@@ -179,7 +179,7 @@ def test_a_waiting_update_is_encrypted_and_dropped_once_done(
     # A day later the id is forgotten too; what waits is kept.
     with sessions.begin() as session:
         repo = InboxRepository(session, KEYRING)
-        repo.add(2, repo.chat_key(ANNA), update(2))
+        repo.add(2, ANNA, update(2))
         assert repo.purge(utcnow()) == 1
     assert [row.update_id for row in rows(sessions)] == [2]
 
@@ -195,7 +195,7 @@ async def test_an_update_applied_by_a_turn_is_applied_once(
     answer = sample_answer(spec.fields[0])
     with sessions.begin() as session:
         repo = InboxRepository(session, KEYRING)
-        repo.add(7, repo.chat_key(ANNA), update(7, text=answer))
+        repo.add(7, ANNA, update(7, text=answer))
 
     # The turn marks the update done in its own transaction; the worker that applied it dies
     # before it can do so itself. No worker applies it again.
@@ -215,7 +215,7 @@ async def test_an_update_applied_by_a_turn_is_applied_once(
     second = sample_answer(spec.fields[1])
     with sessions.begin() as session:
         repo = InboxRepository(session, KEYRING)
-        repo.add(8, repo.chat_key(ANNA), update(8, text=second))
+        repo.add(8, ANNA, update(8, text=second))
     barrier = threading.Barrier(2)
     turns = []
 
@@ -249,7 +249,7 @@ async def test_the_sweeper_applies_what_a_dead_worker_left(
     with sessions.begin() as session:
         repo = InboxRepository(session, KEYRING)
         for update_id, chat in ((1, ANNA), (2, BERT), (3, ANNA)):
-            repo.add(update_id, repo.chat_key(chat), update(update_id, chat=chat))
+            repo.add(update_id, chat, update(update_id, chat=chat))
     recorder = Recorder()
     worker = worker_for(engine, recorder, orphaned_after=utcnow() - utcnow(), sweep_every=0.02)
     sweeper = asyncio.create_task(worker.sweep_forever())

@@ -30,6 +30,7 @@ from storage import (
     migrate,
 )
 from storage.db import alembic_config, ensure_encrypted
+from storage.models import ANSWER_VALUE
 from tests.integration.conftest import KEYRING
 
 
@@ -231,8 +232,10 @@ def test_unicode_and_long_values_round_trip_whole(sessions: sessionmaker[Session
     assert loaded.household == "HH-é🏠"
     assert loaded.answers == {"situatie": long_text, "namen": ["Zoë", "Jürgen", "李"]}
     with sessions() as session:
-        stored = session.scalars(select(Answer.value).where(Answer.field == "namen")).one()
-    assert KEYRING.decrypt(stored, context="answers.value") == '["Zoë","Jürgen","李"]'
+        stored = session.scalars(select(Answer).where(Answer.field == "namen")).one()
+        row = {"plan_id": plan.id, "field": "namen", "created_at": stored.created_at}
+    assert stored.value is not None
+    assert ANSWER_VALUE.open(KEYRING, stored.value, row) == '["Zoë","Jürgen","李"]'
 
 
 def test_float_values_are_rejected(sessions: sessionmaker[Session]) -> None:
