@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
@@ -31,7 +32,9 @@ from bench.turns import Step, interview_script
 from bot.bootstrap import App, bootstrap
 from bot.telegram import TelegramFrontEnd
 from dialogs import Text
+from storage.access import USER_ID
 from storage.db import alembic_config
+from storage.models import ANSWER_VALUE, HOUSEHOLD_NUMBER, PLAN_DATA
 
 # Bump when the generated data changes, so an old cache is not reused.
 GENERATION = 1
@@ -82,8 +85,19 @@ def _fill(path: Path, count: int, app: App) -> None:
         connection.execute("PRAGMA synchronous=OFF")
         connection.execute("PRAGMA cache_size=-200000")
         # Stored values in the shapes the app writes them (timestamps, encrypted values).
-        stamp, data = connection.execute("SELECT created_at, data FROM plans LIMIT 1").fetchone()
-        (answer,) = connection.execute("SELECT value FROM answers LIMIT 1").fetchone()
+        # Each value is bound to its row, so each is encrypted for its own row.
+        first, stamp, data = connection.execute(
+            "SELECT id, created_at, data FROM plans LIMIT 1"
+        ).fetchone()
+        data = PLAN_DATA.open(keyring, data, {"id": first})
+        answer_of, field_of, answer, at = connection.execute(
+            "SELECT plan_id, field, value, created_at FROM answers LIMIT 1"
+        ).fetchone()
+        moment = datetime.fromisoformat(at)
+        answer = ANSWER_VALUE.open(
+            keyring, answer, {"plan_id": answer_of, "field": field_of, "created_at": moment}
+        )
+        moment = datetime.fromisoformat(stamp)
         connection.execute("BEGIN")
         first_team = _max_id(connection, "professionals") + 1
         connection.executemany(
@@ -92,8 +106,8 @@ def _fill(path: Path, count: int, app: App) -> None:
             (
                 (
                     first_team + n,
-                    keyring.hash(f"vulling-{n}", purpose="telegram"),
-                    keyring.encrypt(f"vulling-{n}", context="professionals.user"),
+                    key := keyring.hash(f"vulling-{n}", purpose="telegram"),
+                    USER_ID.seal(keyring, f"vulling-{n}", {"user_key": key}),
                     stamp,
                 )
                 for n in range(FILLER_TEAMS)
@@ -108,8 +122,8 @@ def _fill(path: Path, count: int, app: App) -> None:
                 (
                     (
                         household + n,
-                        keyring.hash(f"V-{n}", purpose="household"),
-                        keyring.encrypt(f"V-{n}", context="households.number"),
+                        key := keyring.hash(f"V-{n}", purpose="household"),
+                        HOUSEHOLD_NUMBER.seal(keyring, f"V-{n}", {"number": key}),
                         stamp,
                     )
                     for n in numbers
@@ -123,7 +137,7 @@ def _fill(path: Path, count: int, app: App) -> None:
                     (
                         plan + n,
                         household + n,
-                        data,
+                        PLAN_DATA.seal(keyring, data, {"id": plan + n}),
                         f"prof:{first_team + n % FILLER_TEAMS}",
                         stamp,
                         stamp,
@@ -140,9 +154,10 @@ def _fill(path: Path, count: int, app: App) -> None:
                 "INSERT INTO answers (plan_id, field, value, author, created_at)"
                 " VALUES (?, ?, ?, 'prof:1', ?)",
                 (
-                    (plan + n, field, answer, stamp)
+                    (plan + n, field, ANSWER_VALUE.seal(keyring, answer, row), stamp)
                     for n in numbers
                     for field in ("plan.titel", "plan.professional")
+                    for row in [{"plan_id": plan + n, "field": field, "created_at": moment}]
                 ),
             )
         connection.execute("COMMIT")
