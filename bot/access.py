@@ -13,6 +13,7 @@ from bot.unavailable import available
 from storage import READ_ONLY
 from storage.access import OWNER, AccessRepository, AuditRecord, ProfessionalRecord
 from storage.crypto import Keyring
+from storage.inbox import InboxRepository
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,10 @@ class AccessService:
 
     @contextmanager
     def _writing(self) -> Iterator[AccessRepository]:
+        """A write transaction; it first claims the update being applied (AlreadyApplied if
+        it was applied before), so a registration, a share code or a deletion happens once."""
         with available(), self.sessions.begin() as session:
+            InboxRepository(session, self.keyring).claim_applying()
             yield AccessRepository(session, self.keyring)
 
     @contextmanager
