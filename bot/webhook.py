@@ -329,9 +329,7 @@ async def serve(app: App, application: AnyApplication) -> None:
         processor(application),
         gap_timeout=settings.webhook_gap_timeout,
     )
-    await _running(
-        application, lambda stop: _listen(application, worker, secret, settings, stop)
-    )
+    await _running(application, lambda stop: _listen(application, worker, secret, settings, stop))
 
 
 async def poll(app: App, application: AnyApplication) -> None:
