@@ -352,6 +352,12 @@ async def professional(
             k += 1
 
 
+def stops_cleanly(worker: Worker) -> None:
+    """SIGTERM: the worker ends with 0 and logged no error."""
+    assert worker.stop() == 0, worker.log()[-3000:]
+    assert " ERROR " not in worker.log(), worker.log()[-3000:]
+
+
 def pending(app: App) -> list[int]:
     with app.sessions() as session:
         return list(
@@ -476,8 +482,7 @@ async def test_two_workers_store_every_answer_once_and_in_order(
             await asyncio.sleep(0.1)
     assert not [text for text in replies.texts if "⚠️" in text]
     for worker in workers:
-        assert worker.stop() == 0, worker.log()[-3000:]
-        assert " ERROR " not in worker.log(), worker.log()[-3000:]
+        stops_cleanly(worker)
     print(f"\n{len(telegram.sent)} updates in {time.monotonic() - started:.1f} s")
 
 
@@ -500,9 +505,7 @@ async def test_a_killed_worker_loses_nothing_acknowledged(
     check_plans(app, telegram, households)
     with app.sessions() as session:
         assert InboxRepository(session, app.keyring).pending() == 0
-    survivor = workers[1]
-    assert survivor.stop() == 0, survivor.log()[-3000:]
-    assert " ERROR " not in survivor.log(), survivor.log()[-3000:]
+    stops_cleanly(workers[1])
     print(
         f"\n{len(telegram.sent)} updates in {time.monotonic() - started:.1f} s;"
         f" {facts['orphans']} taken over from the killed worker,"
@@ -700,9 +703,7 @@ async def test_every_kind_of_update_is_applied_once_when_a_worker_dies(
             assert repo.chat(group[chat]) is None
         deletions = [e for e in app.access.audit_log() if e.action == DELETED]
         assert len(deletions) == KINDS
-    survivor = workers[1]
-    assert survivor.stop() == 0, survivor.log()[-3000:]
-    assert " ERROR " not in survivor.log(), survivor.log()[-3000:]
+    stops_cleanly(workers[1])
     print(
         f"\n{len(telegram.sent)} updates in {time.monotonic() - started:.1f} s;"
         f" worker 1 killed at update {facts['killed_at']}"
@@ -760,7 +761,6 @@ async def test_a_later_update_delivered_first_to_the_other_worker_waits(
             assert stored == expected, chat
     assert out_of_order == 0
     for worker in workers:
-        assert worker.stop() == 0, worker.log()[-3000:]
-        assert " ERROR " not in worker.log(), worker.log()[-3000:]
+        stops_cleanly(worker)
     pairs = PAIR_PEOPLE * PAIRS_PER_PERSON
     print(f"\n{pairs} pairs in {time.monotonic() - started:.1f} s; {out_of_order} out of order")
