@@ -46,7 +46,10 @@ class AccessService:
 
     @contextmanager
     def _writing(self) -> Iterator[AccessRepository]:
+        """A write transaction; it first claims the update being applied (AlreadyApplied if
+        it was applied before), so a registration, a share code or a deletion happens once."""
         with available(), self.sessions.begin() as session:
+            InboxRepository(session, self.keyring).claim_applying()
             yield AccessRepository(session, self.keyring)
 
     @contextmanager

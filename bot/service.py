@@ -92,6 +92,14 @@ class PlanService:
         return PlanRepository(session, self.keyring)
 
     @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """A write transaction; it first claims the update being applied (AlreadyApplied if
+        it was applied before), so what it changes for that update is changed once."""
+        with available(), self.sessions.begin() as session:
+            InboxRepository(session, self.keyring).claim_applying()
+            yield session
+
+    @contextmanager
     def _reading(self) -> Iterator[PlanRepository]:
         """A read-only transaction: it never waits for, nor blocks, a writer."""
         with available(), self.sessions() as session:
@@ -115,7 +123,7 @@ class PlanService:
         (Telegram), the household's current plan must be theirs or shared with them
         (AccessDenied otherwise), and a plan they start is theirs.
         """
-        with available(), self.sessions.begin() as session:
+        with self._writing() as session:
             repo, access = self._repo(session), AccessRepository(session, self.keyring)
             record = None if new else repo.current_plan(household)
             foreign = (
@@ -147,7 +155,7 @@ class PlanService:
     ) -> Turn | None:
         """Resume a plan by its id (a /hervat button); None if it does not exist or, for a
         `professional`, is not theirs: the two look the same, so an id reveals nothing."""
-        with available(), self.sessions.begin() as session:
+        with self._writing() as session:
             repo, access = self._repo(session), AccessRepository(session, self.keyring)
             record = repo.get(plan_id, cache=self.cache)
             if record is None or record.status == STATUS_GEARCHIVEERD:
@@ -191,24 +199,21 @@ class PlanService:
         author: str,
         revision: int | None = None,
         professional: ProfessionalRecord | None = None,
-        update_id: int | None = None,
         chat: ChatRecord | None = None,
     ) -> Turn:
         """Apply one event; on a storage failure nothing is stored and the question is repeated.
 
         With `revision` (from a button), the event only applies if the plan is still at that
         revision; otherwise the turn is marked stale and the current question is repeated.
-        With `update_id` (the Telegram update it came in), the update is marked done in the
-        webhook inbox in the turn's own transaction, so it is applied once even if a worker
-        dies right after the commit; a second time nothing is applied and nothing is said.
+        Like every write, the turn claims the Telegram update being applied (if any) in its
+        own transaction: AlreadyApplied if it was applied before (a worker died right after
+        the commit), and nothing is applied again.
         With `chat` (the binding the front end holds, perhaps from its cache), the chat must
         still be bound so in the turn's transaction; ChatMoved is raised otherwise.
         """
         for _ in range(MAX_ATTEMPTS):
             try:
-                return self._handle_once(
-                    plan_id, event, author, revision, professional, update_id, chat
-                )
+                return self._handle_once(plan_id, event, author, revision, professional, chat)
             except StaleRevision:
                 log.info("plan %s changed concurrently; deciding again", plan_id)
             except OperationalError as exc:
@@ -223,24 +228,18 @@ class PlanService:
         author: str,
         revision: int | None,
         professional: ProfessionalRecord | None,
-        update_id: int | None,
         chat: ChatRecord | None,
     ) -> Turn:
+        # The claim comes first: a second worker applying the same update waits there for the
+        # first, then gets AlreadyApplied.
         with self.sessions.begin() as session:
-            # First: a second worker applying the same update waits here for the first.
-            inbox = InboxRepository(session, self.keyring)
-            applied = update_id is not None and not inbox.mark_done(update_id)
+            InboxRepository(session, self.keyring).claim_applying()
             repo = self._repo(session)
             if chat is not None and not _same_binding(repo.chat(chat.chat_id), chat):
                 raise ChatMoved
             record = repo.get(plan_id, cache=self.cache)
             if record is None:
                 raise LookupError(f"plan {plan_id} does not exist")
-            if applied:
-                log.info("update %s was applied already", update_id)
-                outcome = Outcome((), record.state, record.status, record.data)
-                answers = dict(record.answers)
-                return Turn(plan_id, record.household, outcome, answers, False, record.revision)
             access = AccessRepository(session, self.keyring)
             if professional is not None and access.role(plan_id, professional.id) is None:
                 raise AccessDenied  # sharing was withdrawn while the chat was open
@@ -320,7 +319,7 @@ class PlanService:
 
     def restore(self, plan: ImportedPlan) -> PlanRecord:
         """Store an imported plan as the household's current one; the old one is archived."""
-        with available(), self.sessions.begin() as session:
+        with self._writing() as session:
             record = self._repo(session).import_plan(
                 plan.household,
                 status=plan.status,
@@ -350,16 +349,16 @@ class PlanService:
             return repo.chat(chat_id)
 
     def leave_chat(self, chat_id: int) -> None:
-        with available(), self.sessions.begin() as session:
+        with self._writing() as session:
             self._repo(session).unbind_chat(chat_id)
 
     def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
-        with available(), self.sessions.begin() as session:
+        with self._writing() as session:
             self._repo(session).move_chat(old_chat_id, new_chat_id)
 
     def suggest(self, plan_id: int, *, author: str, text: str) -> SuggestionRecord | None:
         """Store an idea at the step the plan is at now; None if the plan is gone."""
-        with available(), self.sessions.begin() as session:
+        with self._writing() as session:
             repo = self._repo(session)
             record = repo.get(plan_id, cache=self.cache)
             if record is None:

@@ -31,6 +31,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
@@ -57,6 +58,7 @@ from bot.telegram_view import (
     split_html,
 )
 from bot.unavailable import StorageUnavailable
+from bot.webhook import poll
 from bot.webhook import serve as serve_webhook
 from dialogs import Choose, Command, Document, Done, Error, Event, Question, Submit, Text
 from dialogs import Message as DialogMessage
@@ -65,6 +67,7 @@ from storage import ChatRecord
 from storage.access import OWNER, ProfessionalRecord
 from storage.cache import LRU
 from storage.crypto import TamperedData, WrongKey
+from storage.inbox import AlreadyApplied
 
 log = logging.getLogger(__name__)
 
@@ -122,10 +125,8 @@ def registered(handler: RegisteredHandler) -> Handler:
 class TelegramFrontEnd:
     """Handlers that adapt Telegram to the shared PlanService; no interview wording here."""
 
-    def __init__(self, app: App, *, webhook: bool = False) -> None:
+    def __init__(self, app: App) -> None:
         self.app = app
-        # Webhook workers keep updates in the inbox table; polling has none to mark done.
-        self.webhook = webhook
         # A registration never changes or goes away: a known professional is remembered.
         self._professionals: LRU[int, ProfessionalRecord] = LRU(10_000)
         # The plan each chat works on, as last read here. A turn passes it to the service,
@@ -208,9 +209,6 @@ class TelegramFrontEnd:
     async def post_shutdown(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         # Waits for a document being rendered; off the loop, as it blocks.
         await asyncio.to_thread(self.documents.close)
-
-    def _inbox_id(self, update: Update) -> int | None:
-        return update.update_id if self.webhook else None
 
     def lock(self, chat_id: int) -> asyncio.Lock:
         lock = self._locks.get(chat_id)
@@ -436,7 +434,7 @@ class TelegramFrontEnd:
                 message.chat_id,
                 admit,
                 moved,
-                lambda binding: self._apply(binding, event, who, update),
+                lambda binding: self._apply(binding, event, who),
             )
             if bound is None:
                 return
@@ -519,7 +517,7 @@ class TelegramFrontEnd:
                 chat.id,
                 admit,
                 moved,
-                lambda binding: self._apply(binding, event, who, update, revision=button.revision),
+                lambda binding: self._apply(binding, event, who, revision=button.revision),
             )
             if bound is None:
                 if not refused:
@@ -801,7 +799,6 @@ class TelegramFrontEnd:
         binding: ChatRecord,
         event: Event,
         who: ProfessionalRecord,
-        update: Update,
         *,
         revision: int | None = None,
     ) -> Turn:
@@ -812,7 +809,6 @@ class TelegramFrontEnd:
             author=who.actor,
             revision=revision,
             professional=who,
-            update_id=self._inbox_id(update),
             chat=binding,
         )
 
@@ -824,6 +820,11 @@ class TelegramFrontEnd:
         """Run a storage call; if it cannot be done, say why and return None."""
         try:
             return work()
+        except AlreadyApplied:
+            # Applied before a worker died or the bot restarted: do nothing, say nothing. PTB
+            # ends the update quietly on this exception, so no handler goes on to reply.
+            log.info("update applied already; skipped")
+            raise ApplicationHandlerStop from None
         except StorageUnavailable:
             await self.say(context, chat_id, self.spec.message("database_niet_beschikbaar"))
         except NotOwner:
@@ -993,8 +994,9 @@ class TelegramFrontEnd:
 
 
 def run(app: App) -> int:
-    """`doorbraakbot run`: long polling, or a webhook worker (bot.webhook; any number of them
-    on one PostgreSQL database) when DOORBRAAK_WEBHOOK_URL is set."""
+    """`doorbraakbot run`: long polling, or a webhook worker (any number of them on one
+    PostgreSQL database) when DOORBRAAK_WEBHOOK_URL is set; both through the inbox
+    (bot.webhook)."""
     settings = app.settings
     spec = app.dialog.spec
     if not settings.telegram_bot_token:
@@ -1003,7 +1005,7 @@ def run(app: App) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # At INFO, transitions logs every callback of every turn.
     logging.getLogger("transitions").setLevel(logging.WARNING)
-    front = TelegramFrontEnd(app, webhook=bool(settings.webhook_url))
+    front = TelegramFrontEnd(app)
     application = front.build(settings.telegram_bot_token, base_url=settings.telegram_api_base_url)
     # Everything loaded so far lives as long as the process: keep it out of the collector's
     # full passes, which otherwise stall a turn now and then by 50-100 ms (bench/RESULTS.md).
@@ -1014,8 +1016,9 @@ def run(app: App) -> int:
             # it is stored, and several workers must share the updates through the database.
             asyncio.run(serve_webhook(app, application))
         else:
-            # Answers typed while the bot was down must still arrive: never drop them.
-            application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+            # Not PTB's run_polling: every update goes through the inbox, as with webhooks,
+            # so one Telegram hands out again after a crash is not applied twice.
+            asyncio.run(poll(app, application))
     except TelegramError as exc:
         log.error("Telegram stopped the bot: %s", type(exc).__name__)
         return 1

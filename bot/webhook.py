@@ -1,13 +1,14 @@
-"""Webhook mode, for one worker or several: an update is stored before Telegram hears that it
-arrived, then applied from the inbox one chat at a time, in `update_id` order.
+"""Updates through the inbox: webhook workers (one or several) and long polling alike store an
+update before Telegram may forget it, then apply it from the inbox one chat at a time, in
+`update_id` order.
 
 Any number of `doorbraakbot run` processes can serve one webhook URL on one PostgreSQL
 database. A worker answers Telegram 200 only once the update is committed to the inbox, so an
 acknowledged update survives the worker. Whichever worker holds a chat's lock (a PostgreSQL
 advisory lock) applies that chat's updates, lowest id first, and only when no lower id is still
-on its way to another worker. The turn that applies an update also marks it done (see
-`PlanService.handle`), so no update is applied twice. Each worker sweeps the inbox for updates
-left waiting, by a worker that died for instance, and applies them.
+on its way to another worker. Every transaction that changes something for an update claims it
+first (`storage.inbox`), so no update is applied twice. Each worker sweeps the inbox for
+updates left waiting, by a worker that died for instance, and applies them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import Update
+from telegram.error import NetworkError, RetryAfter
 from telegram.ext import Application
 from tornado.httpserver import HTTPServer
 
@@ -35,7 +37,7 @@ from bot.bootstrap import App
 from bot.config import Settings
 from storage import READ_ONLY
 from storage.crypto import Keyring
-from storage.inbox import InboxRepository, chat_lock
+from storage.inbox import InboxRepository, applying, chat_lock
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,12 @@ PURGE_EVERY = 120  # sweeps: once a minute
 # Chats applied at once by one worker; each holds a database connection for its lock, and the
 # pool must keep some for the turns themselves (SQLAlchemy's default pool has 5 + 10).
 MAX_CHATS = 8
+# How often an update whose processing raised is tried, and the pause after each failure.
+MAX_ATTEMPTS = 3
+RETRY_AFTER = 0.2
+# Long polling: how long one getUpdates waits for an update, and the pauses after a failure.
+POLL_TIMEOUT = 10
+POLL_RETRY, POLL_RETRY_MAX = 1.0, 30.0
 # On SIGTERM: how long the chats being applied get to finish.
 STOP_GRACE = 10.0
 
@@ -101,6 +109,17 @@ class InboxWorker:
     def _reading(self) -> Iterator[InboxRepository]:
         with self.sessions() as session:
             session.connection(execution_options=READ_ONLY)
+            yield InboxRepository(session, self.keyring)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[InboxRepository]:
+        """A read-only transaction whose queries all see the database at one moment."""
+        with self.sessions() as session:
+            options: dict[str, Any] = dict(READ_ONLY)
+            if self.engine.dialect.name == "postgresql":
+                # SQLite's read transactions see one snapshot already.
+                options["isolation_level"] = "REPEATABLE READ"
+            session.connection(execution_options=options)
             yield InboxRepository(session, self.keyring)
 
     @contextmanager
@@ -157,10 +176,10 @@ class InboxWorker:
     async def _work(self, chat_key: str) -> None:
         """Apply the chat's waiting updates in order; the caller holds the chat's lock."""
         blocked: tuple[int, float] | None = None  # the update waiting for a gap, and since when
+        failures = 0  # of the update at hand
         while True:
-            with self._reading() as repo:
-                item = repo.next(chat_key)
-                missing = None if item is None else repo.missing_before(item.update_id)
+            with self._snapshot() as repo:
+                item, missing = repo.next_in_order(chat_key)
             if item is None:
                 return
             if missing is not None:
@@ -181,10 +200,20 @@ class InboxWorker:
                 log.error("update %d cannot be decrypted; dropped", item.update_id)
             else:
                 try:
-                    await self.process(item.payload)
+                    with applying(item.update_id):
+                        await self.process(item.payload)
                 except Exception as exc:
-                    # As in long polling: a broken update must not hold up the chat for ever.
-                    log.error("update %d failed: %s", item.update_id, type(exc).__name__)
+                    # Trying again is safe: whatever the update changed was committed with its
+                    # claim, and is not applied twice. Only a broken update must not hold up
+                    # the chat for ever.
+                    failures += 1
+                    if failures < MAX_ATTEMPTS:
+                        log.warning("update %d failed: %s", item.update_id, type(exc).__name__)
+                        await asyncio.sleep(RETRY_AFTER * failures)
+                        continue
+                    log.error("update %d failed: %s; dropped", item.update_id, type(exc).__name__)
+            failures = 0
+            # An update that changed nothing was not claimed: it is marked done here.
             with self._writing() as repo:
                 repo.mark_done(item.update_id)
 
@@ -300,6 +329,29 @@ async def serve(app: App, application: AnyApplication) -> None:
         processor(application),
         gap_timeout=settings.webhook_gap_timeout,
     )
+    await _running(application, lambda stop: _listen(application, worker, secret, settings, stop))
+
+
+async def poll(app: App, application: AnyApplication) -> None:
+    """Long polling until SIGTERM or SIGINT, through the inbox as well.
+
+    Telegram forgets an update only when a later getUpdates asks for a higher offset, and a
+    bot can die after applying an update and before that: Telegram then hands it out again.
+    So each update is stored before the offset moves past it and applied from the inbox with
+    its claim, as in webhook mode: one handed out again is recognised, one stored but not
+    applied yet is applied once, and none is dropped.
+    """
+    # One process takes every update, in order: a lower id missing now will not come.
+    worker = InboxWorker(
+        app.engine, app.sessions, app.keyring, processor(application), gap_timeout=0.0
+    )
+    await _running(application, lambda stop: _poll(application, worker, stop))
+
+
+async def _running(
+    application: AnyApplication, body: Callable[[asyncio.Event], Awaitable[None]]
+) -> None:
+    """Start the application, run `body` until SIGTERM or SIGINT sets its event, then stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -310,7 +362,7 @@ async def serve(app: App, application: AnyApplication) -> None:
             await application.post_init(application)
         await application.start()
         try:
-            await _listen(application, worker, secret, settings, stop)
+            await body(stop)
         finally:
             await application.stop()
     finally:
@@ -346,3 +398,50 @@ async def _listen(
         sweeper.cancel()
         await worker.stop()
         await server.close_all_connections()
+
+
+async def _poll(application: AnyApplication, worker: InboxWorker, stop: asyncio.Event) -> None:
+    bot = application.bot
+    sweeper = asyncio.create_task(worker.sweep_forever())
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        # Answers typed while the bot was down must still arrive: never drop them.
+        await bot.delete_webhook(drop_pending_updates=False)
+        offset, delay = 0, POLL_RETRY
+        while not stop.is_set():
+            fetch = asyncio.create_task(
+                bot.get_updates(
+                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES
+                )
+            )
+            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not fetch.done():
+                fetch.cancel()
+                await asyncio.gather(fetch, return_exceptions=True)
+                break
+            try:
+                updates = fetch.result()
+            except RetryAfter as exc:
+                wait = exc.retry_after
+                await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta) else wait)
+                continue
+            except NetworkError as exc:  # TimedOut too
+                log.warning("getUpdates failed: %s", type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, POLL_RETRY_MAX)
+                continue
+            delay = POLL_RETRY
+            for update in updates:
+                try:
+                    worker.receive(update.to_dict())
+                except SQLAlchemyError as exc:
+                    # Not stored, so the offset stays: Telegram hands it out again.
+                    log.warning("update not stored: %s", type(exc).__name__)
+                    await asyncio.sleep(POLL_RETRY)
+                    break
+                offset = update.update_id + 1
+        log.info("stopping")
+    finally:
+        stopping.cancel()
+        sweeper.cancel()
+        await worker.stop()

@@ -3,7 +3,11 @@
 Several bot workers share it. An update is a row from the moment a worker has it until it is
 done; then its payload (which holds the answer) is dropped at once, and the bare row is kept a
 while so that a delivery Telegram repeats is recognised. A worker applies a chat's updates in
-`update_id` order, and only when no lower id is still on its way (see `missing_before`).
+`update_id` order, and only when no lower id is still on its way (see `next_in_order`).
+
+Every write transaction that applies an update claims it first (`InboxRepository.claim_applying`,
+for the update in `applying`): it marks the update done in that same transaction, so whatever
+an update changes is applied once, even if its worker dies right after the commit.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -23,6 +28,7 @@ from sqlalchemy import (
     String,
     Text,
     delete,
+    event,
     func,
     insert,
     select,
@@ -71,6 +77,38 @@ class InboxEntry(Base):
     payload: Mapped[str | None] = mapped_column(Text, nullable=True, info={"encrypted": PAYLOAD})
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AlreadyApplied(Exception):
+    """The update being applied was applied before (by another worker, or before a restart):
+    nothing was done, and nothing is to be said."""
+
+
+@dataclass
+class Applying:
+    """The update this context applies; `claimed` once a transaction that claimed it committed."""
+
+    update_id: int
+    claimed: bool = False
+
+    def committed(self, _session: Session) -> None:
+        self.claimed = True
+
+
+# Set by whoever applies an update (the inbox worker, for webhook and long polling alike); the
+# services' write transactions claim it. Unset (the terminal, the CLI), nothing is claimed.
+_APPLYING: ContextVar[Applying | None] = ContextVar("applying", default=None)
+
+
+@contextmanager
+def applying(update_id: int) -> Iterator[Applying]:
+    """Apply update `update_id` in this block: its write transactions claim it."""
+    current = Applying(update_id)
+    token = _APPLYING.set(current)
+    try:
+        yield current
+    finally:
+        _APPLYING.reset(token)
 
 
 @dataclass(frozen=True)
@@ -130,6 +168,17 @@ class InboxRepository:
                 .values({k: v for k, v in values.items() if k != "update_id"})
             )
             return _count(replaced) == 1
+
+    def next_in_order(self, chat_key: str) -> tuple[InboxUpdate | None, int | None]:
+        """The chat's lowest update not done yet, and the highest id below it that may still
+        arrive (None if none may, and then it is the chat's turn to apply it).
+
+        Call it in one snapshot (REPEATABLE READ on PostgreSQL): read in two transactions, a
+        lower update committed in between is missed by the first look and found by the second,
+        and the later update is applied first.
+        """
+        item = self.next(chat_key)
+        return item, None if item is None else self.missing_before(item.update_id)
 
     def next(self, chat_key: str) -> InboxUpdate | None:
         """The chat's lowest update that is not done yet."""
@@ -208,11 +257,29 @@ class InboxRepository:
         )
         if _count(result) == 1:
             return True
-        # No such row (an update that came by long polling) has nothing to guard.
+        # No such row (forgotten by `purge`): nothing to guard.
         found = self._session.scalar(
             select(InboxEntry.update_id).where(InboxEntry.update_id == update_id)
         )
         return found is None
+
+    def claim(self, update_id: int) -> None:
+        """Mark an update done in the transaction that applies it; AlreadyApplied if it was."""
+        if not self.mark_done(update_id):
+            raise AlreadyApplied
+
+    def claim_applying(self) -> None:
+        """Claim the update this context applies (`applying`), if any, in this transaction.
+
+        Once a claiming transaction has committed, the update's later transactions go on
+        without claiming: the claim is per update, not per transaction. A rolled-back claim
+        counts for nothing, so the next transaction claims again.
+        """
+        current = _APPLYING.get()
+        if current is None or current.claimed:
+            return
+        self.claim(current.update_id)
+        event.listen(self._session, "after_commit", current.committed, once=True)
 
     def has_pending(self, chat_key: str) -> bool:
         found = self._session.scalar(

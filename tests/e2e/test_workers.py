@@ -30,16 +30,20 @@ from typing import IO, Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, make_url, select
+from sqlalchemy import create_engine, func, make_url, select
 
+from bot.access import DELETED, JOINED, OPENED, SHARED
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings
+from bot.telegram_view import Button
 from bot.webhook import webhook_secret
 from dialogs import Dialog, Interview, Kind, Outcome, Question, Snapshot, Text
 from storage import PlanRepository
+from storage.access import PlanAccess, Professional, ShareCode
 from storage.inbox import InboxEntry, InboxRepository
+from storage.models import Suggestion
 from tests.conftest import POSTGRES_URL_ENV, ROOT, TEST_SECRET, env_for, sample_answer
-from tests.support.botapi import BotApiStandIn
+from tests.support.botapi import BotApiStandIn, Call
 
 BASE_URL = os.environ.get(POSTGRES_URL_ENV, "")
 needs_postgres = pytest.mark.skipif(
@@ -271,8 +275,13 @@ class Telegram:
         self.acknowledged: dict[int, int] = {}
         self.not_acknowledged = 0
 
-    def number(self, chat: int, text: str) -> dict[str, Any]:
-        update = {"update_id": self.next_id, **self.stand_in.text_update(text, user_id=chat)}
+    def number(self, chat: int, text: str, **options: Any) -> dict[str, Any]:
+        """A message of user `chat` (in their private chat, or as `options` say)."""
+        body = self.stand_in.text_update(text, user_id=chat, **options)
+        return self.number_update(body, chat, text)
+
+    def number_update(self, body: dict[str, Any], chat: int, text: str) -> dict[str, Any]:
+        update = {"update_id": self.next_id, **body}
         self.sent[self.next_id] = (chat, text)
         self.next_id += 1
         return update
@@ -341,6 +350,12 @@ async def professional(
             update = telegram.number(chat, texts[k])
             await telegram.deliver(update, update["update_id"] % 2)
             k += 1
+
+
+def stops_cleanly(worker: Worker) -> None:
+    """SIGTERM: the worker ends with 0 and logged no error."""
+    assert worker.stop() == 0, worker.log()[-3000:]
+    assert " ERROR " not in worker.log(), worker.log()[-3000:]
 
 
 def pending(app: App) -> list[int]:
@@ -467,8 +482,7 @@ async def test_two_workers_store_every_answer_once_and_in_order(
             await asyncio.sleep(0.1)
     assert not [text for text in replies.texts if "⚠️" in text]
     for worker in workers:
-        assert worker.stop() == 0, worker.log()[-3000:]
-        assert " ERROR " not in worker.log(), worker.log()[-3000:]
+        stops_cleanly(worker)
     print(f"\n{len(telegram.sent)} updates in {time.monotonic() - started:.1f} s")
 
 
@@ -491,9 +505,7 @@ async def test_a_killed_worker_loses_nothing_acknowledged(
     check_plans(app, telegram, households)
     with app.sessions() as session:
         assert InboxRepository(session, app.keyring).pending() == 0
-    survivor = workers[1]
-    assert survivor.stop() == 0, survivor.log()[-3000:]
-    assert " ERROR " not in survivor.log(), survivor.log()[-3000:]
+    stops_cleanly(workers[1])
     print(
         f"\n{len(telegram.sent)} updates in {time.monotonic() - started:.1f} s;"
         f" {facts['orphans']} taken over from the killed worker,"
@@ -524,3 +536,231 @@ async def test_one_worker_on_sqlite_with_a_secret_of_its_own(
             worker.proc.kill()
         worker.stop()
         app.engine.dispose()
+
+
+# --- every kind of update, and pairs out of order ------------------------------------------
+
+
+class Person:
+    """A professional who types into a chat and waits for the bot's reply there."""
+
+    def __init__(self, telegram: Telegram, chat: int) -> None:
+        self.telegram = telegram
+        self.stand_in = telegram.stand_in
+        self.chat = chat
+
+    def replies(self, chat: int, since: int) -> list[Call]:
+        with self.stand_in._cond:
+            calls = self.stand_in.calls[since:]
+        return [
+            c
+            for c in calls
+            if c.method == "sendMessage" and not c.failed and c.params.get("chat_id") == chat
+        ]
+
+    async def send(
+        self, text: str, *, group: int | None = None, expect: str = "", timeout: float = 8.0
+    ) -> Call | None:
+        """Type `text`; the bot's reply that contains `expect`, or None if none came in time
+        (a reply may die with a worker: the person goes on, as one would)."""
+        options: dict[str, Any] = {}
+        if group is not None:
+            options = {"chat_id": group, "chat_type": "group"}
+        update = self.telegram.number(self.chat, text, **options)
+        return await self._deliver(update, group or self.chat, expect, timeout)
+
+    async def press(self, data: str, message_id: int) -> Call | None:
+        body = self.stand_in.callback_update(data, user_id=self.chat, message_id=message_id)
+        update = self.telegram.number_update(body, self.chat, data)
+        return await self._deliver(update, self.chat, "", 8.0)
+
+    async def _deliver(
+        self, update: dict[str, Any], chat: int, expect: str, timeout: float
+    ) -> Call | None:
+        with self.stand_in._cond:
+            since = len(self.stand_in.calls)
+        await self.telegram.deliver(update, update["update_id"] % 2)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [c for c in self.replies(chat, since) if expect in c.params["text"]]
+            if found:
+                return found[-1]
+            await asyncio.sleep(0.01)
+        return None
+
+
+def message_id_with(stand_in: BotApiStandIn, chat: int, data: str) -> int:
+    """The id the stand-in gave the bot's message in `chat` with this button."""
+    with stand_in._cond:
+        ids = [
+            message_id
+            for (where, message_id), message in stand_in._messages.items()
+            if where == chat and data in str(message.get("reply_markup"))
+        ]
+    return max(ids, default=1)
+
+
+def audit_count(app: App, plan_id: int, action: str) -> int:
+    return sum(entry.action == action for entry in app.access.audit_log(plan_id))
+
+
+KINDS = 8  # professionals
+KIND_ANSWERS = 6
+
+
+@needs_postgres
+async def test_every_kind_of_update_is_applied_once_when_a_worker_dies(
+    app: App, stand_in: BotApiStandIn, workers: list[Worker]
+) -> None:
+    """Registration, /nieuw, answers, /deel and joining with its code, /sessie start and stop,
+    /idee and /verwijder, each delivered to both workers in turn, one of them killed midway:
+    the database holds each change once."""
+    started = time.monotonic()
+    dialog, spec = app.dialog, app.dialog.spec
+    chats = [FIRST_USER + 100 + i for i in range(KINDS)]
+    codes = {chat: app.access.invite("Noord") for chat in chats}
+    household = {chat: f"{4001 + i}" for i, chat in enumerate(chats)}
+    doomed = {chat: f"{5001 + i}" for i, chat in enumerate(chats)}
+    group = {chat: -(9001 + i) for i, chat in enumerate(chats)}
+    answers = {chat: script(dialog, spec, i)[:KIND_ANSWERS] for i, chat in enumerate(chats)}
+    registered = {chat: asyncio.Event() for chat in chats}
+    shares: dict[int, int] = {chat: 0 for chat in chats}
+    facts: dict[str, Any] = {}
+    async with httpx.AsyncClient(timeout=30) as client:
+        telegram = Telegram(stand_in, workers, client, SECRET)
+        total_guess = KINDS * (KIND_ANSWERS + 12)
+
+        async def person(index: int, chat: int) -> None:
+            me = Person(telegram, chat)
+            await me.send(codes[chat])
+            registered[chat].set()
+            await me.send(f"/nieuw {household[chat]}")
+            for text in answers[chat]:
+                await me.send(text)
+            reply = None
+            while reply is None:  # no code seen: ask again, as the professional would
+                shares[chat] += 1
+                reply = await me.send("/deel", expect="Deelcode: ")
+            code = reply.params["text"].split("Deelcode: ")[1].split()[0]
+            colleague = chats[(index + 1) % len(chats)]
+            await registered[colleague].wait()
+            await Person(telegram, colleague).send(code)
+            await me.send(f"/sessie {household[chat]}", group=group[chat])
+            await me.send("/idee Samen naar de schuldhulp", group=group[chat])
+            await me.send("/sessie stop", group=group[chat])
+            await me.send(f"/nieuw {doomed[chat]}")
+            question = None
+            while question is None:
+                question = await me.send("/verwijder", expect="verwijderen")
+            data = next(
+                button["callback_data"]
+                for row in question.params["reply_markup"]["inline_keyboard"]
+                for button in row
+                if Button.decode(button["callback_data"]).index == 1  # type: ignore[union-attr]
+            )
+            await me.press(data, message_id_with(stand_in, chat, data))
+
+        async def killer() -> None:
+            while len(telegram.acknowledged) < total_guess * 0.4:
+                await asyncio.sleep(0.005)
+            workers[0].kill()
+            facts["killed_at"] = telegram.next_id
+
+        async with asyncio.timeout(TIMEOUT * 2):
+            await asyncio.gather(killer(), *(person(i, c) for i, c in enumerate(chats)))
+            await inbox_empty(app, workers)
+
+    assert not workers[0].alive() and telegram.not_acknowledged > 0
+    with app.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Professional)) == KINDS
+        repo = PlanRepository(session, app.keyring)
+        every_plan = repo.list_plans(include_archived=True)
+        for chat in chats:
+            # One plan per /nieuw: the deleted one is gone.
+            [plan_id] = [p.id for p in every_plan if p.household == household[chat]]
+            assert [p for p in every_plan if p.household == doomed[chat]] == []
+            # The answers exactly once each, in order.
+            expected = replay(dialog, answers[chat]).history
+            stored = [(a.field, a.value) for a in repo.history(plan_id)]
+            assert stored == [(key, plain(value)) for key, value in expected], chat
+            # Opened by /nieuw and by /sessie; one code per /deel; joined once; one idea.
+            assert audit_count(app, plan_id, OPENED) == 2, chat
+            assert audit_count(app, plan_id, SHARED) == shares[chat], chat
+            codes_made = session.scalar(
+                select(func.count()).select_from(ShareCode).where(ShareCode.plan_id == plan_id)
+            )
+            assert codes_made == shares[chat]
+            assert audit_count(app, plan_id, JOINED) == 1, chat
+            access = session.scalar(
+                select(func.count()).select_from(PlanAccess).where(PlanAccess.plan_id == plan_id)
+            )
+            assert access == 2, chat  # the owner and the colleague
+            ideas = session.scalar(
+                select(func.count()).select_from(Suggestion).where(Suggestion.plan_id == plan_id)
+            )
+            assert ideas == 1, chat
+            # The session was stopped; the plan that was deleted is gone, deleted once.
+            assert repo.chat(group[chat]) is None
+        deletions = [e for e in app.access.audit_log() if e.action == DELETED]
+        assert len(deletions) == KINDS
+    stops_cleanly(workers[1])
+    print(
+        f"\n{len(telegram.sent)} updates in {time.monotonic() - started:.1f} s;"
+        f" worker 1 killed at update {facts['killed_at']}"
+    )
+
+
+PAIRS_PER_PERSON = 10
+PAIR_PEOPLE = 6
+
+
+@needs_postgres
+async def test_a_later_update_delivered_first_to_the_other_worker_waits(
+    app: App, stand_in: BotApiStandIn, workers: list[Worker]
+) -> None:
+    """60 pairs: update k+1 to one worker, then after 0-30 ms update k to the other."""
+    started = time.monotonic()
+    dialog, spec = app.dialog, app.dialog.spec
+    chats = [FIRST_USER + 200 + i for i in range(PAIR_PEOPLE)]
+    household = {chat: f"{6001 + i}" for i, chat in enumerate(chats)}
+    texts = {chat: script(dialog, spec, i)[: 2 * PAIRS_PER_PERSON] for i, chat in enumerate(chats)}
+    rng = random.Random(11)
+    async with httpx.AsyncClient(timeout=30) as client:
+        telegram = Telegram(stand_in, workers, client, SECRET)
+
+        async def person(chat: int) -> None:
+            me = Person(telegram, chat)
+            await me.send(app.access.invite("Noord"))
+            await me.send(f"/nieuw {household[chat]}")
+            for pair in range(PAIRS_PER_PERSON):
+                earlier = telegram.number(chat, texts[chat][2 * pair])
+                later = telegram.number(chat, texts[chat][2 * pair + 1])
+                with stand_in._cond:
+                    since = len(stand_in.calls)
+                side = rng.randrange(2)
+                await telegram.deliver(later, side)
+                await asyncio.sleep(rng.uniform(0, 0.030))
+                await telegram.deliver(earlier, 1 - side)
+                deadline = time.monotonic() + 10
+                while len(me.replies(chat, since)) < 2 and time.monotonic() < deadline:
+                    await asyncio.sleep(0.01)
+
+        async with asyncio.timeout(TIMEOUT):
+            await asyncio.gather(*(person(chat) for chat in chats))
+            await inbox_empty(app, workers)
+
+    out_of_order = 0
+    with app.sessions() as session:
+        repo = PlanRepository(session, app.keyring)
+        for chat in chats:
+            plan = repo.current_plan(household[chat])
+            assert plan is not None
+            stored = [(a.field, a.value) for a in repo.history(plan.id)]
+            expected = [(k, plain(v)) for k, v in replay(dialog, texts[chat]).history]
+            out_of_order += sum(a != b for a, b in zip(stored, expected, strict=False))
+            assert stored == expected, chat
+    assert out_of_order == 0
+    for worker in workers:
+        stops_cleanly(worker)
+    pairs = PAIR_PEOPLE * PAIRS_PER_PERSON
+    print(f"\n{pairs} pairs in {time.monotonic() - started:.1f} s; {out_of_order} out of order")

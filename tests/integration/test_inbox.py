@@ -16,15 +16,17 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from tornado.httpserver import HTTPServer
 
+from bot.access import AccessService
 from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.service import PlanService
 from bot.webhook import SECRET_HEADER, InboxWorker, web_app, webhook_secret
 from dialogs import Dialog, Interview, Text
 from storage import PlanRepository, create_engine_for, make_session_factory, migrate
+from storage.access import ShareCode
 from storage.crypto import is_token
 from storage.db import ensure_encrypted
-from storage.inbox import InboxEntry, InboxRepository, chat_lock
+from storage.inbox import AlreadyApplied, InboxEntry, InboxRepository, applying, chat_lock
 from storage.models import utcnow
 from tests.conftest import TEST_SECRET, keyring_for_tests, sample_answer
 from tests.support.botapi import BotApiStandIn
@@ -197,9 +199,10 @@ async def test_an_update_applied_by_a_turn_is_applied_once(
         repo = InboxRepository(session, KEYRING)
         repo.add(7, ANNA, update(7, text=answer))
 
-    # The turn marks the update done in its own transaction; the worker that applied it dies
-    # before it can do so itself. No worker applies it again.
-    turn = service.handle(plan_id, Text(answer), author="prof:1", update_id=7)
+    # The turn claims the update in its own transaction; the worker that applied it dies
+    # before it can mark it done itself. No worker applies it again.
+    with applying(7):
+        turn = service.handle(plan_id, Text(answer), author="prof:1")
     assert turn.saved
     recorder = Recorder()
     worker = worker_for(engine, recorder, orphaned_after=utcnow() - utcnow())
@@ -207,9 +210,9 @@ async def test_an_update_applied_by_a_turn_is_applied_once(
     await worker.idle()
     assert recorder.seen == []
 
-    # Applying it again anyway (a second worker that got hold of it) does nothing, says nothing.
-    again = service.handle(plan_id, Text(answer), author="prof:1", update_id=7)
-    assert not again.saved and again.outcome.replies == ()
+    # Applying it again anyway (a second worker that got hold of it) does nothing.
+    with applying(7), pytest.raises(AlreadyApplied):
+        service.handle(plan_id, Text(answer), author="prof:1")
 
     # Two workers at the very same moment: one applies it.
     second = sample_answer(spec.fields[1])
@@ -217,26 +220,89 @@ async def test_an_update_applied_by_a_turn_is_applied_once(
         repo = InboxRepository(session, KEYRING)
         repo.add(8, ANNA, update(8, text=second))
     barrier = threading.Barrier(2)
-    turns = []
+    outcomes: list[str] = []
 
     def apply() -> None:
         barrier.wait()
-        turns.append(service.handle(plan_id, Text(second), author="prof:1", update_id=8))
+        with applying(8):
+            try:
+                outcomes.append(
+                    "saved"
+                    if service.handle(plan_id, Text(second), author="prof:1").saved
+                    else "?"
+                )
+            except AlreadyApplied:
+                outcomes.append("already")
 
     threads = [threading.Thread(target=apply) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(turn.saved for turn in turns) == [False, True]
+    assert sorted(outcomes) == ["already", "saved"]
     with sessions() as session:
         history = PlanRepository(session, KEYRING).history(plan_id)
     assert [(a.field, a.value) for a in history] == [
         (spec.fields[0].key, answer),
         (spec.fields[1].key, second),
     ]
-    # Without an update id (the terminal, long polling) nothing changes.
+    # Outside an update (the terminal, the CLI) nothing is claimed.
     assert service.handle(plan_id, Text("overzicht"), author="prof:1").outcome.replies
+
+
+def test_a_second_claim_in_another_transaction_is_refused(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        repo = InboxRepository(session, KEYRING)
+        repo.add(3, repo.chat_key(ANNA), update(3))
+    with sessions.begin() as session:
+        InboxRepository(session, KEYRING).claim(3)
+    with sessions.begin() as session, pytest.raises(AlreadyApplied):
+        InboxRepository(session, KEYRING).claim(3)
+
+    # A claim rolled back counts for nothing.
+    with sessions.begin() as session:
+        repo = InboxRepository(session, KEYRING)
+        repo.add(4, repo.chat_key(ANNA), update(4))
+    with pytest.raises(RuntimeError), sessions.begin() as session:
+        InboxRepository(session, KEYRING).claim(4)
+        raise RuntimeError("the turn failed")
+    with sessions.begin() as session:
+        InboxRepository(session, KEYRING).claim(4)
+
+
+def test_an_update_is_claimed_once_however_many_transactions_it_writes(
+    sessions: sessionmaker[Session], dialog: Dialog
+) -> None:
+    """A non-answer change (an idea, a share code) repeated with the same update applies once;
+    within one update, the transactions after the claiming one go on."""
+    service, access = PlanService(dialog, sessions, KEYRING), AccessService(sessions, KEYRING)
+    code = access.invite("Noord")
+    anna = access.register(code, ANNA)
+    assert anna is not None
+    plan_id = service.open("3012", owner=anna.actor, professional=anna).plan_id
+    access.record(anna.actor, "geopend", plan_id)
+    with sessions.begin() as session:
+        repo = InboxRepository(session, KEYRING)
+        for update_id in (20, 21):
+            repo.add(update_id, repo.chat_key(ANNA), update(update_id))
+
+    with applying(20):
+        service.suggest(plan_id, author=anna.actor, text="Samen naar de schuldhulp")
+        # A second write of the same update (an audit entry after the idea) goes on.
+        access.record(anna.actor, "gewijzigd", plan_id)
+    with applying(20), pytest.raises(AlreadyApplied):
+        service.suggest(plan_id, author=anna.actor, text="Samen naar de schuldhulp")
+    assert len(service.suggestions(plan_id)) == 1
+
+    with applying(21):
+        shared = access.share(anna, plan_id)
+    with applying(21), pytest.raises(AlreadyApplied):
+        access.share(anna, plan_id)
+    with sessions() as session:
+        codes = session.scalar(select(func.count()).select_from(ShareCode))
+    assert shared and codes == 1
 
 
 # --- a worker that died ------------------------------------------------------------------------

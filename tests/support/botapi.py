@@ -307,6 +307,10 @@ class BotApiStandIn:
         self._last_incoming: dict[tuple[int, int], int] = {}
         self._commands: dict[str, list[Any]] = {}
         self._stopping = False
+        # hold_confirmation: the update whose confirmation is held back, and how many times
+        # the held calls were let go (a held call sees it and confirms nothing).
+        self._held: int | None = None
+        self._releases = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -368,6 +372,22 @@ class BotApiStandIn:
             self._updates.sort(key=lambda item: int(item["update_id"]))
             self._changed()
         return update_id
+
+    def hold_confirmation(self, update_id: int) -> None:
+        """Hold back every getUpdates call that would confirm `update_id` (one whose offset is
+        higher) before it confirms anything, until `release`: the moment between a bot's
+        taking an update and Telegram's hearing that it did, made as long as a test likes."""
+        with self._cond:
+            self._held = update_id
+            self._changed()
+
+    def release(self) -> None:
+        """Let held getUpdates calls go, confirming nothing: their bot is dead (a call of a
+        live bot fails and is made again)."""
+        with self._cond:
+            self._held = None
+            self._releases += 1
+            self._changed()
 
     def pending_updates(self) -> list[JSON]:
         """Updates not yet confirmed by a getUpdates offset."""
@@ -833,8 +853,13 @@ class BotApiStandIn:
         offset = _as_int(params, "offset", 0)
         limit = max(1, min(100, _as_int(params, "limit", 100)))
         wait = min(max(float(_as_int(params, "timeout", 0)), 0.0), _MAX_POLL_WAIT)
-        deadline = time.monotonic() + wait
         with self._cond:
+            releases = self._releases
+            while self._held is not None and offset > self._held and not self._stopping:
+                self._cond.wait()
+            if self._releases != releases:
+                raise _BadRequest("held, then let go")
+            deadline = time.monotonic() + wait
             self._confirm(offset)
             while not self._updates and not self._stopping:
                 remaining = deadline - time.monotonic()

@@ -341,3 +341,31 @@ async def test_application_polling_receives_update(stand_in: BotApiStandIn) -> N
     methods = [call.method for call in stand_in.calls]
     assert methods[:2] == ["getMe", "deleteWebhook"]
     assert "getUpdates" in methods
+
+
+def test_a_held_confirmation_keeps_the_update_until_a_higher_offset_goes_through(
+    stand_in: BotApiStandIn,
+) -> None:
+    update_id = stand_in.push_update(stand_in.text_update("antwoord"))
+    stand_in.hold_confirmation(update_id)
+    body = json.dumps({"offset": 0, "timeout": 0}).encode()
+    # A call that does not confirm it is not held: it hands the update out.
+    taken = post(stand_in, "getUpdates", body, "application/json")
+    assert [u["update_id"] for u in taken["result"]] == [update_id]
+
+    confirming = json.dumps({"offset": update_id + 1, "timeout": 0}).encode()
+    answers: list[dict] = []
+    held = threading.Thread(
+        target=lambda: answers.append(post(stand_in, "getUpdates", confirming, "application/json"))
+    )
+    held.start()
+    time.sleep(0.2)
+    assert answers == [] and len(stand_in.pending_updates()) == 1
+    # Its bot died: let go, the call confirms nothing, and the update is handed out again.
+    stand_in.release()
+    held.join(timeout=5)
+    assert answers[0]["status"] == 400
+    assert [u["update_id"] for u in stand_in.pending_updates()] == [update_id]
+    # Without a hold, a higher offset confirms it, as Telegram does.
+    post(stand_in, "getUpdates", confirming, "application/json")
+    assert stand_in.pending_updates() == []
