@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -149,7 +150,10 @@ def _run(args: argparse.Namespace) -> int:
         assert household is not None
         chat = LocalChat(app, household, author=settings.terminal_author, new=args.nieuw)
         if args.jsonl:
-            return run_jsonl(chat, app.dialog.spec, sys.stdin, sys.stdout)
+            return run_jsonl(chat, app.dialog.spec, sys.stdin.buffer, sys.stdout)
+        if isinstance(sys.stdin, io.TextIOWrapper):
+            # A line that is not UTF-8 is refused by the chat rather than ending the program.
+            sys.stdin.reconfigure(errors="surrogateescape")
         return run_terminal(chat, app.dialog.spec)
     except StorageUnavailable:
         return fail("database_niet_beschikbaar", 1)

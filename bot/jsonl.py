@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from bot.local import Item, LocalChat, WrittenDocument
 from dialogs import Done, Error, Interview, Message, Question
@@ -39,18 +39,41 @@ def encode(item: Item) -> dict[str, Any]:
     raise TypeError(f"cannot encode {item!r}")
 
 
-def decode(line: str) -> str | None:
-    """The text of one input line, or None if the line is not `{"text": "..."}`."""
+class Unreadable(Exception):
+    """An input line that is not `{"text": "..."}` in UTF-8; `key` names the message to send."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def decode(line: bytes) -> str:
+    """The text of one raw input line; raises Unreadable if there is none to be read."""
     try:
-        data = json.loads(line)
-    except json.JSONDecodeError:
-        return None
+        data = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise Unreadable("jsonl_geen_utf8") from exc
+    except (ValueError, RecursionError) as exc:
+        # RecursionError: deeply nested brackets exhaust the decoder's stack.
+        raise Unreadable("jsonl_ongeldig") from exc
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
-        return None
-    return data["text"]
+        raise Unreadable("jsonl_ongeldig")
+    text: str = data["text"]
+    try:
+        # JSON can escape a lone surrogate (\ud800), which no UTF-8 store or output can hold.
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise Unreadable("jsonl_ongeldig_teken") from exc
+    return text
 
 
-def run_jsonl(chat: LocalChat, spec: Interview, stdin: TextIO, stdout: TextIO) -> int:
+def run_jsonl(chat: LocalChat, spec: Interview, stdin: BinaryIO, stdout: TextIO) -> int:
+    """Answer lines until `stop` or the end of input; the exit code.
+
+    `stdin` is read as bytes so that a line that is not UTF-8 is refused on its own instead of
+    ending the loop.
+    """
+
     def emit(items: Iterable[Item]) -> None:
         for item in items:
             stdout.write(json.dumps(encode(item), ensure_ascii=False) + "\n")
@@ -60,9 +83,10 @@ def run_jsonl(chat: LocalChat, spec: Interview, stdin: TextIO, stdout: TextIO) -
     for line in stdin:
         if not line.strip():
             continue
-        text = decode(line)
-        if text is None:
-            emit([Error(spec.message("jsonl_ongeldig")), *chat.repeat()])
+        try:
+            text = decode(line)
+        except Unreadable as exc:
+            emit([Error(spec.message(exc.key)), *chat.repeat()])
             continue
         items, stopped = chat.send(text)
         emit(items)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.bootstrap import App
 from bot.service import Turn
-from dialogs import Document, Message, Reply, Text
+from dialogs import Document, Error, Message, Reply, Text
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,10 @@ class LocalChat:
 
     def send(self, text: str) -> tuple[list[Item], bool]:
         assert self.plan_id is not None, "begin() first"
+        if not _is_text(text):
+            # Bytes that were not UTF-8 (the terminal decodes with surrogateescape).
+            error = Error(self.app.dialog.spec.message("invoer_geen_utf8"))
+            return [error, *self.repeat()], False
         turn = self.app.service.handle(self.plan_id, Text(text), author=self.author)
         return self._items(turn), turn.outcome.stopped
 
@@ -70,3 +74,12 @@ class LocalChat:
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
         return WrittenDocument(fmt, path)
+
+
+def _is_text(text: str) -> bool:
+    """False if `text` holds a lone surrogate, which no store or output can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

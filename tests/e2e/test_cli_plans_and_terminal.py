@@ -120,3 +120,19 @@ def test_export_writes_each_format(jsonl: Any, spec: Interview, tmp_path: Path) 
         check=True,
     )
     assert out.stdout.startswith(b"# ")
+
+
+def test_terminal_refuses_a_line_that_is_not_utf8_and_goes_on(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat", "--household", "4021"],
+        input=b"Titel \xff kapot\nTitel na een kapotte regel\nstop\n",
+        capture_output=True,
+        env=env_for(tmp_path),
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"Traceback" not in result.stderr
+    out = result.stdout.decode("utf-8")
+    assert "! Deze invoer kan ik niet lezen: het is geen UTF-8-tekst." in out
+    assert stored_plan(tmp_path, "4021").answers == {"plan.titel": "Titel na een kapotte regel"}
