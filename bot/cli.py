@@ -17,14 +17,14 @@ import prompts
 from bot import exchange
 from bot.access import EXPORTED
 from bot.bootstrap import App, MissingKey, bootstrap, write_key_file
-from bot.config import Settings
+from bot.config import SettingError, Settings
 from bot.documents import FORMATS
 from bot.jsonl import run_jsonl
 from bot.local import LocalChat
 from bot.service import snapshot_of
 from bot.terminal import run_terminal
 from bot.unavailable import StorageUnavailable
-from dialogs import SpecError
+from dialogs import Interview, SpecError
 from dialogs.household import normalise_household
 from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey
 from storage.db import rotate_key, scrub
@@ -87,31 +87,36 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "genkey":
         print(Keyring.generate_secret())
         return 0
-    settings = Settings.load()
+    try:
+        settings = Settings.load()
+    except SettingError as exc:
+        # Before the settings there is no prompts folder but the shipped one to word it.
+        return _fail(args, _setting_message(prompts.load_interview(), exc), 2)
     spec = prompts.load_interview(settings.prompts_dir)
 
     def fail(key: str, code: int, **params: object) -> int:
-        text = spec.message(key, **params)
-        if getattr(args, "jsonl", False):
-            print(json.dumps({"type": "error", "text": text}, ensure_ascii=False), flush=True)
-        else:
-            print(text, file=sys.stderr)
-        return code
+        return _fail(args, spec.message(key, **params), code)
 
     household = None
     if args.command in ("chat", "export"):
         household = normalise_household(args.household)
         if household is None:
             return fail("huishoudnummer_ongeldig", 2)
-    key_source = "DOORBRAAK_SECRET_KEY" if settings.secret_key else settings.resolved_key_file
+    key_source = settings.key_source
     try:
         app = bootstrap(settings, require_key=args.command == "run")
+    except SettingError as exc:
+        return _fail(args, _setting_message(spec, exc), 2)
     except StorageUnavailable:
         return fail("database_niet_beschikbaar", 1)
     except MissingKey as exc:
-        if exc.key_file is None:
-            return fail("sleutel_ontbreekt", 2)
-        return fail("sleutelbestand_ontbreekt", 1, pad=exc.key_file)
+        if exc.key_file is not None:
+            return fail("sleutelbestand_ontbreekt", 1, pad=exc.key_file)
+        terminal_key = settings.resolved_key_file
+        if terminal_key.is_file():
+            # The usual way here: plans made in the terminal, now the bot on the same data.
+            return fail("sleutel_ontbreekt_terminal", 2, pad=terminal_key)
+        return fail("sleutel_ontbreekt", 2)
     except InvalidSecret:
         return fail("sleutel_ongeldig", 2, bron=key_source)
     except WrongKey:
@@ -166,6 +171,20 @@ def _run(args: argparse.Namespace) -> int:
         return fail("gegevens_beschadigd", 1)
     finally:
         app.engine.dispose()
+
+
+def _fail(args: argparse.Namespace, text: str, code: int) -> int:
+    """Report an error that ends the command: a protocol line with --jsonl, else on stderr."""
+    if getattr(args, "jsonl", False):
+        print(json.dumps({"type": "error", "text": text}, ensure_ascii=False), flush=True)
+    else:
+        print(text, file=sys.stderr)
+    return code
+
+
+def _setting_message(spec: Interview, error: SettingError) -> str:
+    expected = spec.message(error.key, **error.params)
+    return spec.message("instelling_ongeldig", naam=error.name, verwacht=expected)
 
 
 def _rotate_key(app: App, *, generate: bool) -> int:

@@ -334,10 +334,11 @@ def test_cli_keys(tmp_path: Path) -> None:
     assert wrong.stderr.strip() == spec.message("sleutel_onjuist", bron="DOORBRAAK_SECRET_KEY")
     assert "Traceback" not in wrong.stderr
 
-    # the bot without a key refuses to start and says how to make one
+    # the bot without a key refuses to start and names the terminal's key file
     run = cli(tmp_path, "run", DOORBRAAK_SECRET_KEY="", TELEGRAM_BOT_TOKEN="123:abc")
     assert run.returncode == 2
-    assert "doorbraakbot genkey" in run.stdout + run.stderr
+    assert run.stderr.strip() == spec.message("sleutel_ontbreekt_terminal", pad=key_file)
+    assert f"DOORBRAAK_SECRET_KEY_FILE={key_file} doorbraakbot run" in run.stderr
 
     # rotate-key replaces the key file; the plan stays readable, the old key no longer works
     old_secret = key_file.read_text()
