@@ -20,7 +20,7 @@ from bot.bootstrap import App, MissingKey, bootstrap, write_key_file
 from bot.config import SettingError, Settings
 from bot.documents import FORMATS
 from bot.jsonl import run_jsonl
-from bot.local import LocalChat
+from bot.local import LocalChat, write_private
 from bot.service import snapshot_of
 from bot.terminal import run_terminal
 from bot.unavailable import StorageUnavailable
@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--jsonl", action="store_true", help="speak the JSON-lines protocol")
     chat.add_argument(
         "--nieuw", action="store_true", help="start a new plan; the current one is archived"
+    )
+    chat.add_argument(
+        "--document",
+        metavar="PATH",
+        help="also write the plan (Markdown) to this file, readable by you only; without it the"
+        " plan is only shown",
     )
     sub.add_parser("run", help="run the Telegram bot (long polling, or a webhook)")
     sub.add_parser("plans", help="list plans with their progress")
@@ -102,6 +108,11 @@ def _run(args: argparse.Namespace) -> int:
         household = normalise_household(args.household)
         if household is None:
             return fail("huishoudnummer_ongeldig", 2)
+    document = None
+    if args.command == "chat" and args.document:
+        document = Path(args.document).absolute()
+        if document.is_dir() or not document.parent.is_dir():
+            return fail("document_pad_ongeldig", 2, pad=document)
     key_source = settings.key_source
     try:
         app = bootstrap(settings, require_key=args.command == "run")
@@ -144,6 +155,10 @@ def _run(args: argparse.Namespace) -> int:
             if days < 1:
                 return fail("bewaartermijn_ongeldig", 2)
             print(spec.message("opgeschoond", aantal=app.access.purge(days), dagen=days))
+            folder = settings.resolved_export_dir
+            removed = _remove_legacy_documents(folder)
+            if removed:
+                print(spec.message("oude_planbestanden_verwijderd", aantal=removed, map=folder))
             return 0
         if args.command == "import":
             return _import(app, args.file)
@@ -153,7 +168,9 @@ def _run(args: argparse.Namespace) -> int:
             assert household is not None
             return _export(app, household, args.format, args.output)
         assert household is not None
-        chat = LocalChat(app, household, author=settings.terminal_author, new=args.nieuw)
+        chat = LocalChat(
+            app, household, author=settings.terminal_author, new=args.nieuw, document=document
+        )
         if args.jsonl:
             return run_jsonl(chat, app.dialog.spec, sys.stdin.buffer, sys.stdout)
         if isinstance(sys.stdin, io.TextIOWrapper):
@@ -171,6 +188,24 @@ def _run(args: argparse.Namespace) -> int:
         return fail("gegevens_beschadigd", 1)
     finally:
         app.engine.dispose()
+
+
+def _remove_legacy_documents(export_dir: Path) -> int:
+    """Delete the unencrypted Markdown plans that earlier versions wrote at the end of every
+    terminal interview; the number deleted.
+
+    All of them, not only those of purged plans: nobody chose to have them (the interview now
+    writes a file only with --document), a file name cannot be matched to a kept plan without
+    decrypting every household number, and the plans themselves stay in the encrypted
+    database, from which `plan` or `export` writes them again.
+    """
+    removed = 0
+    for pattern in ("doorbraakplan-*.md", "doorbraakplan-*.md.tmp"):
+        for path in export_dir.glob(pattern):
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+                removed += 1
+    return removed
 
 
 def _fail(args: argparse.Namespace, text: str, code: int) -> int:
@@ -248,7 +283,7 @@ def _export(app: App, household: str, fmt: str, output: str | None) -> int:
     default = app.settings.resolved_export_dir / f"doorbraakplan-{household}.{fmt}"
     path = Path(output) if output else default
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
+    write_private(path, content)
     print(spec.message("bestand_gemaakt", pad=path))
     return 0
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any, BinaryIO, TextIO
 
-from bot.local import Item, LocalChat, WrittenDocument
+from bot.local import Item, LocalChat, PlanDocument
 from dialogs import Done, Error, Interview, Message, Question
 
 
@@ -32,8 +32,9 @@ def encode(item: Item) -> dict[str, Any]:
         return {"type": "error", "text": item.text}
     if isinstance(item, Message):
         return {"type": "message", "text": item.text}
-    if isinstance(item, WrittenDocument):
-        return {"type": "document", "format": item.format, "path": str(item.path)}
+    if isinstance(item, PlanDocument):
+        path = None if item.path is None else str(item.path)
+        return {"type": "document", "format": item.format, "text": item.text, "path": path}
     if isinstance(item, Done):
         return {"type": "done"}
     raise TypeError(f"cannot encode {item!r}")

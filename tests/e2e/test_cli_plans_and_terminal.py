@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -111,6 +112,7 @@ def test_export_writes_each_format(jsonl: Any, spec: Interview, tmp_path: Path) 
         assert result.returncode == 0, result.stderr
         path = tmp_path / "exports" / f"doorbraakplan-3012.{fmt}"
         assert path.read_bytes().startswith(start), fmt
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, fmt
     out = subprocess.run(
         [sys.executable, "-m", "bot.cli", "export", "3012", "--format", "md", "-o", "-"],
         capture_output=True,
@@ -136,3 +138,22 @@ def test_terminal_refuses_a_line_that_is_not_utf8_and_goes_on(tmp_path: Path) ->
     out = result.stdout.decode("utf-8")
     assert "! Deze invoer kan ik niet lezen: het is geen UTF-8-tekst." in out
     assert stored_plan(tmp_path, "4021").answers == {"plan.titel": "Titel na een kapotte regel"}
+
+
+def test_terminal_shows_the_plan_and_writes_a_file_only_where_asked(tmp_path: Path) -> None:
+    typed = "Plan dat de terminal toont\nplan\nstop\n"
+    shown = cli(tmp_path, "chat", "--household", "4021", stdin=typed)
+    assert shown.returncode == 0, shown.stderr
+    assert "# Plan dat de terminal toont\n" in shown.stdout
+    assert "Huishoudnummer: 4021" in shown.stdout
+    assert not (tmp_path / "exports").exists()
+
+    chosen = tmp_path / "plan-4021.md"
+    written = cli(
+        tmp_path, "chat", "--household", "4021", "--document", str(chosen), stdin="plan\nstop\n"
+    )
+    assert written.returncode == 0, written.stderr
+    assert f"Het plan staat in {chosen}\n" in written.stdout
+    assert "# Plan dat de terminal toont" not in written.stdout
+    assert chosen.read_text(encoding="utf-8").startswith("# Plan dat de terminal toont\n")
+    assert stat.S_IMODE(chosen.stat().st_mode) == 0o600

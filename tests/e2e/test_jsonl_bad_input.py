@@ -196,7 +196,7 @@ def test_long_and_unicode_answers_are_kept_verbatim(
 
     turn = driver.send("plan")
     assert kinds(turn) == ["document", "question"]
-    markdown = Path(turn[0]["path"]).read_text(encoding="utf-8")
+    markdown = turn[0]["text"]
     assert markdown.startswith(f"# {UNICODE}\n")
     assert f"\n{md(text)}\n" in field_block(spec, markdown, spec_field)
     assert f"\nProfessional {UNICODE}\n" in field_block(spec, markdown, "plan.professional")
