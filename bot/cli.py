@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     restore = sub.add_parser("import", help="import a plan from a JSON export")
     restore.add_argument("file", help="a JSON file written by 'export --format json'")
+    share = sub.add_parser(
+        "deel", help="make a one-time share code that opens a household's plan in Telegram"
+    )
+    share.add_argument("household", help="household number")
     invite = sub.add_parser("invite", help="make a one-time invite code for a professional")
     invite.add_argument("--team", required=True, help="the team the professional joins")
     purge = sub.add_parser(
@@ -104,7 +108,7 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(args, spec.message(key, **params), code)
 
     household = None
-    if args.command in ("chat", "export"):
+    if args.command in ("chat", "export", "deel"):
         household = normalise_household(args.household)
         if household is None:
             return fail("huishoudnummer_ongeldig", 2)
@@ -150,6 +154,9 @@ def _run(args: argparse.Namespace) -> int:
             code = app.access.invite(args.team.strip()[:100])
             print(spec.message("uitnodiging_gemaakt", code=code, team=args.team.strip()))
             return 0
+        if args.command == "deel":
+            assert household is not None
+            return _share(app, household)
         if args.command == "purge":
             days = args.days if args.days is not None else settings.retention_days
             if days < 1:
@@ -285,6 +292,18 @@ def _export(app: App, household: str, fmt: str, output: str | None) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_private(path, content)
     print(spec.message("bestand_gemaakt", pad=path))
+    return 0
+
+
+def _share(app: App, household: str) -> int:
+    spec = app.dialog.spec
+    found = app.service.current(household)
+    if found is None:
+        print(spec.message("geen_plan", huishouden=household), file=sys.stderr)
+        return 1
+    record, _ = found
+    code = app.access.share_from_terminal(app.settings.terminal_author, record.id)
+    print(spec.message("deel_code_terminal", code=code, huishouden=household))
     return 0
 
 
