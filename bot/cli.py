@@ -26,6 +26,7 @@ from bot.terminal import run_terminal
 from bot.unavailable import StorageUnavailable
 from dialogs import Interview, SpecError
 from dialogs.household import normalise_household
+from storage import AnswerRecord, PlanRecord
 from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey
 from storage.db import rotate_key, scrub
 
@@ -273,9 +274,8 @@ def _rotate_key(app: App, *, generate: bool) -> int:
 
 def _export(app: App, household: str, fmt: str, output: str | None) -> int:
     spec = app.dialog.spec
-    found = app.service.current(household)
+    found = _current(app, household)
     if found is None:
-        print(spec.message("geen_plan", huishouden=household), file=sys.stderr)
         return 1
     record, history = found
     if fmt == "json":
@@ -296,15 +296,20 @@ def _export(app: App, household: str, fmt: str, output: str | None) -> int:
 
 
 def _share(app: App, household: str) -> int:
-    spec = app.dialog.spec
+    found = _current(app, household)
+    if found is None:
+        return 1
+    code = app.access.share_from_terminal(app.settings.terminal_author, found[0].id)
+    print(app.dialog.spec.message("deel_code_terminal", code=code, huishouden=household))
+    return 0
+
+
+def _current(app: App, household: str) -> tuple[PlanRecord, list[AnswerRecord]] | None:
+    """The household's current plan and its history; None, said on stderr, if there is none."""
     found = app.service.current(household)
     if found is None:
-        print(spec.message("geen_plan", huishouden=household), file=sys.stderr)
-        return 1
-    record, _ = found
-    code = app.access.share_from_terminal(app.settings.terminal_author, record.id)
-    print(spec.message("deel_code_terminal", code=code, huishouden=household))
-    return 0
+        print(app.dialog.spec.message("geen_plan", huishouden=household), file=sys.stderr)
+    return found
 
 
 def _import(app: App, file: str) -> int:

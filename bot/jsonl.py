@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any, BinaryIO, TextIO
 
-from bot.local import Item, LocalChat, PlanDocument
+from bot.local import Item, LocalChat, PlanDocument, is_text
 from dialogs import Done, Error, Interview, Message, Question
 
 
@@ -60,11 +60,9 @@ def decode(line: bytes) -> str:
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
         raise Unreadable("jsonl_ongeldig")
     text: str = data["text"]
-    try:
-        # JSON can escape a lone surrogate (\ud800), which no UTF-8 store or output can hold.
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise Unreadable("jsonl_ongeldig_teken") from exc
+    if not is_text(text):
+        # JSON can escape a lone surrogate (\ud800).
+        raise Unreadable("jsonl_ongeldig_teken")
     return text
 
 

@@ -59,7 +59,7 @@ class LocalChat:
 
     def send(self, text: str) -> tuple[list[Item], bool]:
         assert self.plan_id is not None, "begin() first"
-        if not _is_text(text):
+        if not is_text(text):
             # Bytes that were not UTF-8 (the terminal decodes with surrogateescape).
             error = Error(self.app.dialog.spec.message("invoer_geen_utf8"))
             return [error, *self.repeat()], False
@@ -115,7 +115,7 @@ def write_private(path: Path, content: bytes) -> None:
         raise
 
 
-def _is_text(text: str) -> bool:
+def is_text(text: str) -> bool:
     """False if `text` holds a lone surrogate, which no store or output can hold."""
     try:
         text.encode("utf-8")

@@ -11,20 +11,11 @@ from typing import Any
 
 from dialogs import Interview
 from tests.conftest import ROOT, env_for
-from tests.e2e.protocol import Driver, kinds, question_of, stored_plan, walk
+from tests.e2e.protocol import Driver, doorbraakbot, kinds, question_of, stored_plan, walk
 
 
 def cli(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env_for(data_dir),
-        cwd=ROOT,
-        timeout=60,
-    )
+    return doorbraakbot(data_dir, *args, stdin=stdin)
 
 
 def test_plans_lists_households_with_their_progress(

@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, env_for
+from tests.e2e.protocol import doorbraakbot
 
 AFTER = "Pas die aan in de omgeving of in .env; er is niets gewijzigd."
 DATABASE_URL = (
     "geen database-URL die ik kan gebruiken; bijvoorbeeld sqlite:////pad/naar/plans.db of"
     " postgresql+psycopg://gebruiker:wachtwoord@host/database"
 )
-
-
-def doorbraakbot(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """The installed `doorbraakbot` command, as an operator runs it."""
-    return subprocess.run(
-        [str(Path(sys.executable).with_name("doorbraakbot")), *args],
-        input="",
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env_for(data_dir, **env),
-        cwd=ROOT,
-        timeout=60,
-    )
 
 
 @pytest.mark.parametrize(

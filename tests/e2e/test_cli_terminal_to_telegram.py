@@ -8,22 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import ROOT, env_for
-from tests.e2e.protocol import Driver, question_of
-
-
-def doorbraakbot(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """The installed `doorbraakbot` command, as an operator runs it."""
-    return subprocess.run(
-        [str(Path(sys.executable).with_name("doorbraakbot")), *args],
-        input="",
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env_for(data_dir, **env),
-        cwd=ROOT,
-        timeout=60,
-    )
+from tests.e2e.protocol import Driver, doorbraakbot, question_of
 
 
 def terminal_plan(jsonl: Any, **env: str) -> None:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import stat
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from dialogs import Interview
-from tests.conftest import ROOT, env_for
-from tests.e2e.protocol import Driver, kinds, question_of, walk
+from tests.e2e.protocol import Driver, doorbraakbot, kinds, question_of, walk
 
 # Every text answer of sample_answer starts with this; no file may hold it in plain text.
 ANSWER_TEXT = b"Antwoord over"
@@ -18,19 +15,6 @@ ANSWER_TEXT = b"Antwoord over"
 
 def files_holding(folder: Path, needle: bytes) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_file() and needle in p.read_bytes()]
-
-
-def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        input="",
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env_for(data_dir),
-        cwd=ROOT,
-        timeout=60,
-    )
 
 
 def test_a_jsonl_interview_leaves_no_answer_text_on_disk(
@@ -84,7 +68,7 @@ def test_the_document_goes_to_the_chosen_path_with_mode_0600(
 
 def test_a_document_path_that_cannot_be_written_is_refused_at_the_start(tmp_path: Path) -> None:
     missing = tmp_path / "bestaat-niet" / "plan.md"
-    result = cli(tmp_path, "chat", "--household", "3012", "--document", str(missing))
+    result = doorbraakbot(tmp_path, "chat", "--household", "3012", "--document", str(missing))
     assert result.returncode == 2
     assert result.stderr == (
         f"Naar {missing} kan ik het plan niet schrijven: dat is een map, of de map eromheen"
@@ -109,7 +93,7 @@ def test_purge_removes_the_plans_earlier_versions_wrote_to_the_export_folder(
     other = exports / "notities.md"
     other.write_text("van de gebruiker", encoding="utf-8")
 
-    result = cli(tmp_path, "purge")
+    result = doorbraakbot(tmp_path, "purge")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         "0 plannen verwijderd die langer dan 365 dagen niet zijn gewijzigd.",
@@ -118,4 +102,4 @@ def test_purge_removes_the_plans_earlier_versions_wrote_to_the_export_folder(
     assert sorted(p.name for p in exports.iterdir()) == ["notities.md"]
     assert files_holding(tmp_path, b"Titel van een plan dat blijft") == []
     # the plan itself is kept (it is recent), in the database
-    assert "3012" in cli(tmp_path, "plans").stdout
+    assert "3012" in doorbraakbot(tmp_path, "plans").stdout

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,8 @@ import prompts
 from storage import PlanRecord, PlanRepository, create_engine_for, make_session_factory, migrate
 from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey, is_token
 from storage.db import alembic_config, ensure_encrypted, has_key_check, rotate_key, scrub
-from tests.conftest import ROOT, TEST_SECRET, env_for, keyring_for_tests
+from tests.conftest import TEST_SECRET, keyring_for_tests
+from tests.e2e.protocol import doorbraakbot
 from tests.integration.conftest import KEYRING
 
 MARKER = "MARKER-Zoë-8431"
@@ -292,20 +291,7 @@ def test_plaintext_rows_from_before_encryption_are_converted(url: str) -> None:
 
 # --- the command ---------------------------------------------------------------------------------
 
-
-def cli(
-    data_dir: Path, *args: str, stdin: str = "", **env: str
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env_for(data_dir, **env),
-        cwd=ROOT,
-        timeout=60,
-    )
+cli = doorbraakbot
 
 
 def test_cli_keys(tmp_path: Path) -> None:
