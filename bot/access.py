@@ -92,6 +92,17 @@ class AccessService:
             repo.audit(professional.actor, SHARED, plan_id)
             return code
 
+    def share_from_terminal(self, actor: str, plan_id: int) -> str:
+        """A one-time code for a plan, made in the terminal (`doorbraakbot deel`).
+
+        No owner check: a plan made in the terminal has no owning professional, and whoever
+        runs the terminal holds the database and its key, so every plan in it is theirs.
+        """
+        with self._writing() as repo:
+            code = repo.create_share_code(plan_id, None)
+            repo.audit(actor, SHARED, plan_id)
+            return code
+
     def join(self, professional: ProfessionalRecord, code: str) -> int | None:
         with self._writing() as repo:
             plan_id = repo.redeem_share_code(code, professional.id)

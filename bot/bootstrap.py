@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 import prompts
 from bot.access import AccessService
-from bot.config import Settings
+from bot.config import SettingError, Settings
 from bot.documents import Renderer
 from bot.formatting import DutchFormatter
 from bot.service import PlanService
@@ -25,12 +25,12 @@ from storage.db import ensure_encrypted, has_key_check
 
 
 class MissingKey(Exception):
-    """No key where one is needed: `run` without DOORBRAAK_SECRET_KEY, or an encrypted
+    """No key where one is needed: `run` without DOORBRAAK_SECRET_KEY(_FILE), or an encrypted
     database whose local key file is gone."""
 
     def __init__(self, key_file: Path | None = None) -> None:
         super().__init__(
-            "DOORBRAAK_SECRET_KEY is not set"
+            "neither DOORBRAAK_SECRET_KEY nor DOORBRAAK_SECRET_KEY_FILE is set"
             if key_file is None
             else f"the database is encrypted but the key file {key_file} is missing"
         )
@@ -54,27 +54,43 @@ class App:
 def bootstrap(settings: Settings | None = None, *, require_key: bool = False) -> App:
     """Wire the application; the database is migrated and checked against the key.
 
-    With `require_key` (the bot) the key must come from DOORBRAAK_SECRET_KEY; otherwise a local
-    key file is used, and created for a database that is not encrypted yet. Raises MissingKey,
+    The key comes from DOORBRAAK_SECRET_KEY or the file in DOORBRAAK_SECRET_KEY_FILE. Without
+    either, `require_key` (the bot) refuses; otherwise a local key file is used, and created for
+    a database that is not encrypted yet. Raises MissingKey, SettingError,
     storage.crypto.InvalidSecret, WrongKey or TamperedData, or StorageUnavailable.
     """
     settings = settings or Settings.load()
     key_file: Path | None = None
     keyring: Keyring | None = None
+    # The setting to name when the local key file cannot be read or made.
+    key_setting = "DOORBRAAK_KEY_FILE" if settings.key_file else "DOORBRAAK_DATA_DIR"
     if settings.secret_key:
         keyring = Keyring.from_secret(settings.secret_key)
+    elif settings.secret_key_file:
+        keyring = _read_setting(settings.secret_key_file, "DOORBRAAK_SECRET_KEY_FILE")
+        if keyring is None:
+            name, path = "DOORBRAAK_SECRET_KEY_FILE", settings.secret_key_file
+            raise SettingError(name, "instelling_sleutelbestand", pad=path)
     elif require_key:
         raise MissingKey()
     else:
         key_file = settings.resolved_key_file
-        keyring = read_key_file(key_file)
+        keyring = _read_setting(key_file, key_setting)
     spec = prompts.load_interview(settings.prompts_dir)
     fmt = DutchFormatter()
     dialog = Dialog(spec, fmt)
     renderer = Renderer(spec, fmt, prompts.template_dirs(settings.prompts_dir))
-    engine = create_engine_for(
-        settings.resolved_database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
-    )
+    try:
+        engine = create_engine_for(
+            settings.resolved_database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+        )
+    except (ArgumentError, ValueError, ImportError):
+        # Unparsable, an unknown dialect, or a driver that is not installed.
+        name = "DOORBRAAK_DATABASE_URL" if settings.database_url else "DOORBRAAK_DATA_DIR"
+        raise SettingError(name, "instelling_database_url") from None
+    except OSError as exc:
+        # The SQLite file's folder cannot be made.
+        raise StorageUnavailable(type(exc).__name__) from exc
     try:
         migrate(engine)
         if keyring is None:
@@ -82,7 +98,11 @@ def bootstrap(settings: Settings | None = None, *, require_key: bool = False) ->
             # A new key for a database already encrypted would only hide that the key is lost.
             if has_key_check(engine):
                 raise MissingKey(key_file)
-            keyring = create_key_file(key_file)
+            try:
+                keyring = create_key_file(key_file)
+            except OSError:
+                key = "instelling_sleutelbestand"
+                raise SettingError(key_setting, key, pad=key_file) from None
         ensure_encrypted(engine, keyring)
     except OperationalError as exc:
         engine.dispose()
@@ -94,6 +114,14 @@ def bootstrap(settings: Settings | None = None, *, require_key: bool = False) ->
     service = PlanService(dialog, sessions, keyring)
     access = AccessService(sessions, keyring)
     return App(settings, engine, sessions, dialog, renderer, service, access, keyring, key_file)
+
+
+def _read_setting(path: Path, name: str) -> Keyring | None:
+    """read_key_file, with a file that exists but cannot be read reported as setting `name`."""
+    try:
+        return read_key_file(path)
+    except OSError:
+        raise SettingError(name, "instelling_sleutelbestand", pad=path) from None
 
 
 def read_key_file(path: Path) -> Keyring | None:

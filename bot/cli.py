@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -16,15 +17,16 @@ import prompts
 from bot import exchange
 from bot.access import EXPORTED
 from bot.bootstrap import App, MissingKey, bootstrap, write_key_file
-from bot.config import Settings
+from bot.config import SettingError, Settings
 from bot.documents import FORMATS
 from bot.jsonl import run_jsonl
-from bot.local import LocalChat
+from bot.local import LocalChat, write_private
 from bot.service import snapshot_of
 from bot.terminal import run_terminal
 from bot.unavailable import StorageUnavailable
-from dialogs import SpecError
+from dialogs import Interview, SpecError
 from dialogs.household import normalise_household
+from storage import AnswerRecord, PlanRecord
 from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey
 from storage.db import rotate_key, scrub
 
@@ -42,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument(
         "--nieuw", action="store_true", help="start a new plan; the current one is archived"
     )
+    chat.add_argument(
+        "--document",
+        metavar="PATH",
+        help="also write the plan (Markdown) to this file, readable by you only; without it the"
+        " plan is only shown",
+    )
     sub.add_parser("run", help="run the Telegram bot (long polling, or a webhook)")
     sub.add_parser("plans", help="list plans with their progress")
     export = sub.add_parser("export", help="write a household's current plan to a file")
@@ -52,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     restore = sub.add_parser("import", help="import a plan from a JSON export")
     restore.add_argument("file", help="a JSON file written by 'export --format json'")
+    share = sub.add_parser(
+        "deel", help="make a one-time share code that opens a household's plan in Telegram"
+    )
+    share.add_argument("household", help="household number")
     invite = sub.add_parser("invite", help="make a one-time invite code for a professional")
     invite.add_argument("--team", required=True, help="the team the professional joins")
     purge = sub.add_parser(
@@ -86,31 +98,41 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "genkey":
         print(Keyring.generate_secret())
         return 0
-    settings = Settings.load()
+    try:
+        settings = Settings.load()
+    except SettingError as exc:
+        # Before the settings there is no prompts folder but the shipped one to word it.
+        return _fail(args, _setting_message(prompts.load_interview(), exc), 2)
     spec = prompts.load_interview(settings.prompts_dir)
 
     def fail(key: str, code: int, **params: object) -> int:
-        text = spec.message(key, **params)
-        if getattr(args, "jsonl", False):
-            print(json.dumps({"type": "error", "text": text}, ensure_ascii=False), flush=True)
-        else:
-            print(text, file=sys.stderr)
-        return code
+        return _fail(args, spec.message(key, **params), code)
 
     household = None
-    if args.command in ("chat", "export"):
+    if args.command in ("chat", "export", "deel"):
         household = normalise_household(args.household)
         if household is None:
             return fail("huishoudnummer_ongeldig", 2)
-    key_source = "DOORBRAAK_SECRET_KEY" if settings.secret_key else settings.resolved_key_file
+    document = None
+    if args.command == "chat" and args.document:
+        document = Path(args.document).absolute()
+        if document.is_dir() or not document.parent.is_dir():
+            return fail("document_pad_ongeldig", 2, pad=document)
+    key_source = settings.key_source
     try:
         app = bootstrap(settings, require_key=args.command == "run")
+    except SettingError as exc:
+        return _fail(args, _setting_message(spec, exc), 2)
     except StorageUnavailable:
         return fail("database_niet_beschikbaar", 1)
     except MissingKey as exc:
-        if exc.key_file is None:
-            return fail("sleutel_ontbreekt", 2)
-        return fail("sleutelbestand_ontbreekt", 1, pad=exc.key_file)
+        if exc.key_file is not None:
+            return fail("sleutelbestand_ontbreekt", 1, pad=exc.key_file)
+        terminal_key = settings.resolved_key_file
+        if terminal_key.is_file():
+            # The usual way here: plans made in the terminal, now the bot on the same data.
+            return fail("sleutel_ontbreekt_terminal", 2, pad=terminal_key)
+        return fail("sleutel_ontbreekt", 2)
     except InvalidSecret:
         return fail("sleutel_ongeldig", 2, bron=key_source)
     except WrongKey:
@@ -133,11 +155,18 @@ def _run(args: argparse.Namespace) -> int:
             code = app.access.invite(args.team.strip()[:100])
             print(spec.message("uitnodiging_gemaakt", code=code, team=args.team.strip()))
             return 0
+        if args.command == "deel":
+            assert household is not None
+            return _share(app, household)
         if args.command == "purge":
             days = args.days if args.days is not None else settings.retention_days
             if days < 1:
                 return fail("bewaartermijn_ongeldig", 2)
             print(spec.message("opgeschoond", aantal=app.access.purge(days), dagen=days))
+            folder = settings.resolved_export_dir
+            removed = _remove_legacy_documents(folder)
+            if removed:
+                print(spec.message("oude_planbestanden_verwijderd", aantal=removed, map=folder))
             return 0
         if args.command == "import":
             return _import(app, args.file)
@@ -147,9 +176,14 @@ def _run(args: argparse.Namespace) -> int:
             assert household is not None
             return _export(app, household, args.format, args.output)
         assert household is not None
-        chat = LocalChat(app, household, author=settings.terminal_author, new=args.nieuw)
+        chat = LocalChat(
+            app, household, author=settings.terminal_author, new=args.nieuw, document=document
+        )
         if args.jsonl:
-            return run_jsonl(chat, app.dialog.spec, sys.stdin, sys.stdout)
+            return run_jsonl(chat, app.dialog.spec, sys.stdin.buffer, sys.stdout)
+        if isinstance(sys.stdin, io.TextIOWrapper):
+            # A line that is not UTF-8 is refused by the chat rather than ending the program.
+            sys.stdin.reconfigure(errors="surrogateescape")
         return run_terminal(chat, app.dialog.spec)
     except StorageUnavailable:
         return fail("database_niet_beschikbaar", 1)
@@ -162,6 +196,38 @@ def _run(args: argparse.Namespace) -> int:
         return fail("gegevens_beschadigd", 1)
     finally:
         app.engine.dispose()
+
+
+def _remove_legacy_documents(export_dir: Path) -> int:
+    """Delete the unencrypted Markdown plans that earlier versions wrote at the end of every
+    terminal interview; the number deleted.
+
+    All of them, not only those of purged plans: nobody chose to have them (the interview now
+    writes a file only with --document), a file name cannot be matched to a kept plan without
+    decrypting every household number, and the plans themselves stay in the encrypted
+    database, from which `plan` or `export` writes them again.
+    """
+    removed = 0
+    for pattern in ("doorbraakplan-*.md", "doorbraakplan-*.md.tmp"):
+        for path in export_dir.glob(pattern):
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+                removed += 1
+    return removed
+
+
+def _fail(args: argparse.Namespace, text: str, code: int) -> int:
+    """Report an error that ends the command: a protocol line with --jsonl, else on stderr."""
+    if getattr(args, "jsonl", False):
+        print(json.dumps({"type": "error", "text": text}, ensure_ascii=False), flush=True)
+    else:
+        print(text, file=sys.stderr)
+    return code
+
+
+def _setting_message(spec: Interview, error: SettingError) -> str:
+    expected = spec.message(error.key, **error.params)
+    return spec.message("instelling_ongeldig", naam=error.name, verwacht=expected)
 
 
 def _rotate_key(app: App, *, generate: bool) -> int:
@@ -208,9 +274,8 @@ def _rotate_key(app: App, *, generate: bool) -> int:
 
 def _export(app: App, household: str, fmt: str, output: str | None) -> int:
     spec = app.dialog.spec
-    found = app.service.current(household)
+    found = _current(app, household)
     if found is None:
-        print(spec.message("geen_plan", huishouden=household), file=sys.stderr)
         return 1
     record, history = found
     if fmt == "json":
@@ -225,9 +290,26 @@ def _export(app: App, household: str, fmt: str, output: str | None) -> int:
     default = app.settings.resolved_export_dir / f"doorbraakplan-{household}.{fmt}"
     path = Path(output) if output else default
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
+    write_private(path, content)
     print(spec.message("bestand_gemaakt", pad=path))
     return 0
+
+
+def _share(app: App, household: str) -> int:
+    found = _current(app, household)
+    if found is None:
+        return 1
+    code = app.access.share_from_terminal(app.settings.terminal_author, found[0].id)
+    print(app.dialog.spec.message("deel_code_terminal", code=code, huishouden=household))
+    return 0
+
+
+def _current(app: App, household: str) -> tuple[PlanRecord, list[AnswerRecord]] | None:
+    """The household's current plan and its history; None, said on stderr, if there is none."""
+    found = app.service.current(household)
+    if found is None:
+        print(app.dialog.spec.message("geen_plan", huishouden=household), file=sys.stderr)
+    return found
 
 
 def _import(app: App, file: str) -> int:

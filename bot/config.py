@@ -6,13 +6,36 @@ import getpass
 import os
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "doorbraakbot"
+
+
+class SettingError(Exception):
+    """A setting with a value the bot cannot use: `name` is its environment variable, `key`
+    the message (prompts/messages.yaml) that says what it expects, with `params`."""
+
+    def __init__(self, name: str, key: str, **params: object) -> None:
+        # Never the value itself: it may be a key or a password in a database URL.
+        super().__init__(f"{name} is invalid ({key})")
+        self.name = name
+        self.key = key
+        self.params = params
+
+
+# Pydantic error types -> the message saying what was expected; its limit from the error's ctx.
+_EXPECTED = {
+    "int_parsing": ("instelling_geheel_getal", None),
+    "int_from_float": ("instelling_geheel_getal", None),
+    "float_parsing": ("instelling_getal", None),
+    "greater_than_equal": ("instelling_minstens", "ge"),
+    "greater_than": ("instelling_meer_dan", "gt"),
+    "less_than_equal": ("instelling_hoogstens", "le"),
+}
 
 
 class Settings(BaseSettings):
@@ -27,9 +50,9 @@ class Settings(BaseSettings):
     export_dir: Path | None = None
     # A folder with an interview.yaml / messages.yaml / templates/ that replace the shipped ones.
     prompts_dir: Path | None = None
-    sqlite_busy_timeout_ms: int = 5000
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     # Plans not changed for this many days are deleted by `doorbraakbot purge`.
-    retention_days: int = 365
+    retention_days: int = Field(default=365, ge=1)
     # Who is recorded as the author of answers given in the terminal.
     author: str = ""
 
@@ -37,6 +60,9 @@ class Settings(BaseSettings):
     # suggestions and hashes household numbers. Required by `run`; without it the terminal
     # commands use (and on first use create) key_file, by default `secret.key` in data_dir.
     secret_key: str = ""
+    # A file holding the key instead (the systemd-credentials convention: LoadCredential= and
+    # DOORBRAAK_SECRET_KEY_FILE=%d/<name>); never created or replaced by the bot.
+    secret_key_file: Path | None = None
     key_file: Path | None = None
     # `rotate-key` re-encrypts everything from secret_key (or key_file) to this key.
     new_secret_key: str = ""
@@ -54,20 +80,27 @@ class Settings(BaseSettings):
     # Webhook mode (behind a reverse proxy) when a public URL is set; long polling otherwise.
     webhook_url: str = ""
     webhook_listen: str = "127.0.0.1"
-    webhook_port: int = 8080
+    webhook_port: int = Field(default=8080, ge=0, le=65535)
     webhook_secret: str = ""
     # The path the webhook server answers at, behind the reverse proxy.
     webhook_path: str = "/telegram"
     # Several workers: how long a worker waits for an update id that has not arrived (at the
     # other worker, say) before it applies the next one without it, in seconds.
-    webhook_gap_timeout: float = 2.0
+    webhook_gap_timeout: float = Field(default=2.0, gt=0)
 
     @classmethod
     def load(cls) -> Settings:
         """Settings from the environment and the `.env` file (DOORBRAAK_ENV_FILE names another,
-        or an empty value none at all, as the tests do)."""
+        or an empty value none at all, as the tests do). Raises SettingError."""
         env_file = os.environ.get("DOORBRAAK_ENV_FILE", ".env")
-        return cls(_env_file=env_file or None)  # type: ignore[call-arg]
+        try:
+            return cls(_env_file=env_file or None)  # type: ignore[call-arg]
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = str(error["loc"][0]) if error["loc"] else ""
+            key, limit = _EXPECTED.get(error["type"], ("instelling_waarde", None))
+            params = {} if limit is None else {"grens": error.get("ctx", {}).get(limit)}
+            raise SettingError(f"DOORBRAAK_{field.upper()}", key, **params) from None
 
     @property
     def resolved_database_url(self) -> str:
@@ -78,6 +111,13 @@ class Settings(BaseSettings):
     @property
     def resolved_key_file(self) -> Path:
         return self.key_file or self.data_dir / "secret.key"
+
+    @property
+    def key_source(self) -> str:
+        """Where the key comes from, as messages name it."""
+        if self.secret_key:
+            return "DOORBRAAK_SECRET_KEY"
+        return str(self.secret_key_file or self.resolved_key_file)
 
     @property
     def resolved_export_dir(self) -> Path:

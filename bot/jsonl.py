@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
-from bot.local import Item, LocalChat, WrittenDocument
+from bot.local import Item, LocalChat, PlanDocument, is_text
 from dialogs import Done, Error, Interview, Message, Question
 
 
@@ -32,25 +32,47 @@ def encode(item: Item) -> dict[str, Any]:
         return {"type": "error", "text": item.text}
     if isinstance(item, Message):
         return {"type": "message", "text": item.text}
-    if isinstance(item, WrittenDocument):
-        return {"type": "document", "format": item.format, "path": str(item.path)}
+    if isinstance(item, PlanDocument):
+        path = None if item.path is None else str(item.path)
+        return {"type": "document", "format": item.format, "text": item.text, "path": path}
     if isinstance(item, Done):
         return {"type": "done"}
     raise TypeError(f"cannot encode {item!r}")
 
 
-def decode(line: str) -> str | None:
-    """The text of one input line, or None if the line is not `{"text": "..."}`."""
+class Unreadable(Exception):
+    """An input line that is not `{"text": "..."}` in UTF-8; `key` names the message to send."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def decode(line: bytes) -> str:
+    """The text of one raw input line; raises Unreadable if there is none to be read."""
     try:
-        data = json.loads(line)
-    except json.JSONDecodeError:
-        return None
+        data = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise Unreadable("jsonl_geen_utf8") from exc
+    except (ValueError, RecursionError) as exc:
+        # RecursionError: deeply nested brackets exhaust the decoder's stack.
+        raise Unreadable("jsonl_ongeldig") from exc
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
-        return None
-    return data["text"]
+        raise Unreadable("jsonl_ongeldig")
+    text: str = data["text"]
+    if not is_text(text):
+        # JSON can escape a lone surrogate (\ud800).
+        raise Unreadable("jsonl_ongeldig_teken")
+    return text
 
 
-def run_jsonl(chat: LocalChat, spec: Interview, stdin: TextIO, stdout: TextIO) -> int:
+def run_jsonl(chat: LocalChat, spec: Interview, stdin: BinaryIO, stdout: TextIO) -> int:
+    """Answer lines until `stop` or the end of input; the exit code.
+
+    `stdin` is read as bytes so that a line that is not UTF-8 is refused on its own instead of
+    ending the loop.
+    """
+
     def emit(items: Iterable[Item]) -> None:
         for item in items:
             stdout.write(json.dumps(encode(item), ensure_ascii=False) + "\n")
@@ -60,9 +82,10 @@ def run_jsonl(chat: LocalChat, spec: Interview, stdin: TextIO, stdout: TextIO) -
     for line in stdin:
         if not line.strip():
             continue
-        text = decode(line)
-        if text is None:
-            emit([Error(spec.message("jsonl_ongeldig")), *chat.repeat()])
+        try:
+            text = decode(line)
+        except Unreadable as exc:
+            emit([Error(spec.message(exc.key)), *chat.repeat()])
             continue
         items, stopped = chat.send(text)
         emit(items)

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from bot.local import Item, LocalChat, WrittenDocument
+from bot.local import Item, LocalChat, PlanDocument
 from dialogs import Done, Error, Interview, Message, Question
 
 
@@ -17,7 +17,10 @@ def format_item(item: Item, spec: Interview) -> str:
         return f"! {item.text}"
     if isinstance(item, Message):
         return item.text
-    if isinstance(item, WrittenDocument):
+    if isinstance(item, PlanDocument):
+        # Shown, not written: a file only where the user asked for one (--document).
+        if item.path is None:
+            return item.text
         return spec.message("bestand_gemaakt", pad=item.path)
     if isinstance(item, Done):
         return ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -45,12 +46,19 @@ _NL_BBAN = re.compile(r"[A-Z]{4}\d{10}")
 # The start of anything IBAN-shaped: two letters and two check digits at the start of a word.
 _IBAN_START = re.compile(r"(?<![^\W_])([A-Za-z]{2})(\d{2})")
 
+# `@` and `.` of an address, also as written to get past filters: `jan[at]example(dot)nl`,
+# `jan (at) example (punt) nl`; only in brackets, as `at` and `punt` are everyday words.
+_AT = r"(?:@|\s*[\[({]\s*(?:at|apenstaartje)\s*[\])}]\s*)"
+_DOT = r"(?:\.|\s*[\[({]\s*(?:dot|punt)\s*[\])}]\s*)"
 _EMAIL = re.compile(
     r"(?<![\w.%+-])"
     r"[\w%+-]+(?:\.[\w%+-]+)*"
-    r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}"
-    r"(?![\w-])"
+    rf"{_AT}(?:[^\W_](?:[\w-]*[^\W_])?{_DOT})+[^\W\d_]{{2,}}"
+    r"(?![\w-])",
+    re.IGNORECASE,
 )
+# A printed IBAN is 15 to 34 letters and digits (IBAN_LENGTHS).
+_IBAN_MIN, _IBAN_MAX = 15, 34
 
 # A national number starts with 0, an international one with +31 or 0031 (then no 0, though
 # `+31 (0)6` and `+31 06` are common); `(020) 123 4567` puts the area code in brackets.
@@ -99,17 +107,56 @@ def valid_iban(candidate: str) -> bool:
 
 
 def find_pii(text: str) -> list[Finding]:
-    """Parts of `text` that look like personal data, in order, not overlapping."""
+    """Parts of `text` that look like personal data, in order, not overlapping.
+
+    Matched in the NFKC form without format characters, so full-width digits (`１２３`) and
+    invisible characters inside a number (a zero-width space) hide nothing; the positions are
+    those in `text` itself.
+    """
+    normal, origin = _normalise(text)
     found: list[Finding] = []
-    masked = text
+    masked = normal
     while True:
         # Looking again with the found parts masked out: a part is then judged with the
         # same neighbours as after `redact`, so redacting leaves nothing to find.
         new = _scan(masked)
         if not new:
-            return sorted(found, key=_position)
+            return _in_original(sorted(found, key=_position), origin)
         found.extend(new)
         masked = _mask(masked, new)
+
+
+def _normalise(text: str) -> tuple[str, list[int]]:
+    """`text` in NFKC without format (Cf) characters, and for each of its characters the
+    position in `text` it comes from.
+
+    Character by character, so every position is known; NFKC's composing of a letter with a
+    following accent is lost, which matters nothing to digits, `@` and ASCII letters.
+    """
+    chars: list[str] = []
+    origin: list[int] = []
+    for at, char in enumerate(text):
+        if char.isascii():
+            chars.append(char)
+            origin.append(at)
+        elif unicodedata.category(char) != "Cf":
+            for normal in unicodedata.normalize("NFKC", char):
+                chars.append(normal)
+                origin.append(at)
+    return "".join(chars), origin
+
+
+def _in_original(findings: list[Finding], origin: list[int]) -> list[Finding]:
+    """Findings in the normalised text as positions in the original, still not overlapping."""
+    result: list[Finding] = []
+    for finding in findings:
+        start, end = origin[finding.start], origin[finding.end - 1] + 1
+        if result and start < result[-1].end:
+            # Both ends inside one character that NFKC made into several (`⑫` is `12`).
+            result[-1] = Finding(result[-1].kind, result[-1].start, max(end, result[-1].end))
+        else:
+            result.append(Finding(finding.kind, start, end))
+    return result
 
 
 def redact(
@@ -164,6 +211,10 @@ def _ibans(text: str) -> Iterator[tuple[int, int, bool]]:
     for m in _IBAN_START.finditer(text):
         length = IBAN_LENGTHS.get(m[1].upper())
         if length is None:
+            # No IBAN, but its digits are no phone number or BSN either.
+            end = _iban_shaped(text, m.end())
+            if end is not None:
+                yield m.start(), end, False
             continue
         end = _take_alnum(text, m.end(), length - 4)
         if end is None:
@@ -182,6 +233,21 @@ def _take_alnum(text: str, at: int, count: int) -> int | None:
         taken += 1
         at += 1
     if at < len(text) and text[at].isalnum():
+        return None
+    return at
+
+
+def _iban_shaped(text: str, at: int) -> int | None:
+    """The end of an IBAN's length in digits and capitals from `at` (grouped by four or not),
+    for a country code not in the registry; None if there is no such run."""
+    taken = 0
+    while taken < _IBAN_MAX - 4:
+        ahead = at + 1 if text[at : at + 1] == " " and taken % 4 == 0 else at
+        char = text[ahead : ahead + 1]
+        if not (char.isascii() and (char.isdigit() or char.isupper())):
+            break
+        at, taken = ahead + 1, taken + 1
+    if taken < _IBAN_MIN - 4 or text[at : at + 1].isalnum():
         return None
     return at
 

@@ -89,8 +89,9 @@ class ShareCode(Base):
     plan_id: Mapped[int] = mapped_column(
         ForeignKey("plans.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    created_by: Mapped[int] = mapped_column(
-        ForeignKey("professionals.id", ondelete="CASCADE"), nullable=False
+    # NULL: made with `doorbraakbot deel` on the machine that holds the database.
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("professionals.id", ondelete="CASCADE"), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
@@ -223,7 +224,8 @@ class AccessRepository:
             )
         )
 
-    def create_share_code(self, plan_id: int, professional_id: int) -> str:
+    def create_share_code(self, plan_id: int, professional_id: int | None) -> str:
+        """A one-time code for the plan, made by the professional (None: in the terminal)."""
         code = new_code("DEEL")
         now = utcnow()
         self._session.add(

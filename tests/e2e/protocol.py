@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import queue
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +21,7 @@ from typing import Any
 from dialogs import Field, Interview, Kind
 from storage import AnswerRecord, PlanRecord, PlanRepository, create_engine_for
 from storage import make_session_factory as make_sessions
-from tests.conftest import JsonlProcess, keyring_for_tests, sample_answer
+from tests.conftest import ROOT, JsonlProcess, env_for, keyring_for_tests, sample_answer
 
 HOUSEHOLD = "3012"
 # Far longer than a turn takes (milliseconds); short enough that a missing line fails fast.
@@ -123,6 +125,22 @@ class Driver:
         assert self.process.proc.stderr is not None
         self.wait()
         return self.process.proc.stderr.read()
+
+
+def doorbraakbot(
+    data_dir: Path, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The installed `doorbraakbot` command, run as an operator runs it, to its end."""
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("doorbraakbot")), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env_for(data_dir, **env),
+        cwd=ROOT,
+        timeout=60,
+    )
 
 
 def kinds(turn: list[Item]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -10,20 +11,11 @@ from typing import Any
 
 from dialogs import Interview
 from tests.conftest import ROOT, env_for
-from tests.e2e.protocol import Driver, kinds, question_of, stored_plan, walk
+from tests.e2e.protocol import Driver, doorbraakbot, kinds, question_of, stored_plan, walk
 
 
 def cli(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env_for(data_dir),
-        cwd=ROOT,
-        timeout=60,
-    )
+    return doorbraakbot(data_dir, *args, stdin=stdin)
 
 
 def test_plans_lists_households_with_their_progress(
@@ -111,6 +103,7 @@ def test_export_writes_each_format(jsonl: Any, spec: Interview, tmp_path: Path) 
         assert result.returncode == 0, result.stderr
         path = tmp_path / "exports" / f"doorbraakplan-3012.{fmt}"
         assert path.read_bytes().startswith(start), fmt
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, fmt
     out = subprocess.run(
         [sys.executable, "-m", "bot.cli", "export", "3012", "--format", "md", "-o", "-"],
         capture_output=True,
@@ -120,3 +113,38 @@ def test_export_writes_each_format(jsonl: Any, spec: Interview, tmp_path: Path) 
         check=True,
     )
     assert out.stdout.startswith(b"# ")
+
+
+def test_terminal_refuses_a_line_that_is_not_utf8_and_goes_on(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat", "--household", "4021"],
+        input=b"Titel \xff kapot\nTitel na een kapotte regel\nstop\n",
+        capture_output=True,
+        env=env_for(tmp_path),
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert b"Traceback" not in result.stderr
+    out = result.stdout.decode("utf-8")
+    assert "! Deze invoer kan ik niet lezen: het is geen UTF-8-tekst." in out
+    assert stored_plan(tmp_path, "4021").answers == {"plan.titel": "Titel na een kapotte regel"}
+
+
+def test_terminal_shows_the_plan_and_writes_a_file_only_where_asked(tmp_path: Path) -> None:
+    typed = "Plan dat de terminal toont\nplan\nstop\n"
+    shown = cli(tmp_path, "chat", "--household", "4021", stdin=typed)
+    assert shown.returncode == 0, shown.stderr
+    assert "# Plan dat de terminal toont\n" in shown.stdout
+    assert "Huishoudnummer: 4021" in shown.stdout
+    assert not (tmp_path / "exports").exists()
+
+    chosen = tmp_path / "plan-4021.md"
+    written = cli(
+        tmp_path, "chat", "--household", "4021", "--document", str(chosen), stdin="plan\nstop\n"
+    )
+    assert written.returncode == 0, written.stderr
+    assert f"Het plan staat in {chosen}\n" in written.stdout
+    assert "# Plan dat de terminal toont" not in written.stdout
+    assert chosen.read_text(encoding="utf-8").startswith("# Plan dat de terminal toont\n")
+    assert stat.S_IMODE(chosen.stat().st_mode) == 0o600

@@ -26,6 +26,11 @@ from tests.e2e.protocol import (
 
 EMPTY = "Je antwoord is leeg. Typ een antwoord, of 'overslaan' als de vraag niet verplicht is."
 NOT_JSON = 'Ongeldige invoer: verwacht één JSON-object per regel, zoals {"text": "mijn antwoord"}.'
+NOT_UTF8 = "Ongeldige invoer: deze regel is geen UTF-8-tekst. Stuur elke regel in UTF-8."
+LONE_SURROGATE = (
+    "Ongeldige invoer: de tekst bevat een teken dat niet bestaat (een losse surrogaat zoals"
+    " \\ud800). Typ het antwoord opnieuw."
+)
 HOUSEHOLD_INVALID = (
     "Dat is geen geldig huishoudnummer. Een huishoudnummer heeft hoogstens 32 letters, cijfers"
     " en streepjes, minstens één cijfer en geen spaties, bijvoorbeeld 3012 of WT-3012. Gebruik"
@@ -191,7 +196,7 @@ def test_long_and_unicode_answers_are_kept_verbatim(
 
     turn = driver.send("plan")
     assert kinds(turn) == ["document", "question"]
-    markdown = Path(turn[0]["path"]).read_text(encoding="utf-8")
+    markdown = turn[0]["text"]
     assert markdown.startswith(f"# {UNICODE}\n")
     assert f"\n{md(text)}\n" in field_block(spec, markdown, spec_field)
     assert f"\nProfessional {UNICODE}\n" in field_block(spec, markdown, "plan.professional")
@@ -220,3 +225,34 @@ def test_a_non_date_is_refused_for_a_date_field(
     turn = driver.send("15 maart 2027")
     assert kinds(turn) == ["message", "document", "done"]
     assert stored_plan(tmp_path).answers[field] == "2027-03-15"
+
+
+UNREADABLE_LINES = [
+    # (raw bytes of one line, the error it gets)
+    (b'{"text": "a\xff b"}', NOT_UTF8),
+    (b"\xc3", NOT_UTF8),
+    (b'{"text": "\\ud800"}', LONE_SURROGATE),
+    (b'{"text": "Titel \\udfff"}', LONE_SURROGATE),
+    (b"[" * 1_000, NOT_JSON),
+    (b'{"text": ' * 100_000, NOT_JSON),
+]
+
+
+def test_lines_that_cannot_be_read_get_an_error_and_the_process_goes_on(
+    jsonl: Any, tmp_path: Path
+) -> None:
+    driver = Driver(jsonl("3012"))
+    stdin = driver.process.proc.stdin
+    assert stdin is not None
+    for raw, message in UNREADABLE_LINES:
+        stdin.buffer.write(raw + b"\n")
+        stdin.flush()
+        turn = driver.read_turn()
+        assert_refused(turn, message, "plan.titel")
+
+    turn = driver.send("Titel na onleesbare regels")
+    assert question_of(turn)["field"] == "plan.professional"
+    assert driver.stop() == 0
+    assert "Traceback" not in driver.stderr()
+    assert [a.field for a in stored_history(tmp_path)] == ["plan.titel"]
+    assert stored_plan(tmp_path).answers == {"plan.titel": "Titel na onleesbare regels"}

@@ -98,7 +98,7 @@ def test_added_questions_are_asked_in_their_place(
 
     turn = driver.send("plan")
     assert kinds(turn) == ["document", "question"]
-    markdown = Path(turn[0]["path"]).read_text(encoding="utf-8")
+    markdown = turn[0]["text"]
     with_added = prompts.load_interview(folder)
     assert "**Aantal kinderen**  \n2\n" in field_block(
         with_added, markdown, "huishouden.aantal_kinderen"

@@ -58,7 +58,7 @@ def test_eveline_totals_and_comparisons(jsonl: Any, spec: Interview, tmp_path: P
     assert "- Reële baten: € 54.050" in triangle
     # the summary document
     document = next(t for t in seen if t["type"] == "document")
-    summary = plain(Path(document["path"]).read_text(encoding="utf-8"))
+    summary = plain(document["text"])
     assert "| De huidige situatie | € 0 |" in summary
     assert "| Het dreigend scenario | € 57.650 |" in summary
     assert "| Het doorbraakscenario | € 3.600 |" in summary

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from storage.db import alembic_config, ensure_encrypted, has_key_check, rotate_k
 from storage.inbox import InboxRepository
 from storage.models import encrypted_columns, protected_columns, protected_tables
 from tests.conftest import ROOT, TEST_SECRET, env_for, keyring_for_tests
+from tests.e2e.protocol import doorbraakbot
 from tests.integration.conftest import KEYRING
 
 MARKER = "MARKER-Zoë-8431"
@@ -376,20 +375,7 @@ def test_plaintext_rows_from_before_encryption_are_converted(url: str) -> None:
 
 # --- the command ---------------------------------------------------------------------------------
 
-
-def cli(
-    data_dir: Path, *args: str, stdin: str = "", **env: str
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env_for(data_dir, **env),
-        cwd=ROOT,
-        timeout=60,
-    )
+cli = doorbraakbot
 
 
 def test_cli_keys(tmp_path: Path) -> None:
@@ -418,10 +404,11 @@ def test_cli_keys(tmp_path: Path) -> None:
     assert wrong.stderr.strip() == spec.message("sleutel_onjuist", bron="DOORBRAAK_SECRET_KEY")
     assert "Traceback" not in wrong.stderr
 
-    # the bot without a key refuses to start and says how to make one
+    # the bot without a key refuses to start and names the terminal's key file
     run = cli(tmp_path, "run", DOORBRAAK_SECRET_KEY="", TELEGRAM_BOT_TOKEN="123:abc")
     assert run.returncode == 2
-    assert "doorbraakbot genkey" in run.stdout + run.stderr
+    assert run.stderr.strip() == spec.message("sleutel_ontbreekt_terminal", pad=key_file)
+    assert f"DOORBRAAK_SECRET_KEY_FILE={key_file} doorbraakbot run" in run.stderr
 
     # rotate-key replaces the key file; the plan stays readable, the old key no longer works
     old_secret = key_file.read_text()

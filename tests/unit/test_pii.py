@@ -202,6 +202,76 @@ def test_text_that_is_no_email_address(text: str) -> None:
     assert found(text) == []
 
 
+# --- written to get past a filter: full-width digits, invisible characters, [at] -----------------
+
+FULL_WIDTH_BSN = "１１１２２２３３３"  # 111222333, which passes the 11-proef
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        FULL_WIDTH_BSN,
+        "１２３４５６７８２",
+        "111\u200b222333",  # zero-width space
+        "1112\u200c22333",  # zero-width non-joiner
+        "11\u00ad1222333",  # soft hyphen
+        "\u2060111222333\ufeff",  # word joiner, byte order mark
+        "111\u00a0222\u00a0333",  # no-break spaces between the groups
+        "１１１ ２２２ ３３３",
+    ],
+)
+def test_a_bsn_in_other_digits_or_with_invisible_characters_is_found(text: str) -> None:
+    answer = f"Het BSN is {text}, zegt moeder."
+    assert found(answer) == [("bsn", text.strip("\u2060\ufeff"))]
+    assert redact(answer, find_pii(answer), PLACEHOLDERS) == (
+        "Het BSN is [BSN weggelaten], zegt moeder."
+        if text[0] != "\u2060"
+        else "Het BSN is \u2060[BSN weggelaten]\ufeff, zegt moeder."
+    )
+
+
+def test_redacting_a_disguised_bsn_keeps_the_text_around_it() -> None:
+    text = "Zoë 👨‍👩‍👧 BSN １１１\u200b２２２３３３ en ﬁnanciën: € 1.052,32"
+    assert redact(text, find_pii(text), PLACEHOLDERS) == (
+        "Zoë 👨‍👩‍👧 BSN [BSN weggelaten] en ﬁnanciën: € 1.052,32"
+    )
+
+
+def test_a_phone_number_with_a_zero_width_space_is_found() -> None:
+    assert found("bel 06\u200b1234\u200b5678") == [("telefoon", "06\u200b1234\u200b5678")]
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "jan[at]example.nl",
+        "jan (at) example (dot) nl",
+        "jan(at)example(punt)nl",
+        "Jan [AT] Example [DOT] NL",
+        "jan{at}example.nl",
+        "jan (apenstaartje) example (punt) nl",
+        "jan＠example．nl",  # full-width @ and .
+        "jan@example.nl",
+    ],
+)
+def test_an_email_address_written_around_a_filter_is_found(email: str) -> None:
+    for text in (email, f"Mail: {email}.", f"via {email}, of bellen"):
+        assert found(text) == [("email", email)], text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "XX91 ABNA 0417 1643 00",  # no such country, grouped: its digits are no phone number
+        "ZZ12 0612 3456 7890",
+        "QQ00 0201 2345 6789 01",
+    ],
+)
+def test_iban_shaped_text_with_an_unknown_country_is_nothing(text: str) -> None:
+    assert found(text) == []
+    assert found(f"rekening {text}, bel 0612345678") == [("telefoon", "0612345678")]
+
+
 # --- everyday answers that contain none of these -----------------------------------------------
 
 
@@ -215,6 +285,12 @@ def test_text_that_is_no_email_address(text: str) -> None:
         "Om 10:30 uur bij het wijkteam, kamer 2.14.",
         "Zoë woont sinds 2019 in de wijk. 👨‍👩‍👧",
         "Dossier 2024-0012345, zaak 1234567890.",
+        "Huur ８１２,５０ per maand sinds １５-０３-２０２４; schuld € 12.345,67.",
+        "Afspraak op 01-02-2027 om 09:00, dan 2027\u200b-03-15 en 15\u00a0maart 2027.",
+        "Inkomen € 1.500,00 netto, toeslag € 312,-, kinderbijslag €\u00a0291,83 per kwartaal.",
+        "Woning van 45 m², 3 kamers, ½ jaar wachttijd; kosten 2.000 × 12 = 24.000.",
+        "Ze is 34 (at the moment werkloos) en de zoon (punt 3 van het plan) zit op school.",
+        "Afspraak met het wijkteam (at home) op maandag.",
     ],
 )
 def test_everyday_answers_are_left_alone(text: str) -> None:
