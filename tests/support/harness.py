@@ -28,7 +28,7 @@ FACILITATOR, MEMBER_A, MEMBER_B = 2001, 2002, 2003
 class Harness:
     def __init__(
         self, stand_in: BotApiStandIn, application: Application[Any, Any, Any, Any, Any, Any],
-        app: App,
+        app: App, front: TelegramFrontEnd,
     ) -> None:  # fmt: skip
         self.stand_in = stand_in
         self.application = application
@@ -37,6 +37,7 @@ class Harness:
         self._ids = itertools.count(1)
         self.presses = 0
         self.professionals: dict[int, str] = {}
+        self.front = front
 
     async def push(self, update: dict[str, Any]) -> list[Call]:
         """Process one update; return the Bot API calls it caused."""
@@ -106,7 +107,7 @@ async def bot(tmp_path: Path, harness_settings: dict[str, Any]) -> AsyncIterator
     )
     await application.initialize()
     await front.post_init(application)
-    harness = Harness(stand_in, application, app)
+    harness = Harness(stand_in, application, app, front)
     for user_id in (1001, FACILITATOR, MEMBER_A):  # MEMBER_B is not registered
         professional = app.access.register(app.access.invite("Noord"), user_id)
         assert professional is not None
@@ -132,7 +133,7 @@ async def answer_current(bot: Harness, **kw: Any) -> list[Call]:
 def texts(calls: list[Call]) -> list[str]:
     """What the user read: the texts of the messages sent and of the toasts shown."""
     return [
-        str(c.params["text"])
+        html.unescape(str(c.params["text"]))
         for c in calls
         if c.method in ("sendMessage", "answerCallbackQuery")
         and not c.failed
