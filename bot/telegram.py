@@ -11,7 +11,7 @@ import re
 import traceback
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
@@ -155,6 +155,18 @@ class Press:
         if not self.answered:
             self.answered = True
             await self.query.answer(text)
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """A press of a well-formed button by a registered professional, in `chat_id`, on the
+    bot's message `message_id`: what the button handlers work with."""
+
+    press: Press
+    button: Button
+    who: ProfessionalRecord
+    chat_id: int
+    message_id: int
 
 
 class TelegramFrontEnd:
@@ -622,22 +634,16 @@ class TelegramFrontEnd:
             key = "toegang_onbekend" if chat.type == PRIVATE else "telegram_alleen_professionals"
             await press.answer(self.spec.message(key))
             return
+        pressed = Pressed(press, button, who, chat.id, message.message_id)
         async with self.lock(chat.id):
             if button.action in PRIVATE_BUTTONS:
-                await self._on_private_button(context, chat.id, who, button, press, message)
+                await self._on_private_button(context, pressed)
             else:
-                await self._on_answer_button(update, context, chat.id, who, button, press)
+                await self._on_answer_button(update, context, pressed)
 
-    async def _on_answer_button(
-        self,
-        update: Update,
-        context: Context,
-        chat_id: int,
-        who: ProfessionalRecord,
-        button: Button,
-        press: Press,
-    ) -> None:
+    async def _on_answer_button(self, update: Update, context: Context, pressed: Pressed) -> None:
         """A choice, Klaar or Overslaan under a question: an answer to the plan."""
+        press, button, who, chat_id = pressed.press, pressed.button, pressed.who, pressed.chat_id
         author = who.actor
         event: Choose | Submit | Command
         if button.action == CHOOSE:
@@ -684,23 +690,16 @@ class TelegramFrontEnd:
             privately_to=user.id if user is not None else None,
         )
 
-    async def _on_private_button(
-        self,
-        context: Context,
-        chat_id: int,
-        who: ProfessionalRecord,
-        button: Button,
-        press: Press,
-        message: Any,
-    ) -> None:
+    async def _on_private_button(self, context: Context, pressed: Pressed) -> None:
         """Buttons on one's own plans, in a private chat: resume, delete, forget, and the
         choices for a finished or archived plan."""
+        press, button, who, chat_id = pressed.press, pressed.button, pressed.who, pressed.chat_id
         author = who.actor
-        target = ChatTarget(chat_id, PRIVATE, first_message_id=message.message_id)
+        target = ChatTarget(chat_id, PRIVATE, first_message_id=pressed.message_id)
         if button.action == FORGET:
-            await self._forget(context, chat_id, button, press, message.message_id)
+            await self._forget(context, pressed)
         elif button.action == DELETE:
-            await self._on_delete_button(context, chat_id, who, button, press)
+            await self._on_delete_button(context, pressed)
         elif button.action == VIEW:
             await press.answer()
             seen = await self._call(
@@ -858,15 +857,9 @@ class TelegramFrontEnd:
             markup=InlineKeyboardMarkup(rows),
         )
 
-    async def _on_delete_button(
-        self,
-        context: Context,
-        chat_id: int,
-        who: ProfessionalRecord,
-        button: Button,
-        press: Press,
-    ) -> None:
+    async def _on_delete_button(self, context: Context, pressed: Pressed) -> None:
         """/verwijder's confirmation: index 1 deletes, 0 keeps the plan."""
+        press, button, who, chat_id = pressed.press, pressed.button, pressed.who, pressed.chat_id
         access = self.app.access
         if button.index not in (0, 1):
             await press.answer(self.spec.message("knop_verlopen"))
@@ -889,9 +882,7 @@ class TelegramFrontEnd:
         key = "verwijderd" if deleted else "telegram_plan_weg"
         await self.say(context, chat_id, self.spec.message(key))
 
-    async def _forget(
-        self, context: Context, chat_id: int, button: Button, press: Press, carrier: int
-    ) -> None:
+    async def _forget(self, context: Context, pressed: Pressed) -> None:
         """Delete this private chat's messages about the plan: both sides, since it was opened.
 
         In a private chat message ids count up one by one, and while a plan is open here
@@ -899,13 +890,14 @@ class TelegramFrontEnd:
         covers them all. The offer carries the button, so its id must be the one in the
         button; and at most the MAX_FORGET most recent ids are deleted.
         """
+        press, button, chat_id = pressed.press, pressed.button, pressed.chat_id
         binding = await self._binding(context, chat_id)
         last = button.index
         fits = (
             binding is not None
             and binding.plan_id == button.plan_id
             and binding.kind == PRIVATE
-            and last == carrier
+            and last == pressed.message_id
             and (binding.first_message_id or last) <= last
         )
         if not fits:
