@@ -751,10 +751,13 @@ class TelegramFrontEnd:
                 turn = await self._call(context, chat_id, open_it)
             finally:
                 self._rebound(chat_id)
-            if turn is None:
-                await press.answer(self.spec.message("knop_verlopen"))
+            if turn is None and button.action == RENEW:
+                await press.answer(self.spec.message("knop_verlopen"))  # confirmed already
                 return
             await press.answer()
+            if turn is None:
+                await self.say(context, chat_id, self.spec.message("telegram_plan_weg"))
+                return
             intro = "nieuw_plan" if button.action == RENEW else "hervat_plan"
             before = [self.spec.message(intro, huishouden=turn.household)]
             await self.deliver(context, chat_id, turn, before=before, actor=author)

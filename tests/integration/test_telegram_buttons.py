@@ -77,11 +77,11 @@ async def test_numbers_out_of_range(bot: Harness, data: str) -> None:
 
 async def test_a_plan_id_that_does_not_exist(bot: Harness) -> None:
     await own_plan(bot)
-    for data in ("h|2147483647|0|0", "w|2147483647|0|0", "n|2147483647|0|1"):
-        only_a_toast(await bot.press(data), STALE)
-    calls = await bot.press("b|2147483647|0|0")
-    assert texts(calls) == ["Dit plan bestaat niet meer."]
-    assert [c.method for c in calls] == ["answerCallbackQuery", "sendMessage"]
+    only_a_toast(await bot.press("n|2147483647|0|1"), STALE)
+    for data in ("h|2147483647|0|0", "w|2147483647|0|0", "b|2147483647|0|0"):
+        calls = await bot.press(data)
+        assert texts(calls) == ["Dit plan bestaat niet meer."]
+        assert [c.method for c in calls] == ["answerCallbackQuery", "sendMessage"]
     binding = bot.app.service.chat(1001)
     assert binding is not None and bot.app.service.current("3012") is not None
 
