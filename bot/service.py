@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.access import CHANGED, OPENED, AccessDenied
 from bot.exchange import ImportedPlan
 from bot.unavailable import StorageUnavailable, available
-from dialogs import FINISHED, Dialog, Error, Event, Outcome, Snapshot
+from dialogs import FINISHED, Dialog, Document, Error, Event, Message, Outcome, Snapshot
 from storage import (
     READ_ONLY,
     STATUS_GEARCHIVEERD,
@@ -50,6 +50,22 @@ class Turn:
     revision: int = 0
     # The event was a button of an earlier question: nothing was applied.
     stale: bool = False
+
+
+class PlanFinished(Exception):
+    """The household's current plan is finished: nothing was opened, changed or archived.
+
+    The front end offers a choice: look at it (`PlanService.view`), change it
+    (`PlanService.open_plan`, then `wijzig`), or start a new plan after a confirmation
+    (`PlanService.renew`, which archives this one).
+    """
+
+    def __init__(self, plan: PlanRecord) -> None:
+        super().__init__("the household's current plan is finished")
+        self.plan_id = plan.id
+        self.household = plan.household
+        self.revision = plan.revision
+        self.updated_at = plan.updated_at
 
 
 class ChatMoved(Exception):
@@ -112,16 +128,18 @@ class PlanService:
         *,
         owner: str,
         new: bool = False,
-        renew_finished: bool = False,
+        ask_if_finished: bool = False,
         chat: ChatTarget | None = None,
         professional: ProfessionalRecord | None = None,
     ) -> Turn:
         """Resume the household's current plan, or start one; returns the first replies.
 
-        `new` always starts a new plan; `renew_finished` starts one only if the current plan
-        is finished. A plan that is replaced is archived, never deleted. With `professional`
-        (Telegram), the household's current plan must be theirs or shared with them
-        (AccessDenied otherwise), and a plan they start is theirs.
+        `new` always starts a new plan; a plan that is replaced is archived, never deleted.
+        With `ask_if_finished`, a finished current plan is neither opened nor replaced:
+        PlanFinished is raised, and the front end lets the user choose between `view`,
+        `open_plan` (to change it) and `renew`. With `professional` (Telegram), the
+        household's current plan must be theirs or shared with them (AccessDenied
+        otherwise), and a plan they start is theirs.
         """
         with self._writing() as session:
             repo, access = self._repo(session), AccessRepository(session, self.keyring)
@@ -133,17 +151,98 @@ class PlanService:
             )
             if foreign:
                 raise AccessDenied
-            if record is not None and renew_finished and record.status == FINISHED:
-                record = None
+            if record is not None and ask_if_finished and record.status == FINISHED:
+                raise PlanFinished(record)
             if record is None:
-                record = repo.start_plan(household, state=self.dialog.initial_state(), owner=owner)
-                if professional is not None:
-                    access.grant(record.id, professional.id, OWNER)
-                log.info("plan %s started", record.id)
+                record = self._start(repo, access, household, owner, professional)
             access.audit(owner, OPENED, record.id)
             turn = self._opened(repo, record, owner, chat)
         self._remember(record, turn)
         return turn
+
+    def _start(
+        self,
+        repo: PlanRepository,
+        access: AccessRepository,
+        household: str,
+        owner: str,
+        professional: ProfessionalRecord | None,
+    ) -> PlanRecord:
+        record = repo.start_plan(household, state=self.dialog.initial_state(), owner=owner)
+        if professional is not None:
+            access.grant(record.id, professional.id, OWNER)
+        log.info("plan %s started", record.id)
+        return record
+
+    def renew(
+        self,
+        plan_id: int,
+        *,
+        owner: str,
+        revision: int | None = None,
+        chat: ChatTarget | None = None,
+        professional: ProfessionalRecord | None = None,
+    ) -> Turn | None:
+        """Archive this finished plan and start a new one for its household (the user
+        confirmed it). None if the plan is no longer the household's finished current plan
+        (or, with `revision`, changed since the user was asked), or not the professional's:
+        nothing is changed then."""
+        with available(), self.sessions.begin() as session:
+            repo, access = self._repo(session), AccessRepository(session, self.keyring)
+            record = repo.get(plan_id, cache=self.cache)
+            if record is None or record.status != FINISHED:
+                return None
+            if revision is not None and record.revision != revision:
+                return None
+            if professional is not None and access.role(record.id, professional.id) is None:
+                return None
+            record = self._start(repo, access, record.household, owner, professional)
+            access.audit(owner, OPENED, record.id)
+            turn = self._opened(repo, record, owner, chat)
+        self._remember(record, turn)
+        return turn
+
+    def view(
+        self, plan_id: int, *, owner: str, professional: ProfessionalRecord | None = None
+    ) -> Turn | None:
+        """A finished or archived plan to look at, read-only: its overview and the plan as a
+        document, as replies. Nothing about the plan changes (the look is audited). None if
+        it does not exist, is still being made (open it instead), or, for a `professional`,
+        was never theirs nor shared with them."""
+        with available(), self.sessions.begin() as session:
+            repo, access = self._repo(session), AccessRepository(session, self.keyring)
+            record = repo.get(plan_id, cache=self.cache)
+            if record is None or record.status not in (FINISHED, STATUS_GEARCHIVEERD):
+                return None
+            if professional is not None and access.role(record.id, professional.id) is None:
+                return None
+            access.audit(owner, OPENED, record.id)
+        overview = Message(self.dialog.overview(record.answers, record.data))
+        outcome = Outcome((overview, Document("md")), record.state, record.status, record.data)
+        return Turn(
+            record.id, record.household, outcome, dict(record.answers), False, record.revision
+        )
+
+    def archived_plans(
+        self, household: str, *, professional: ProfessionalRecord | None = None
+    ) -> list[PlanRecord]:
+        """The household's archived plans, newest first; for a `professional` only those
+        they owned or that were shared with them (the terminal sees all)."""
+        with available(), self.sessions() as session:
+            session.connection(execution_options=READ_ONLY)
+            repo = self._repo(session)
+            if professional is None:
+                plans = [
+                    record
+                    for record in repo.list_plans(include_archived=True)
+                    if record.household == household
+                ]
+            else:
+                ids = AccessRepository(session, self.keyring).plan_ids(professional.id)
+                found = (repo.get(plan_id) for plan_id in ids)
+                plans = [p for p in found if p is not None and p.household == household]
+        archived = [p for p in plans if p.status == STATUS_GEARCHIVEERD]
+        return sorted(archived, key=lambda p: (p.updated_at, p.id), reverse=True)
 
     def open_plan(
         self,

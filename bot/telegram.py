@@ -11,6 +11,7 @@ import re
 import traceback
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
     BotCommandScopeAllPrivateChats,
+    CallbackQuery,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -26,7 +28,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import NetworkError, RetryAfter, TelegramError
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -43,14 +45,20 @@ from telegram.request import BaseRequest
 from bot.access import EXPORTED, AccessDenied, NotOwner
 from bot.bootstrap import App
 from bot.render_pool import DocumentPool
-from bot.service import ChatMoved, ChatTarget, Turn, snapshot_of
+from bot.service import ChatMoved, ChatTarget, PlanFinished, Turn, snapshot_of
 from bot.telegram_view import (
+    CHANGE,
     CHOOSE,
     DELETE,
     FORGET,
+    RENEW,
+    RENEW_ASK,
+    RENEW_NO,
+    RENEW_YES,
     RESUME,
     SKIP,
     SUBMIT,
+    VIEW,
     Button,
     esc,
     keyboard,
@@ -81,9 +89,18 @@ Context = ContextTypes.DEFAULT_TYPE
 PRIVATE, GROUP = "private", "group"
 # Commands that go straight to the plan's dialog.
 PLAN_COMMANDS = ("overzicht", "terug", "overslaan", "wijzig", "plan", "stop")
-PRIVATE_COMMANDS = ("start", "nieuw", "hervat", *PLAN_COMMANDS, "deel", "verwijder", "help")
+PRIVATE_COMMANDS = (
+    "start", "nieuw", "hervat", *PLAN_COMMANDS, "archief", "deel", "verwijder", "help"
+)  # fmt: skip
 GROUP_COMMANDS = ("sessie", "idee", *PLAN_COMMANDS, "help")
 SEND_ATTEMPTS = 4
+# Buttons that act on one person's plans: they work only in a private chat.
+PRIVATE_BUTTONS = (RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW)
+# At most this many messages are deleted for one press of "remove the messages": the most
+# recent ones. A whole plan made in a chat takes a few hundred.
+MAX_FORGET = 500
+# Archived plans listed by /archief: the most recent ones.
+MAX_ARCHIVED = 20
 
 
 INVITE_PREFIX, SHARE_PREFIX = "UIT", "DEEL"
@@ -93,6 +110,14 @@ def looks_like_code(text: str, prefix: str) -> bool:
     """`UIT-ABCD-EFGH` / `DEEL-...` as typed or pasted, in any case and spacing."""
     compact = "".join(text.upper().split())
     return re.fullmatch(rf"{prefix}-[A-Z0-9]{{4}}-[A-Z0-9]{{4}}", compact) is not None
+
+
+class Told(Exception):
+    """The update ends here, and the user was told why: a storage call failed.
+
+    Raised by `TelegramFrontEnd._call` after its one message, so a failed call can never be
+    taken for a successful one that returned nothing; `on_error` lets it pass quietly.
+    """
 
 
 RegisteredHandler = Callable[
@@ -122,6 +147,31 @@ def registered(handler: RegisteredHandler) -> Handler:
     return wrapper
 
 
+class Press:
+    """A button press, answered exactly once: with a short toast, or blank."""
+
+    def __init__(self, query: CallbackQuery) -> None:
+        self.query = query
+        self.answered = False
+
+    async def answer(self, text: str | None = None) -> None:
+        if not self.answered:
+            self.answered = True
+            await self.query.answer(text)
+
+
+@dataclass(frozen=True)
+class Pressed:
+    """A press of a well-formed button by a registered professional, in `chat_id`, on the
+    bot's message `message_id`: what the button handlers work with."""
+
+    press: Press
+    button: Button
+    who: ProfessionalRecord
+    chat_id: int
+    message_id: int
+
+
 class TelegramFrontEnd:
     """Handlers that adapt Telegram to the shared PlanService; no interview wording here."""
 
@@ -133,6 +183,13 @@ class TelegramFrontEnd:
         # which checks it in the turn's own transaction (ChatMoved if another worker or
         # command rebound the chat), so it spares a read transaction per turn.
         self._bindings: LRU[int, ChatRecord] = LRU(10_000)
+        # A facilitator's first name per (group, facilitator), as the group knows them: from
+        # the update that started the session or their latest message there. Not stored in
+        # the database; after a restart the refusals say "de gespreksleider" until then.
+        self._facilitator_names: LRU[tuple[int, str], str] = LRU(10_000)
+        # Unregistered members told, once per session, that only professionals add ideas:
+        # (group, plan of the session or 0, Telegram user).
+        self._outsiders_told: LRU[tuple[int, int, int], bool] = LRU(10_000)
         self.spec = app.dialog.spec
         self.service = app.service
         # Typst and python-docx hold the GIL: documents are made in a worker process, which
@@ -183,6 +240,7 @@ class TelegramFrontEnd:
         add(CommandHandler("start", self.on_start, filters=private))
         add(CommandHandler("nieuw", self.on_new, filters=private))
         add(CommandHandler("hervat", self.on_resume, filters=private))
+        add(CommandHandler("archief", self.on_archive, filters=private))
         add(CommandHandler("help", self.on_help))
         add(CommandHandler("sessie", self.on_session))
         add(CommandHandler("idee", self.on_idea, filters=group))
@@ -224,7 +282,7 @@ class TelegramFrontEnd:
         self, update: Update, context: Context, message: Message, who: ProfessionalRecord
     ) -> None:
         if context.args:
-            await self._open(context, message, who, context.args[0], renew=False)
+            await self._open(context, message, who, context.args[0])
         else:
             await self.say(context, message.chat_id, self.spec.message("telegram_welkom"))
 
@@ -235,7 +293,7 @@ class TelegramFrontEnd:
         if not context.args:
             await self.say(context, message.chat_id, self.spec.message("telegram_nieuw_gebruik"))
             return
-        await self._open(context, message, who, context.args[0], renew=True)
+        await self._open(context, message, who, context.args[0], new=True)
 
     async def _open(
         self,
@@ -244,25 +302,34 @@ class TelegramFrontEnd:
         who: ProfessionalRecord,
         number: str,
         *,
-        renew: bool,
+        new: bool = False,
     ) -> None:
+        """/nieuw or /start <huishoudnummer>: the household's plan in this chat; if it is
+        finished, the choice of what to do with it."""
         household = normalise_household(number)
         if household is None:
             await self.say(context, message.chat_id, self.spec.message("huishoudnummer_ongeldig"))
             return
         target = ChatTarget(message.chat_id, PRIVATE, first_message_id=message.message_id)
-        turn = await self._call(
-            context,
-            message.chat_id,
-            lambda: self.service.open(
-                household, owner=who.actor, chat=target, renew_finished=renew, professional=who
-            ),
-        )
-        self._rebound(message.chat_id)
-        if turn is None:
+        try:
+            turn = await self._call(
+                context,
+                message.chat_id,
+                lambda: self.service.open(
+                    household,
+                    owner=who.actor,
+                    chat=target,
+                    ask_if_finished=True,
+                    professional=who,
+                ),
+            )
+        except PlanFinished as finished:
+            await self._offer_finished(context, message.chat_id, finished)
             return
+        finally:
+            self._rebound(message.chat_id)
         intro = "nieuw_plan" if not turn.answers else "hervat_plan"
-        if renew and turn.answers:
+        if new and turn.answers:
             intro = "telegram_al_een_plan"
         await self.deliver(
             context,
@@ -272,6 +339,58 @@ class TelegramFrontEnd:
             actor=who.actor,
         )
 
+    async def _offer_finished(
+        self, context: Context, chat_id: int, finished: PlanFinished
+    ) -> None:
+        """The household's plan is finished: look at it, change it, or start a new one."""
+        rows = [
+            [InlineKeyboardButton(self.spec.message(label), callback_data=data)]
+            for label, data in (
+                ("telegram_knop_bekijken", Button(VIEW, finished.plan_id).encode()),
+                ("telegram_knop_wijzigen", Button(CHANGE, finished.plan_id).encode()),
+                (
+                    "telegram_knop_nieuw_plan",
+                    Button(RENEW, finished.plan_id, finished.revision, RENEW_ASK).encode(),
+                ),
+            )
+        ]
+        text = self.spec.message("telegram_plan_af", huishouden=finished.household)
+        await self.say(context, chat_id, text, markup=InlineKeyboardMarkup(rows))
+
+    @registered
+    async def on_archive(
+        self, update: Update, context: Context, message: Message, who: ProfessionalRecord
+    ) -> None:
+        """/archief <huishoudnummer>: the household's archived plans this professional had
+        access to, each to look at (read-only)."""
+        household = normalise_household(context.args[0]) if context.args else None
+        if household is None:
+            key = "huishoudnummer_ongeldig" if context.args else "telegram_archief_gebruik"
+            await self.say(context, message.chat_id, self.spec.message(key))
+            return
+        plans = await self._call(
+            context,
+            message.chat_id,
+            lambda: self.service.archived_plans(household, professional=who),
+        )
+        if not plans:
+            text = self.spec.message("telegram_archief_geen", huishouden=household)
+            await self.say(context, message.chat_id, text)
+            return
+        rows = []
+        for record in plans[:MAX_ARCHIVED]:
+            answered, total, _ = self.app.dialog.progress(snapshot_of(record))
+            label = self.spec.message(
+                "telegram_archief_knop",
+                datum=record.updated_at.strftime("%d-%m-%Y"),
+                ingevuld=answered,
+                totaal=total,
+            )
+            data = Button(VIEW, record.id).encode()
+            rows.append([InlineKeyboardButton(label, callback_data=data)])
+        text = self.spec.message("telegram_archief_kies", huishouden=household)
+        await self.say(context, message.chat_id, text, markup=InlineKeyboardMarkup(rows))
+
     @registered
     async def on_resume(
         self, update: Update, context: Context, message: Message, who: ProfessionalRecord
@@ -279,8 +398,6 @@ class TelegramFrontEnd:
         plans = await self._call(
             context, message.chat_id, lambda: self.service.accessible_plans(who)
         )
-        if plans is None:
-            return
         if not plans:
             await self.say(context, message.chat_id, self.spec.message("telegram_hervat_geen"))
             return
@@ -317,11 +434,7 @@ class TelegramFrontEnd:
             return
         arg = context.args[0] if context.args else ""
         if arg.lower() == "stop":
-            await self._call(
-                context, message.chat_id, lambda: self.service.leave_chat(message.chat_id)
-            )
-            self._rebound(message.chat_id)
-            await self.say(context, message.chat_id, self.spec.message("telegram_sessie_gestopt"))
+            await self._stop_session(context, message.chat_id, who)
             return
         household = normalise_household(arg) if arg else None
         if household is None:
@@ -329,15 +442,19 @@ class TelegramFrontEnd:
             await self.say(context, message.chat_id, self.spec.message(key))
             return
         target = ChatTarget(message.chat_id, GROUP, facilitator=who.actor)
-        turn = await self._call(
-            context,
-            message.chat_id,
-            lambda: self.service.open(household, owner=who.actor, chat=target, professional=who),
-        )
-        self._rebound(message.chat_id)
-        if turn is None:
-            return
+        try:
+            turn = await self._call(
+                context,
+                message.chat_id,
+                lambda: self.service.open(
+                    household, owner=who.actor, chat=target, professional=who
+                ),
+            )
+        finally:
+            self._rebound(message.chat_id)
         name = update.effective_user.first_name if update.effective_user else ""
+        # The group knows its facilitator by name; the bot keeps it for its refusals.
+        self._facilitator_names.put((message.chat_id, who.actor), name)
         started = self.spec.message("telegram_sessie_gestart", huishouden=household, naam=name)
         binding = ChatRecord(message.chat_id, turn.plan_id, GROUP, who.actor)
         await self.deliver(
@@ -349,6 +466,29 @@ class TelegramFrontEnd:
             reply_to=message,
             actor=who.actor,
         )
+
+    async def _stop_session(self, context: Context, chat_id: int, who: ProfessionalRecord) -> None:
+        """/sessie stop: by the facilitator or the plan's owner; the others hear who can."""
+        binding = await self._binding(context, chat_id)
+        if binding is None or binding.kind != GROUP:
+            await self.say(context, chat_id, self.spec.message("telegram_sessie_geen"))
+            return
+        if binding.facilitator != who.actor:
+            role = await self._call(
+                context, chat_id, lambda: self.app.access.role(who, binding.plan_id)
+            )
+            if role != OWNER:
+                text = self.spec.message(
+                    "telegram_sessie_stop_alleen_gespreksleider",
+                    gespreksleider=self._facilitator(binding),
+                )
+                await self.say(context, chat_id, text)
+                return
+        try:
+            await self._call(context, chat_id, lambda: self.service.leave_chat(chat_id))
+        finally:
+            self._rebound(chat_id)
+        await self.say(context, chat_id, self.spec.message("telegram_sessie_gestopt"))
 
     @registered
     async def on_idea(
@@ -369,7 +509,8 @@ class TelegramFrontEnd:
             message.chat_id,
             lambda: self.service.suggest(binding.plan_id, author=who.actor, text=idea[:2000]),
         )
-        if stored is None:
+        if stored is None:  # the plan was deleted meanwhile
+            await self.say(context, message.chat_id, self.spec.message("telegram_geen_sessie"))
             return
         step = self.spec.steps[stored.step - 1]
         text = self.spec.message(
@@ -418,12 +559,17 @@ class TelegramFrontEnd:
                 if binding is None:
                     if message.chat.type == "private":
                         return lambda: say(self.spec.message("telegram_geen_plan"))
+                    if isinstance(event, Command):
+                        return lambda: say(self.spec.message("telegram_geen_sessie"))
                     return nothing
                 if binding.kind == GROUP and binding.facilitator != author:
                     # In a session only the facilitator's answers count; others use /idee.
                     if isinstance(event, Command) or message.reply_to_message is not None:
                         return lambda: say(self._facilitator_only(binding))
                     return nothing
+                if binding.kind == GROUP and update.effective_user is not None:
+                    name = update.effective_user.first_name
+                    self._facilitator_names.put((message.chat_id, author), name)
                 return None
 
             def moved() -> Awaitable[None]:
@@ -440,7 +586,13 @@ class TelegramFrontEnd:
                 return
             binding, turn = bound
             await self.deliver(
-                context, message.chat_id, turn, group=binding, reply_to=message, actor=author
+                context,
+                message.chat_id,
+                turn,
+                group=binding,
+                reply_to=message,
+                actor=author,
+                privately_to=update.effective_user.id if update.effective_user else None,
             )
             if turn.outcome.stopped and binding.kind == PRIVATE:
                 await self._call(
@@ -452,85 +604,163 @@ class TelegramFrontEnd:
         query, user = update.callback_query, update.effective_user
         if query is None or user is None:
             return
+        press = Press(query)
+        try:
+            await self._on_press(update, context, press, user.id)
+        finally:
+            # Every press is answered once, whatever ended the handler: no client is left
+            # with a spinning button.
+            await press.answer()
+
+    async def _on_press(
+        self, update: Update, context: Context, press: Press, user_id: int
+    ) -> None:
+        query = press.query
         button = Button.decode(query.data)
-        chat = query.message.chat if query.message is not None else None
-        if button is None or chat is None:
-            await query.answer(self.spec.message("knop_verlopen"))
+        message = query.message
+        if button is None or message is None:
+            await press.answer(self.spec.message("knop_verlopen"))
             return
-        who = await self._professional(context, user.id, chat.id)
+        chat = message.chat
+        if button.action in PRIVATE_BUTTONS and chat.type != PRIVATE:
+            # A button for one person's plans pressed in a group (a forged one): nothing of
+            # theirs is opened, shown or bound to the group.
+            await press.answer(self.spec.message("telegram_knop_alleen_prive"))
+            return
+        who = await self._professional(context, user_id, chat.id)
         if who is None:
-            await query.answer(self.spec.message("toegang_onbekend"))
+            key = "toegang_onbekend" if chat.type == PRIVATE else "telegram_alleen_professionals"
+            await press.answer(self.spec.message(key))
             return
-        author = who.actor
+        pressed = Pressed(press, button, who, chat.id, message.message_id)
         async with self.lock(chat.id):
-            if button.action in (DELETE, FORGET):
-                await query.answer()
-                await self._on_delete_button(context, chat.id, who, button)
-                return
-            if button.action == RESUME:
-                await query.answer()
-                first = query.message.message_id if query.message is not None else None
-                target = ChatTarget(chat.id, PRIVATE, first_message_id=first)
-                turn = await self._call(
-                    context,
-                    chat.id,
-                    lambda: self.service.open_plan(
-                        button.plan_id, owner=author, chat=target, professional=who
-                    ),
-                )
-                self._rebound(chat.id)
-                if turn is None:
-                    await self.say(context, chat.id, self.spec.message("telegram_plan_weg"))
-                    return
-                hervat = self.spec.message("hervat_plan", huishouden=turn.household)
-                await self.deliver(context, chat.id, turn, before=[hervat], actor=author)
-                return
-            event: Choose | Submit | Command
-            if button.action == CHOOSE:
-                event = Choose(button.index)
-            elif button.action == SUBMIT:
-                event = Submit()
+            if button.action in PRIVATE_BUTTONS:
+                await self._on_private_button(context, pressed)
             else:
-                assert button.action == SKIP
-                event = Command("overslaan")
+                await self._on_answer_button(update, context, pressed)
 
-            # A press is answered once: with why it did nothing, or blank.
-            refused = False
+    async def _on_answer_button(self, update: Update, context: Context, pressed: Pressed) -> None:
+        """A choice, Klaar or Overslaan under a question: an answer to the plan."""
+        press, button, who, chat_id = pressed.press, pressed.button, pressed.who, pressed.chat_id
+        author = who.actor
+        event: Choose | Submit | Command
+        if button.action == CHOOSE:
+            event = Choose(button.index)
+        elif button.action == SUBMIT:
+            event = Submit()
+        else:
+            assert button.action == SKIP
+            event = Command("overslaan")
 
-            async def refuse(key: str) -> None:
-                nonlocal refused
-                refused = True
-                await query.answer(self.spec.message(key))
+        def admit(binding: ChatRecord | None) -> Refusal | None:
+            if binding is None or binding.plan_id != button.plan_id:
+                return lambda: press.answer(self.spec.message("knop_verlopen"))
+            if binding.kind == GROUP and binding.facilitator != author:
+                return lambda: press.answer(self.spec.message("telegram_knop_gespreksleider"))
+            return None
 
-            def admit(binding: ChatRecord | None) -> Refusal | None:
-                if binding is None or binding.plan_id != button.plan_id:
-                    return lambda: refuse("knop_verlopen")
-                if binding.kind == GROUP and binding.facilitator != author:
-                    return lambda: refuse("telegram_knop_gespreksleider")
-                return None
+        def moved() -> Awaitable[None]:
+            return press.answer(self.spec.message("knop_verlopen"))
 
-            def moved() -> Awaitable[None]:
-                return refuse("knop_verlopen")
+        bound = await self._bound_turn(
+            context,
+            chat_id,
+            admit,
+            moved,
+            lambda binding: self._apply(binding, event, who, revision=button.revision),
+        )
+        if bound is None:
+            return
+        binding, turn = bound
+        if turn.stale:
+            await press.answer(self.spec.message("knop_verlopen"))
+            return
+        await press.answer()
+        if await self._retick(press.query.message, turn):
+            return
+        user = update.effective_user
+        await self.deliver(
+            context,
+            chat_id,
+            turn,
+            group=binding,
+            actor=author,
+            privately_to=user.id if user is not None else None,
+        )
 
-            bound = await self._bound_turn(
+    async def _on_private_button(self, context: Context, pressed: Pressed) -> None:
+        """Buttons on one's own plans, in a private chat: resume, delete, forget, and the
+        choices for a finished or archived plan."""
+        press, button, who, chat_id = pressed.press, pressed.button, pressed.who, pressed.chat_id
+        author = who.actor
+        target = ChatTarget(chat_id, PRIVATE, first_message_id=pressed.message_id)
+        if button.action == FORGET:
+            await self._forget(context, pressed)
+        elif button.action == DELETE:
+            await self._on_delete_button(context, pressed)
+        elif button.action == VIEW:
+            await press.answer()
+            seen = await self._call(
                 context,
-                chat.id,
-                admit,
-                moved,
-                lambda binding: self._apply(binding, event, who, revision=button.revision),
+                chat_id,
+                lambda: self.service.view(button.plan_id, owner=author, professional=who),
             )
-            if bound is None:
-                if not refused:
-                    await query.answer()
+            if seen is None:
+                await self.say(context, chat_id, self.spec.message("telegram_plan_weg"))
                 return
-            binding, turn = bound
-            if turn.stale:
-                await query.answer(self.spec.message("knop_verlopen"))
+            head = self.spec.message(
+                "telegram_bekijken_kop",
+                huishouden=seen.household,
+                status=self.spec.message(f"telegram_status_{seen.outcome.status}"),
+            )
+            await self.deliver(context, chat_id, seen, before=[head], actor=author, view=True)
+        elif button.action == RENEW and button.index in (RENEW_ASK, RENEW_NO):
+            await press.answer()
+            if button.index == RENEW_NO:
+                await self.say(context, chat_id, self.spec.message("telegram_nieuw_plan_niet"))
                 return
-            await query.answer()
-            if await self._retick(query.message, turn):
+            rows = [
+                [InlineKeyboardButton(self.spec.message(label), callback_data=data)]
+                for label, data in (
+                    ("telegram_nieuw_plan_ja", replace(button, index=RENEW_YES).encode()),
+                    ("telegram_nieuw_plan_nee", replace(button, index=RENEW_NO).encode()),
+                )
+            ]
+            await self.say(
+                context,
+                chat_id,
+                self.spec.message("telegram_nieuw_plan_vraag"),
+                markup=InlineKeyboardMarkup(rows),
+            )
+        elif (button.action, button.index) in ((RESUME, 0), (CHANGE, 0), (RENEW, RENEW_YES)):
+            if button.action == RENEW:
+                open_it: Callable[[], Turn | None] = lambda: self.service.renew(  # noqa: E731
+                    button.plan_id,
+                    owner=author,
+                    revision=button.revision,
+                    chat=target,
+                    professional=who,
+                )
+            else:
+                open_it = lambda: self.service.open_plan(  # noqa: E731
+                    button.plan_id, owner=author, chat=target, professional=who
+                )
+            try:
+                turn = await self._call(context, chat_id, open_it)
+            finally:
+                self._rebound(chat_id)
+            if turn is None and button.action == RENEW:
+                await press.answer(self.spec.message("knop_verlopen"))  # confirmed already
                 return
-            await self.deliver(context, chat.id, turn, group=binding, actor=author)
+            await press.answer()
+            if turn is None:
+                await self.say(context, chat_id, self.spec.message("telegram_plan_weg"))
+                return
+            intro = "nieuw_plan" if button.action == RENEW else "hervat_plan"
+            before = [self.spec.message(intro, huishouden=turn.household)]
+            await self.deliver(context, chat_id, turn, before=before, actor=author)
+        else:
+            await press.answer(self.spec.message("knop_verlopen"))
 
     async def _retick(self, message: Any, turn: Turn) -> bool:
         """A tick on a multiple choice: update the buttons in place instead of a new message."""
@@ -567,6 +797,10 @@ class TelegramFrontEnd:
         self, update: Update, context: Context, message: Message, who: ProfessionalRecord
     ) -> None:
         """/deel: a one-time code for a colleague; /deel <code>: use one; /deel intrekken."""
+        if message.chat.type != PRIVATE:
+            # A share code is as good as access to the plan: never in a group.
+            await self.say(context, message.chat_id, self.spec.message("telegram_deel_prive"))
+            return
         arg = " ".join(context.args or []).strip()
         if arg and looks_like_code(arg, SHARE_PREFIX):
             await self._join_locked(context, message.chat_id, who, arg)
@@ -576,17 +810,15 @@ class TelegramFrontEnd:
             await self.say(context, message.chat_id, self.spec.message("telegram_geen_plan"))
             return
         if arg.lower() == "intrekken":
-            revoked = await self._call(
+            await self._call(
                 context, message.chat_id, lambda: self.app.access.revoke(who, binding.plan_id)
             )
-            if revoked is not None:
-                await self.say(context, message.chat_id, self.spec.message("deel_ingetrokken"))
+            await self.say(context, message.chat_id, self.spec.message("deel_ingetrokken"))
             return
         code = await self._call(
             context, message.chat_id, lambda: self.app.access.share(who, binding.plan_id)
         )
-        if code is not None:
-            await self.say(context, message.chat_id, self.spec.message("deel_code", code=code))
+        await self.say(context, message.chat_id, self.spec.message("deel_code", code=code))
 
     async def _join(self, context: Context, update: Update, code: str) -> None:
         message = update.effective_message
@@ -626,41 +858,58 @@ class TelegramFrontEnd:
             markup=InlineKeyboardMarkup(rows),
         )
 
-    async def _on_delete_button(
-        self, context: Context, chat_id: int, who: ProfessionalRecord, button: Button
-    ) -> None:
+    async def _on_delete_button(self, context: Context, pressed: Pressed) -> None:
+        """/verwijder's confirmation: index 1 deletes, 0 keeps the plan."""
+        press, button, who, chat_id = pressed.press, pressed.button, pressed.who, pressed.chat_id
         access = self.app.access
-        if button.action == FORGET:
-            await self._forget(context, chat_id, button)
+        if button.index not in (0, 1):
+            await press.answer(self.spec.message("knop_verlopen"))
             return
-        if button.index != 1:
+        await press.answer()
+        if button.index == 0:
             await self.say(context, chat_id, self.spec.message("niet_verwijderd"))
             return
         role = await self._call(context, chat_id, lambda: access.role(who, button.plan_id))
         if role != OWNER:
             await self.say(context, chat_id, self.spec.message("alleen_eigenaar"))
             return
-        await self._call(context, chat_id, lambda: access.delete(who.actor, button.plan_id))
-        self._rebound(chat_id)
+        try:
+            deleted = await self._call(
+                context, chat_id, lambda: access.delete(who.actor, button.plan_id)
+            )
+        finally:
+            self._rebound(chat_id)
         self.service.cache.forget(button.plan_id)  # its decrypted answers go from memory too
-        await self.say(context, chat_id, self.spec.message("verwijderd"))
+        key = "verwijderd" if deleted else "telegram_plan_weg"
+        await self.say(context, chat_id, self.spec.message(key))
 
-    async def _forget(self, context: Context, chat_id: int, button: Button) -> None:
+    async def _forget(self, context: Context, pressed: Pressed) -> None:
         """Delete this private chat's messages about the plan: both sides, since it was opened.
 
         In a private chat message ids count up one by one, and while a plan is open here
         every message is about it; so the range from the message that opened it to the offer
-        (its id is in the button) covers them all.
+        covers them all. The offer carries the button, so its id must be the one in the
+        button; and at most the MAX_FORGET most recent ids are deleted.
         """
+        press, button, chat_id = pressed.press, pressed.button, pressed.chat_id
         binding = await self._binding(context, chat_id)
-        if binding is None or binding.plan_id != button.plan_id or binding.kind != PRIVATE:
-            await self.say(context, chat_id, self.spec.message("knop_verlopen"))
+        last = button.index
+        fits = (
+            binding is not None
+            and binding.plan_id == button.plan_id
+            and binding.kind == PRIVATE
+            and last == pressed.message_id
+            and (binding.first_message_id or last) <= last
+        )
+        if not fits:
+            await press.answer(self.spec.message("knop_verlopen"))
             return
-        first = binding.first_message_id or button.index
-        ids = list(range(first, button.index + 1))
+        assert binding is not None
+        await press.answer()
+        first = max(binding.first_message_id or last, last - MAX_FORGET + 1)
         removed = 0
-        for start in range(0, len(ids), 100):  # deleteMessages takes 100 ids at a time
-            batch = ids[start : start + 100]
+        for start in range(first, last + 1, 100):  # deleteMessages takes 100 ids at a time
+            batch = list(range(start, min(start + 100, last + 1)))
             try:
                 await self._send(functools.partial(context.bot.delete_messages, chat_id, batch))
                 removed += len(batch)
@@ -678,13 +927,17 @@ class TelegramFrontEnd:
             old, new = message.migrate_from_chat_id, message.chat_id
         if new is None:
             return
-        await self._call(context, new, lambda: self.service.move_chat(old, new))
-        self._rebound(old)
-        self._rebound(new)
+        try:
+            await self._call(context, new, lambda: self.service.move_chat(old, new))
+        finally:
+            self._rebound(old)
+            self._rebound(new)
         log.info("chat migrated to a supergroup")
 
     async def on_error(self, update: object, context: Context) -> None:
         error = context.error
+        if isinstance(error, Told):
+            return  # a handler that ended after telling the user why: no error of ours
         # Where it happened, not what it says: an exception's message may quote an answer.
         where = "".join(traceback.format_tb(error.__traceback__)) if error is not None else ""
         log.error("update failed: %s\n%s", type(error).__name__, where)
@@ -733,7 +986,16 @@ class TelegramFrontEnd:
         if who is not None:
             return who
         text = message.text if message is not None and message.text else ""
-        if chat.type == "private" and looks_like_code(text, INVITE_PREFIX):
+        if chat.type != PRIVATE:
+            # Nothing about invite codes in a group: one short line per session, at most.
+            if not quiet:
+                binding = await self._binding(context, chat.id)
+                told = (chat.id, binding.plan_id if binding else 0, user.id)
+                if self._outsiders_told.get(told) is None:
+                    self._outsiders_told.put(told, True)
+                    text = self.spec.message("telegram_alleen_professionals")
+                    await self.say(context, chat.id, text)
+        elif looks_like_code(text, INVITE_PREFIX):
             registered = await self._call(
                 context, chat.id, lambda: self.app.access.register(text, user.id)
             )
@@ -743,9 +1005,17 @@ class TelegramFrontEnd:
             await self.say(context, chat.id, self.spec.message("toegang_onbekend"))
         return None
 
+    def _facilitator(self, binding: ChatRecord) -> str:
+        """The session's facilitator as the group knows them, never by an internal id."""
+        name = self._facilitator_names.get((binding.chat_id, binding.facilitator or ""))
+        if name:
+            return self.spec.message("gespreksleider_naam", naam=name)
+        return self.spec.message("gespreksleider_zonder_naam")
+
     def _facilitator_only(self, binding: ChatRecord) -> str:
-        name = (binding.facilitator or "").removeprefix("telegram:")
-        return self.spec.message("telegram_alleen_gespreksleider", naam=name)
+        return self.spec.message(
+            "telegram_alleen_gespreksleider", gespreksleider=self._facilitator(binding)
+        )
 
     async def _binding(self, context: Context, chat_id: int) -> ChatRecord | None:
         """The plan this chat works on, read afresh (and remembered for _bound_turn)."""
@@ -790,7 +1060,7 @@ class TelegramFrontEnd:
             except ChatMoved:
                 self._rebound(chat_id)
                 continue
-            return None if turn is None else (binding, turn)
+            return binding, turn
         await moved()
         return None
 
@@ -816,8 +1086,10 @@ class TelegramFrontEnd:
         """This chat's plan changed (opened, left, moved): read it afresh next time."""
         self._bindings.pop(chat_id)
 
-    async def _call(self, context: Context, chat_id: int, work: Callable[[], T]) -> T | None:
-        """Run a storage call; if it cannot be done, say why and return None."""
+    async def _call(self, context: Context, chat_id: int, work: Callable[[], T]) -> T:
+        """Run a storage call and return what it returned. If it cannot be done, say why in
+        one message and raise Told: the handler ends there, and never mistakes a failure for
+        a call that succeeded (with None, say)."""
         try:
             return work()
         except AlreadyApplied:
@@ -826,15 +1098,16 @@ class TelegramFrontEnd:
             log.info("update applied already; skipped")
             raise ApplicationHandlerStop from None
         except StorageUnavailable:
-            await self.say(context, chat_id, self.spec.message("database_niet_beschikbaar"))
+            key = "telegram_database_niet_beschikbaar"
         except NotOwner:
-            await self.say(context, chat_id, self.spec.message("alleen_eigenaar"))
+            key = "alleen_eigenaar"
         except AccessDenied:
-            await self.say(context, chat_id, self.spec.message("toegang_geen"))
+            key = "toegang_geen"
         except (WrongKey, TamperedData):
             log.error("stored data could not be decrypted")
-            await self.say(context, chat_id, self.spec.message("gegevens_beschadigd"))
-        return None
+            key = "gegevens_beschadigd"
+        await self.say(context, chat_id, self.spec.message(key))
+        raise Told
 
     async def say(
         self,
@@ -895,9 +1168,17 @@ class TelegramFrontEnd:
         group: ChatRecord | None = None,
         reply_to: Message | None = None,
         actor: str | None = None,
+        privately_to: int | None = None,
+        view: bool = False,
     ) -> None:
-        """Send a turn's replies, combining texts with the question that follows them."""
+        """Send a turn's replies, combining texts with the question that follows them.
+
+        In a group session the plan's files go to the private chat of `privately_to` (the
+        facilitator), never into the group. With `view` (a plan only looked at) no offer to
+        clear the chat follows the files: the chat is not about that plan.
+        """
         pending = [esc(text) for text in before or []]
+        in_group = group is not None and group.kind == GROUP
         for reply in turn.outcome.replies:
             if isinstance(reply, Error):
                 pending.append(f"⚠️ {esc(reply.text)}")
@@ -905,12 +1186,16 @@ class TelegramFrontEnd:
                 pending.append(esc(reply.text))
             elif isinstance(reply, Document) and reply.format == "text":
                 pending.append(esc(self.app.renderer.message(reply.part, turn.answers)))
+            elif isinstance(reply, Document) and in_group:
+                assert group is not None
+                pending.append(
+                    esc(await self._send_privately(context, turn, group, privately_to, actor))
+                )
             elif isinstance(reply, Document):
                 await self._flush(context, chat_id, pending)
                 pending = []
-                private = group is None or group.kind == PRIVATE
                 await self._send_document(
-                    context, chat_id, turn, actor=actor or "onbekend", private=private
+                    context, chat_id, turn, actor=actor or "onbekend", offer_forget=not view
                 )
             elif isinstance(reply, Question):
                 await self._ask(context, chat_id, turn, reply, pending, group, reply_to)
@@ -918,6 +1203,30 @@ class TelegramFrontEnd:
             elif isinstance(reply, Done):
                 continue
         await self._flush(context, chat_id, pending)
+
+    async def _send_privately(
+        self,
+        context: Context,
+        turn: Turn,
+        group: ChatRecord,
+        user_id: int | None,
+        actor: str | None,
+    ) -> str:
+        """The plan's files to the facilitator's private chat; the line that tells the group.
+
+        The bot can only write to someone who started a private chat with it (Telegram
+        answers Forbidden otherwise): then the group hears how to fix that, and gets no file.
+        """
+        name = self._facilitator(group)
+        if user_id is None:
+            return self.spec.message("telegram_plan_prive_kan_niet", gespreksleider=name)
+        try:
+            await self._send_document(
+                context, user_id, turn, actor=actor or "onbekend", offer_forget=False
+            )
+        except Forbidden:
+            return self.spec.message("telegram_plan_prive_kan_niet", gespreksleider=name)
+        return self.spec.message("telegram_plan_prive", gespreksleider=name)
 
     async def _flush(self, context: Context, chat_id: int, pending: list[str]) -> None:
         if pending:
@@ -935,12 +1244,13 @@ class TelegramFrontEnd:
     ) -> None:
         ideas: list[str] = []
         if group is not None and group.kind == GROUP and question.intro:
-            found = await self._call(
-                context,
-                chat_id,
-                lambda: self.service.suggestions(turn.plan_id, step=question.step),
-            )
-            ideas = [s.text for s in found or []]
+            try:
+                found = self.service.suggestions(turn.plan_id, step=question.step)
+            except StorageUnavailable:
+                # The turn itself is stored already: ask its question, without the ideas,
+                # rather than say that nothing was stored.
+                found = []
+            ideas = [s.text for s in found]
         text = "\n\n".join([*pending, question_html(question, self.spec, ideas)])
         markup: InlineKeyboardMarkup | ForceReply | None = keyboard(
             question, self.spec, turn.plan_id
@@ -954,12 +1264,20 @@ class TelegramFrontEnd:
         await self.say(context, chat_id, text, markup=markup, reply_to=reply_id, escape=False)
 
     async def _send_document(
-        self, context: Context, chat_id: int, turn: Turn, *, actor: str, private: bool
+        self, context: Context, chat_id: int, turn: Turn, *, actor: str, offer_forget: bool
     ) -> None:
-        """The plan as PDF and Word file, and the cost chart as a picture."""
+        """The plan as PDF and Word file, and the cost chart as a picture; to a private chat
+        only (deliver sees to that)."""
+        # First: Forbidden here if the bot may not write to this chat, before anything else.
+        await self._send(lambda: context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT))
+        # Recorded before the files go out: no export the audit log does not know of.
+        await self._call(
+            context,
+            chat_id,
+            lambda: self.app.access.record(actor, EXPORTED, turn.plan_id, "pdf docx png"),
+        )
         render, today = self.documents.render, date.today()
         name = f"doorbraakplan-{turn.household}"
-        await self._send(lambda: context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT))
         pdf = await render("pdf", turn.household, turn.answers, today)
         await self._send(
             lambda: context.bot.send_document(chat_id, document=pdf, filename=f"{name}.pdf")
@@ -976,12 +1294,7 @@ class TelegramFrontEnd:
                 chat_id, photo=chart, filename=f"{name}-kosten.png", caption=caption
             )
         )
-        await self._call(
-            context,
-            chat_id,
-            lambda: self.app.access.record(actor, EXPORTED, turn.plan_id, "pdf docx png"),
-        )
-        if private:
+        if offer_forget:
             # The plan is safe in the files now: offer to clear the chat of it.
             offer = await self.say(context, chat_id, self.spec.message("berichten_wissen_vraag"))
             last = offer[-1] if offer else 0

@@ -14,12 +14,22 @@ from dialogs import Interview, Question
 MAX_MESSAGE = 4096
 MAX_CALLBACK_DATA = 64
 
-# Callback data: `<action>|<plan id>|<revision>[|<index>]`. The revision identifies the
+# Callback data: `<action>|<plan id>|<revision>|<index>`. The revision identifies the
 # question a button belongs to: a press on a button of an older question is refused.
 CHOOSE, SUBMIT, SKIP, RESUME = "c", "k", "s", "h"
-# /verwijder's confirmation (index 1: yes), and deleting a plan's messages from the chat.
+# /verwijder's confirmation (index 1: yes), and deleting a plan's messages from the chat
+# (index: the id of the message that carries the button).
 DELETE, FORGET = "v", "x"
-ACTIONS = (CHOOSE, SUBMIT, SKIP, RESUME, DELETE, FORGET)
+# A finished or archived plan: look at it, change it, or start a new one (index 0: ask to
+# confirm, RENEW_YES / RENEW_NO: the answer).
+VIEW, CHANGE, RENEW = "b", "w", "n"
+RENEW_ASK, RENEW_YES, RENEW_NO = 0, 1, 2
+ACTIONS = (CHOOSE, SUBMIT, SKIP, RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW)
+# Callback data comes from the client and can be forged: every number is checked against
+# the range it can have before anything is done with it. Plan ids and revisions are 32-bit
+# integer columns; message ids and choice indexes are 32-bit in the Bot API as well.
+MAX_ID = 2**31 - 1
+_NUMBER = re.compile(r"(0|[1-9][0-9]{0,9})")
 
 
 @dataclass(frozen=True)
@@ -37,13 +47,17 @@ class Button:
 
     @classmethod
     def decode(cls, data: str | None) -> Button | None:
-        parts = (data or "").split("|")
+        """The button, or None if the data is not one we could have made."""
+        parts = (data or "")[:MAX_CALLBACK_DATA].split("|")
         if len(parts) != 4 or parts[0] not in ACTIONS:
             return None
-        try:
-            return cls(parts[0], int(parts[1]), int(parts[2]), int(parts[3]))
-        except ValueError:
+        # Plain ASCII digits only: int() also takes signs, spaces, `_` and other scripts.
+        if not all(_NUMBER.fullmatch(part) for part in parts[1:]):
             return None
+        plan_id, revision, index = (int(part) for part in parts[1:])
+        if not 1 <= plan_id <= MAX_ID or revision > MAX_ID or index > MAX_ID:
+            return None
+        return cls(parts[0], plan_id, revision, index)
 
 
 def esc(text: str) -> str:

@@ -245,6 +245,26 @@ class Chat:
             f"the reply to {text!r}",
         )
 
+    def message(self, text: str, starts: str) -> Call:
+        """Type a message and wait for the bot's message that starts with `starts`."""
+        first = len(self.stand_in.calls)
+        self.stand_in.push_update(self.stand_in.text_update(text, user_id=CHAT))
+        return self._message_since(first, starts, f"the reply to {text!r}")
+
+    def after_press(self, data: str, starts: str) -> Call:
+        """Press a button and wait for the bot's message that starts with `starts`."""
+        first = len(self.stand_in.calls)
+        self.press(data, expect="")
+        return self._message_since(first, starts, f"the message after button {data!r}")
+
+    def _message_since(self, first: int, starts: str, what: str) -> Call:
+        def sent(call: Call) -> bool:
+            text = html.unescape(str(call.params.get("text", "")))
+            return call.method == "sendMessage" and not call.failed and text.startswith(starts)
+
+        calls = self.bot.wait(lambda calls: any(sent(c) for c in calls[first:]), what)
+        return next(c for c in calls[first:] if sent(c))
+
     def press(self, data: str, *, expect: str = "sendMessage") -> Call:
         """Press a button; wait for its answerCallbackQuery and for `expect` (a question,
         or editMessageReplyMarkup for a tick, or "" for nothing else). Returns the answer."""
@@ -409,6 +429,26 @@ def test_whole_plan_over_telegram_with_a_restart(
     assert "Inkomen per maand € 1.052,32" in flat
     assert "Eerste evaluatie 15 maart 2027" in flat
     assert bot.proc is not None and bot.proc.poll() is None, bot.log()
+    # Finished: /nieuw offers a choice instead of replacing the plan without a word.
+    offer = chat.message("/nieuw 3012", "Het plan van huishouden 3012 is af. Wat wil je doen?")
+    choice = buttons(offer.params["reply_markup"])
+    assert list(choice) == [
+        "Bekijken (overzicht en documenten)",
+        "Een stap wijzigen",
+        "Een nieuw plan beginnen",
+    ]
+    shown = len(stand_in.calls_of("sendPhoto"))
+    chat.press(choice["Bekijken (overzicht en documenten)"], expect="sendPhoto")
+    bot.wait(lambda _: len(stand_in.calls_of("sendPhoto")) == shown + 1, "the plan's files")
+    asked = chat.after_press(choice["Een nieuw plan beginnen"], "Weet je het zeker?")
+    confirm = buttons(asked.params["reply_markup"])
+    chat.press(confirm["Ja, begin een nieuw plan"])
+    assert chat.field_of(chat.questions()[-1]).key == "plan.titel"
+    listed = chat.message("/archief 3012", "Gearchiveerde plannen van huishouden 3012.")
+    [(label, data)] = buttons(listed.params["reply_markup"]).items()
+    assert label.startswith("Bijgewerkt ")
+    viewed = chat.after_press(data, "Het doorbraakplan van huishouden 3012 (gearchiveerd)")
+    assert "Overzicht van het plan:" in viewed.params["text"]
     assert " ERROR " not in bot.log()
 
 
@@ -458,6 +498,30 @@ def test_stale_buttons_and_a_photo(
     housing = chat.answer(field, keys)
     assert chat.current()[0].key == "huishouden.type_huisvesting"
     assert len(stand_in.calls_of("answerCallbackQuery")) == chat.callbacks == 4
+    assert " ERROR " not in bot.log()
+
+    # Forged buttons under a real message: a toast each, nothing else, and no memory spent.
+    old_button = skips["plan.werkgebied"]
+    plan_id = int(old_button.split("|")[1])
+    carrier = chat.message_id_of(old_button)
+    for data in (f"x|{plan_id}|0|30000000", "c|99999999999999999999|0|0", f"v|{plan_id}|0|9"):
+        first = len(stand_in.calls)
+        stand_in.push_update(stand_in.callback_update(data, user_id=CHAT, message_id=carrier))
+        calls = bot.wait(
+            lambda calls, start=first: any(
+                c.method == "answerCallbackQuery" for c in calls[start:]
+            ),
+            f"the toast for {data!r}",
+        )
+        time.sleep(0.3)  # anything the press caused besides the toast would be here by now
+        replies = [c for c in stand_in.calls[first:] if c.method != "getUpdates"]
+        assert [c.method for c in replies] == ["answerCallbackQuery"], replies
+        assert replies[0].params.get("text"), data
+    assert bot.proc is not None
+    status = Path(f"/proc/{bot.proc.pid}/status").read_text()
+    rss_kb = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))  # type: ignore[union-attr]
+    assert rss_kb < 400_000, rss_kb
+    assert chat.current()[0].key == "huishouden.type_huisvesting"
     assert " ERROR " not in bot.log()
     bot.kill()
     exported = subprocess.run(
@@ -510,3 +574,113 @@ def test_the_document_worker_ends_with_a_killed_bot(
     while running(worker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not running(worker), "the document worker outlived the bot"
+
+
+# --- a kraak-en-maaksessie in a group ------------------------------------------------------
+
+GROUP_CHAT = -5001
+FATIMA, BRAM, OLAF = 2001, 2002, 2003  # facilitator, registered member, outsider
+NAMES = {FATIMA: "Fatima", BRAM: "Bram", OLAF: "Olaf"}
+
+
+def invite_code(bot: BotProcess) -> str:
+    made = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "invite", "--team", "Noord"],
+        capture_output=True,
+        text=True,
+        env=env_for(bot.data_dir),
+        cwd=ROOT,
+        timeout=60,
+        check=True,
+    )
+    code = re.search(r"UIT-[A-Z0-9]{4}-[A-Z0-9]{4}", made.stdout)
+    assert code is not None, made.stdout
+    return code.group(0)
+
+
+def plain(text: str) -> str:
+    """A message as the user reads it: without HTML."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def send(
+    stand_in: BotApiStandIn, bot: BotProcess, user: int, text: str, chat: int, *, reply: bool
+) -> list[Call]:
+    """`user` types `text` in `chat`; with `reply`, wait for the bot's next message there."""
+    first = len(stand_in.calls)
+    kind = "private" if chat > 0 else "group"
+    update = stand_in.text_update(
+        text, user_id=user, chat_id=chat, chat_type=kind, first_name=NAMES[user]
+    )
+    stand_in.push_update(update)
+    if not reply:
+        return []
+    calls = bot.wait(
+        lambda calls: any(
+            c.method == "sendMessage" and c.params.get("chat_id") == chat and not c.failed
+            for c in calls[first:]
+        ),
+        f"the reply to {text!r}",
+    )
+    return calls[first:]
+
+
+def test_a_group_session_leaks_nothing_into_the_group(
+    stand_in: BotApiStandIn, bot: BotProcess
+) -> None:
+    check_startup(bot, bot.start())
+    for user in (FATIMA, BRAM):  # the outsider never registers
+        send(stand_in, bot, user, invite_code(bot), user, reply=True)
+        assert "Je bent aangemeld" in stand_in.sent_texts()[-1]
+
+    def group(user: int, text: str, *, reply: bool = True) -> None:
+        send(stand_in, bot, user, text, GROUP_CHAT, reply=reply)
+
+    group(FATIMA, "/sessie 3012")
+    group(FATIMA, "Een titel")
+    group(BRAM, "/idee vraag de corporatie om urgentie")
+    group(OLAF, "/idee ik wil ook iets zeggen")
+    # Said once per session: after that an outsider hears nothing, whatever they send.
+    for text in ("/idee nog een idee", "UIT-ABCD-EFGH", "/sessie stop", "/overzicht"):
+        group(OLAF, text, reply=False)
+    group(BRAM, "/sessie stop")
+    group(BRAM, "/overzicht")
+    first = len(stand_in.calls)
+    group(FATIMA, "/plan")
+    stand_in.wait_for(
+        lambda calls: any(c.method == "sendPhoto" for c in calls[first:]), timeout=WAIT
+    )
+    group(FATIMA, "/sessie stop")
+    group(FATIMA, "/overzicht")
+    group(FATIMA, "/wijzig 1")
+    group(FATIMA, "/sessie stop")
+
+    received = stand_in.sent_to(GROUP_CHAT)
+    assert {c.method for c in received} == {"sendMessage"}, "a file went into the group"
+    texts = [plain(str(c.params["text"])) for c in received]
+    expected = [
+        "Kraak-en-maaksessie voor huishouden 3012. Fatima leidt de sessie en beantwoordt de "
+        "vragen; iedereen kan met /idee <tekst> een suggestie toevoegen.\n\nStap 1 van 6",
+        "Stap 1 van 6",
+        "💡 Idee van Bram bij stap 1 (",
+        "Alleen aangemelde professionals kunnen ideeën toevoegen.",
+        "Alleen Fatima (de gespreksleider) of de eigenaar van het plan kan de sessie stoppen.",
+        "Alleen Fatima (de gespreksleider) beantwoordt de vragen. "
+        "Gebruik /idee <tekst> voor een suggestie.",
+        "Het plan (PDF, Word en grafiek) staat in het privégesprek van Fatima "
+        "(de gespreksleider) met mij.\n\nStap 1 van 6",
+        "De sessie is gestopt.",
+        "Er loopt hier geen sessie. Start er een met /sessie <huishoudnummer>.",
+        "Er loopt hier geen sessie. Start er een met /sessie <huishoudnummer>.",
+        "Er loopt hier geen sessie om te stoppen.",
+    ]
+    assert len(texts) == len(expected), texts
+    for text, start in zip(texts, expected, strict=True):
+        assert text.startswith(start), (text, start)
+    for text in texts:
+        assert not re.search(r"prof:|UIT-|uitnodiging|DEEL-", text, re.IGNORECASE), text
+    # The files went to the facilitator's private chat, and only there.
+    files = [c for c in stand_in.calls if c.method in ("sendDocument", "sendPhoto")]
+    assert {c.params["chat_id"] for c in files if not c.failed} == {FATIMA}
+    assert len([c for c in files if not c.failed]) == 3
+    assert " ERROR " not in bot.log()

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import create_engine_for, make_session_factory, migrate
 from storage.db import ensure_encrypted
 from tests.conftest import keyring_for_tests
-from tests.support.harness import bot  # noqa: F401 - the Telegram harness fixture
+from tests.support.harness import bot, harness_settings  # noqa: F401 - the Telegram harness
 
 KEYRING = keyring_for_tests()
 

@@ -19,7 +19,7 @@ from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey, is_to
 from storage.db import alembic_config, ensure_encrypted, has_key_check, rotate_key, scrub
 from storage.inbox import InboxRepository
 from storage.models import encrypted_columns, protected_columns, protected_tables
-from tests.conftest import ROOT, TEST_SECRET, env_for, keyring_for_tests
+from tests.conftest import TEST_SECRET, keyring_for_tests
 from tests.e2e.protocol import doorbraakbot
 from tests.integration.conftest import KEYRING
 

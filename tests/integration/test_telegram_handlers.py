@@ -144,7 +144,7 @@ async def test_a_group_session_with_a_facilitator_and_two_members(bot: Harness) 
     ]
     # an unregistered member's idea is refused, and not stored
     calls = await bot.say("/idee iets", user_id=MEMBER_B, **group)
-    assert "alleen voor professionals" in calls[-1].params["text"]
+    assert calls[-1].params["text"] == "Alleen aangemelde professionals kunnen ideeën toevoegen."
     with bot.app.sessions() as session:
         assert len(PlanRepository(session, bot.app.keyring).suggestions(plan.id)) == 1
     assert "plan.professional" not in plan.answers

@@ -306,6 +306,7 @@ class BotApiStandIn:
         self._chats: dict[int | str, JSON] = {}
         self._last_incoming: dict[tuple[int, int], int] = {}
         self._commands: dict[str, list[Any]] = {}
+        self._forbidden: set[int] = set()
         self._stopping = False
         # hold_confirmation: the update whose confirmation is held back, and how many times
         # the held calls were let go (a held call sees it and confirms nothing).
@@ -403,6 +404,23 @@ class BotApiStandIn:
         method = _CANONICAL.get(method.lower(), method)
         with self._cond:
             self._failures.setdefault(method, deque()).extend([retry_after] * times)
+
+    def forbid(self, chat_id: int) -> None:
+        """Answer every later call to ``chat_id`` with 403 Forbidden, as Telegram does for a
+        user who never started a private chat with the bot, or blocked it."""
+        with self._cond:
+            self._forbidden.add(chat_id)
+
+    def sent_to(self, chat_id: int) -> list[Call]:
+        """Successful calls that put something in ``chat_id``: messages, files, edits."""
+        with self._cond:
+            return [
+                call
+                for call in self.calls
+                if not call.failed
+                and call.params.get("chat_id") == chat_id
+                and call.method not in ("sendChatAction", "deleteMessage", "deleteMessages")
+            ]
 
     def wait_for(
         self, predicate: Callable[[list[Call]], bool], timeout: float = 10.0
@@ -756,6 +774,11 @@ class BotApiStandIn:
         with self._cond:
             queue = self._failures.get(method)
             failure = queue.popleft() if queue else False
+            forbidden = params.get("chat_id") in self._forbidden
+        if failure is False and forbidden:
+            call.failed = True
+            self._record(call)
+            return _error(403, "Forbidden: bot can't initiate conversation with a user")
         if failure is not False:
             call.failed = True
             self._record(call)

@@ -16,7 +16,7 @@ from telegram.ext import Application
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings
 from bot.telegram import TelegramFrontEnd
-from dialogs import Interview, Kind
+from dialogs import FINISHED, Interview, Kind, Question, Text
 from storage import PlanRepository
 from tests.conftest import sample_answer
 from tests.support.botapi import BotApiStandIn, Call
@@ -28,7 +28,7 @@ FACILITATOR, MEMBER_A, MEMBER_B = 2001, 2002, 2003
 class Harness:
     def __init__(
         self, stand_in: BotApiStandIn, application: Application[Any, Any, Any, Any, Any, Any],
-        app: App,
+        app: App, front: TelegramFrontEnd,
     ) -> None:  # fmt: skip
         self.stand_in = stand_in
         self.application = application
@@ -37,6 +37,7 @@ class Harness:
         self._ids = itertools.count(1)
         self.presses = 0
         self.professionals: dict[int, str] = {}
+        self.front = front
 
     async def push(self, update: dict[str, Any]) -> list[Call]:
         """Process one update; return the Bot API calls it caused."""
@@ -86,9 +87,16 @@ class Harness:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
+def harness_settings() -> dict[str, Any]:
+    """Settings for the harness's app beyond its data directory; a test module may override
+    this fixture (a short SQLite busy timeout, say, to fail at a locked database fast)."""
+    return {}
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, harness_settings: dict[str, Any]) -> AsyncIterator[Harness]:
     stand_in = BotApiStandIn()
-    app = bootstrap(Settings(data_dir=tmp_path))
+    app = bootstrap(Settings(data_dir=tmp_path, **harness_settings))
     front = TelegramFrontEnd(app)
     application = front.build(
         stand_in.token,
@@ -99,7 +107,7 @@ async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
     )
     await application.initialize()
     await front.post_init(application)
-    harness = Harness(stand_in, application, app)
+    harness = Harness(stand_in, application, app, front)
     for user_id in (1001, FACILITATOR, MEMBER_A):  # MEMBER_B is not registered
         professional = app.access.register(app.access.invite("Noord"), user_id)
         assert professional is not None
@@ -120,3 +128,30 @@ async def answer_current(bot: Harness, **kw: Any) -> list[Call]:
             await bot.press(bot.button(label), **kw)
         return await bot.press(bot.button("Klaar"), **kw)
     return await bot.say(sample_answer(field), **kw)
+
+
+def texts(calls: list[Call]) -> list[str]:
+    """What the user read: the texts of the messages sent and of the toasts shown."""
+    return [
+        html.unescape(str(c.params["text"]))
+        for c in calls
+        if c.method in ("sendMessage", "answerCallbackQuery")
+        and not c.failed
+        and c.params.get("text")
+    ]
+
+
+def finish_plan(bot: Harness, household: str = "3012", user_id: int = 1001) -> int:
+    """A finished plan of `user_id` for `household`, made through the service (no documents
+    rendered); its id."""
+    who = bot.app.access.professional(user_id)
+    assert who is not None
+    service = bot.app.service
+    turn = service.open(household, owner=who.actor, professional=who)
+    for _ in range(300):
+        if turn.outcome.status == FINISHED:
+            return turn.plan_id
+        [question] = [r for r in turn.outcome.replies if isinstance(r, Question)][-1:]
+        answer = sample_answer(bot.spec.field(question.field))
+        turn = service.handle(turn.plan_id, Text(answer), author=who.actor, professional=who)
+    raise AssertionError("the plan did not finish")

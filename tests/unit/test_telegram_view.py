@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -67,6 +68,33 @@ def test_callback_data_round_trips_within_64_bytes() -> None:
     assert Button.decode(button.encode()) == button
     for bad in (None, "", "z|1|2|3", "c|1|2", "c|a|2|3"):
         assert Button.decode(bad) is None
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "c|99999999999999999999|0|0",  # beyond 64 bits: OverflowError in the driver
+        "c|2147483648|0|0",  # beyond the 32-bit plan id column
+        "c|0|0|0",
+        "c|-1|0|0",
+        "c|+1|0|0",
+        "c| 1|0|0",
+        "c|1_0|0|0",
+        "c|١|0|0",  # an Arabic-Indic digit, which int() reads as 1
+        "c|01|0|0",
+        "c|1|2147483648|0",
+        "x|1|0|2147483648",
+        "x|1|0|" + "9" * 60,
+        "c|1|0|0|0",
+    ],
+)
+def test_forged_callback_data_is_refused(forged: str) -> None:
+    assert Button.decode(forged) is None
+
+
+def test_callback_data_at_the_bounds_is_taken() -> None:
+    assert Button.decode("x|1|0|30000000") == Button("x", 1, 0, 30_000_000)
+    assert Button.decode("h|2147483647|0|0") == Button("h", 2_147_483_647)
 
 
 def test_question_html_escapes_user_text_and_shows_progress(spec: Interview) -> None:
