@@ -58,6 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument(
         "-o", "--output", help="file to write, '-' for standard output (default: the export dir)"
     )
+    export.add_argument(
+        "--archief",
+        type=int,
+        metavar="N",
+        help="export the household's archived plan number N (see 'archief') instead",
+    )
+    archive = sub.add_parser("archief", help="list a household's archived plans")
+    archive.add_argument("household", help="household number")
     restore = sub.add_parser("import", help="import a plan from a JSON export")
     restore.add_argument("file", help="a JSON file written by 'export --format json'")
     share = sub.add_parser(
@@ -109,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(args, spec.message(key, **params), code)
 
     household = None
-    if args.command in ("chat", "export", "deel"):
+    if args.command in ("chat", "export", "deel", "archief"):
         household = normalise_household(args.household)
         if household is None:
             return fail("huishoudnummer_ongeldig", 2)
@@ -172,9 +180,12 @@ def _run(args: argparse.Namespace) -> int:
             return _import(app, args.file)
         if args.command == "rotate-key":
             return _rotate_key(app, generate=args.generate)
+        if args.command == "archief":
+            assert household is not None
+            return _list_archived(app, household)
         if args.command == "export":
             assert household is not None
-            return _export(app, household, args.format, args.output)
+            return _export(app, household, args.format, args.output, archived=args.archief)
         assert household is not None
         chat = LocalChat(
             app, household, author=settings.terminal_author, new=args.nieuw, document=document
@@ -272,9 +283,11 @@ def _rotate_key(app: App, *, generate: bool) -> int:
     return 0
 
 
-def _export(app: App, household: str, fmt: str, output: str | None) -> int:
+def _export(
+    app: App, household: str, fmt: str, output: str | None, *, archived: int | None = None
+) -> int:
     spec = app.dialog.spec
-    found = _current(app, household)
+    found = _current(app, household) if archived is None else _archived(app, household, archived)
     if found is None:
         return 1
     record, history = found
@@ -301,6 +314,38 @@ def _share(app: App, household: str) -> int:
         return 1
     code = app.access.share_from_terminal(app.settings.terminal_author, found[0].id)
     print(app.dialog.spec.message("deel_code_terminal", code=code, huishouden=household))
+    return 0
+
+
+def _archived(
+    app: App, household: str, number: int
+) -> tuple[PlanRecord, list[AnswerRecord]] | None:
+    """Archived plan `number` (1 is the newest, as `archief` lists them) with its history;
+    None, said on stderr, if there is no such plan."""
+    plans = app.service.archived_plans(household)
+    found = app.service.plan(plans[number - 1].id) if 1 <= number <= len(plans) else None
+    if found is None:
+        message = app.dialog.spec.message("geen_archiefplan", huishouden=household, nummer=number)
+        print(message, file=sys.stderr)
+    return found
+
+
+def _list_archived(app: App, household: str) -> int:
+    spec = app.dialog.spec
+    plans = app.service.archived_plans(household)
+    if not plans:
+        print(spec.message("archief_leeg", huishouden=household))
+        return 0
+    print(spec.message("archief_kop", huishouden=household))
+    for number, record in enumerate(plans, 1):
+        answered, total, _ = app.dialog.progress(snapshot_of(record))
+        updated = record.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        print(
+            spec.message(
+                "archief_regel", nummer=number, bijgewerkt=updated, ingevuld=answered, totaal=total
+            )
+        )
+    print(spec.message("archief_export", huishouden=household))
     return 0
 
 

@@ -9,8 +9,15 @@ from datetime import date
 from pathlib import Path
 
 from bot.bootstrap import App
-from bot.service import Turn
-from dialogs import Document, Error, Message, Reply, Text
+from bot.service import PlanFinished, Turn
+from dialogs import Document, Done, Error, Message, Question, Reply, Text
+
+# The field names of the two questions about a finished plan, asked before it is opened; they
+# are not fields of the interview (see docs/protocol.md).
+FINISHED_CHOICE = "plan_af"
+RENEW_CONFIRM = "plan_af_nieuw"
+# The finished plan's choices, in the order shown: look at it, change a step, start anew.
+VIEW, CHANGE, RENEW = 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -45,15 +52,29 @@ class LocalChat:
         self.new = new
         self.document = document
         self.plan_id: int | None = None
+        # The household's plan is finished and the user has not chosen yet what to do with
+        # it; `confirming` while a new plan waits for a yes.
+        self.finished: PlanFinished | None = None
+        self.confirming = False
 
     def begin(self) -> list[Item]:
-        turn = self.app.service.open(self.household, owner=self.author, new=self.new)
+        try:
+            turn = self.app.service.open(
+                self.household, owner=self.author, new=self.new, ask_if_finished=not self.new
+            )
+        except PlanFinished as finished:
+            # Opening a finished plan must not change it, and starting anew must be a choice.
+            self.finished = finished
+            self.plan_id = finished.plan_id
+            return [self._finished_question()]
         self.plan_id = turn.plan_id
         return self._items(turn)
 
     def repeat(self) -> list[Item]:
         """The question the plan is at, asked again (after input that could not be read)."""
         assert self.plan_id is not None, "begin() first"
+        if self.finished is not None:
+            return [self._finished_question(confirm=self.confirming)]
         turn = self.app.service.open_plan(self.plan_id, owner=self.author)
         return [] if turn is None else self._items(turn)
 
@@ -63,8 +84,71 @@ class LocalChat:
             # Bytes that were not UTF-8 (the terminal decodes with surrogateescape).
             error = Error(self.app.dialog.spec.message("invoer_geen_utf8"))
             return [error, *self.repeat()], False
+        if self.finished is not None:
+            return self._choose(text)
         turn = self.app.service.handle(self.plan_id, Text(text), author=self.author)
         return self._items(turn), turn.outcome.stopped
+
+    # --- a finished plan: look at it, change it, or start a new one --------------------------
+
+    def _finished_question(self, *, confirm: bool = False) -> Question:
+        assert self.finished is not None
+        spec = self.app.dialog.spec
+        if confirm:
+            text = spec.message("terminal_nieuw_plan_vraag", huishouden=self.household)
+            keys: tuple[str, ...] = ("nieuw_plan_ja", "nieuw_plan_nee")
+        else:
+            text = spec.message("plan_af", huishouden=self.household)
+            keys = ("plan_af_bekijken", "plan_af_wijzigen", "plan_af_nieuw")
+        return Question(
+            field=RENEW_CONFIRM if confirm else FINISHED_CHOICE,
+            kind="choice",
+            text=text,
+            help=(),
+            choices=tuple(spec.message(key) for key in keys),
+            max=None,
+            required=True,
+            # Step 0: a question about the plan, asked before it is opened, in no step.
+            step=0,
+            steps=len(spec.steps),
+            step_name="",
+            revision=self.finished.revision,
+        )
+
+    def _choose(self, text: str) -> tuple[list[Item], bool]:
+        assert self.finished is not None and self.plan_id is not None
+        spec = self.app.dialog.spec
+        question = self._finished_question(confirm=self.confirming)
+        word = text.strip().lower()
+        if word in spec.commands["stop"]:
+            return [Message(spec.message("gepauzeerd")), Done()], True
+        picked = _pick(word, question.choices)
+        if picked is None:
+            keuzes = ", ".join(f"{n}. {c}" for n, c in enumerate(question.choices, 1))
+            return [Error(spec.message("geen_keuze", keuzes=keuzes)), question], False
+        if self.confirming:
+            self.confirming = False
+            if picked != 1:
+                return [Message(spec.message("nieuw_plan_niet")), self._finished_question()], False
+            turn = self.app.service.renew(
+                self.plan_id, owner=self.author, revision=self.finished.revision
+            )
+            if turn is None:  # changed meanwhile, say by another front end: look again
+                self.finished = None
+                return self.begin(), False
+            self.finished, self.plan_id = None, turn.plan_id
+            intro = Message(spec.message("nieuw_plan", huishouden=self.household))
+            return [intro, *self._items(turn)], False
+        if picked == RENEW:
+            self.confirming = True
+            return [self._finished_question(confirm=True)], False
+        if picked == VIEW:
+            seen = self.app.service.view(self.plan_id, owner=self.author)
+            items = [] if seen is None else self._items(seen)
+            return [*items, self._finished_question()], False
+        turn = self.app.service.open_plan(self.plan_id, owner=self.author)
+        self.finished = None
+        return ([] if turn is None else self._items(turn)), False
 
     def _items(self, turn: Turn) -> list[Item]:
         items: list[Item] = []
@@ -113,6 +197,15 @@ def write_private(path: Path, content: bytes) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def _pick(word: str, choices: tuple[str, ...]) -> int | None:
+    """The 1-based choice that `word` names: its number, or the start of its label."""
+    if word.isdigit():
+        number = int(word)
+        return number if 1 <= number <= len(choices) else None
+    found = [n for n, label in enumerate(choices, 1) if word and label.lower().startswith(word)]
+    return found[0] if len(found) == 1 else None
 
 
 def is_text(text: str) -> bool:

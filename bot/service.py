@@ -230,19 +230,11 @@ class PlanService:
         they owned or that were shared with them (the terminal sees all)."""
         with available(), self.sessions() as session:
             session.connection(execution_options=READ_ONLY)
-            repo = self._repo(session)
-            if professional is None:
-                plans = [
-                    record
-                    for record in repo.list_plans(include_archived=True)
-                    if record.household == household
-                ]
-            else:
-                ids = AccessRepository(session, self.keyring).plan_ids(professional.id)
-                found = (repo.get(plan_id) for plan_id in ids)
-                plans = [p for p in found if p is not None and p.household == household]
-        archived = [p for p in plans if p.status == STATUS_GEARCHIVEERD]
-        return sorted(archived, key=lambda p: (p.updated_at, p.id), reverse=True)
+            plans = self._repo(session).archived_plans(household)
+            if professional is not None:
+                allowed = set(AccessRepository(session, self.keyring).plan_ids(professional.id))
+                plans = [record for record in plans if record.id in allowed]
+            return plans
 
     def open_plan(
         self,
@@ -412,6 +404,14 @@ class PlanService:
         """The household's current plan with its full answer history (for exports)."""
         with self._reading() as repo:
             record = repo.current_plan(household)
+            if record is None:
+                return None
+            return record, repo.history(record.id)
+
+    def plan(self, plan_id: int) -> tuple[PlanRecord, list[AnswerRecord]] | None:
+        """Any plan, archived ones too, with its full answer history (for exports)."""
+        with self._reading() as repo:
+            record = repo.get(plan_id)
             if record is None:
                 return None
             return record, repo.history(record.id)

@@ -346,15 +346,15 @@ class TelegramFrontEnd:
         rows = [
             [InlineKeyboardButton(self.spec.message(label), callback_data=data)]
             for label, data in (
-                ("telegram_knop_bekijken", Button(VIEW, finished.plan_id).encode()),
-                ("telegram_knop_wijzigen", Button(CHANGE, finished.plan_id).encode()),
+                ("plan_af_bekijken", Button(VIEW, finished.plan_id).encode()),
+                ("plan_af_wijzigen", Button(CHANGE, finished.plan_id).encode()),
                 (
-                    "telegram_knop_nieuw_plan",
+                    "plan_af_nieuw",
                     Button(RENEW, finished.plan_id, finished.revision, RENEW_ASK).encode(),
                 ),
             )
         ]
-        text = self.spec.message("telegram_plan_af", huishouden=finished.household)
+        text = self.spec.message("plan_af", huishouden=finished.household)
         await self.say(context, chat_id, text, markup=InlineKeyboardMarkup(rows))
 
     @registered
@@ -717,13 +717,13 @@ class TelegramFrontEnd:
         elif button.action == RENEW and button.index in (RENEW_ASK, RENEW_NO):
             await press.answer()
             if button.index == RENEW_NO:
-                await self.say(context, chat_id, self.spec.message("telegram_nieuw_plan_niet"))
+                await self.say(context, chat_id, self.spec.message("nieuw_plan_niet"))
                 return
             rows = [
                 [InlineKeyboardButton(self.spec.message(label), callback_data=data)]
                 for label, data in (
-                    ("telegram_nieuw_plan_ja", replace(button, index=RENEW_YES).encode()),
-                    ("telegram_nieuw_plan_nee", replace(button, index=RENEW_NO).encode()),
+                    ("nieuw_plan_ja", replace(button, index=RENEW_YES).encode()),
+                    ("nieuw_plan_nee", replace(button, index=RENEW_NO).encode()),
                 )
             ]
             await self.say(

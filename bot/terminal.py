@@ -28,11 +28,15 @@ def format_item(item: Item, spec: Interview) -> str:
 
 
 def format_question(q: Question, spec: Interview) -> str:
-    lines = ["", f"[{spec.message('voortgang', stap=q.step, stappen=q.steps, naam=q.step_name)}]"]
-    if q.intro:
-        lines += [q.intro, ""]
-    mark = spec.message("verplicht_kenmerk" if q.required else "niet_verplicht_kenmerk")
-    lines.append(f"{q.text} {mark}")
+    if not q.step:  # step 0: a question about the plan itself, asked in no step
+        lines = ["", q.text]
+    else:
+        progress = spec.message("voortgang", stap=q.step, stappen=q.steps, naam=q.step_name)
+        lines = ["", f"[{progress}]"]
+        if q.intro:
+            lines += [q.intro, ""]
+        mark = spec.message("verplicht_kenmerk" if q.required else "niet_verplicht_kenmerk")
+        lines.append(f"{q.text} {mark}")
     lines += [f"  {h}" for h in q.help]
     if q.choices:
         width = len(str(len(q.choices)))

@@ -276,6 +276,17 @@ class PlanRepository:
             for answer in self._session.scalars(query)
         ]
 
+    def archived_plans(self, household: str) -> list[PlanRecord]:
+        """The household's archived plans, most recently updated first."""
+        ids = self._session.scalars(
+            select(Plan.id)
+            .join(Household, Household.id == Plan.household_id)
+            .where(Household.number == self._household_key(household))
+            .where(Plan.status == STATUS_GEARCHIVEERD)
+            .order_by(Plan.updated_at.desc(), Plan.id.desc())
+        )
+        return [record for plan_id in ids.all() if (record := self.get(plan_id)) is not None]
+
     def list_plans(self, *, include_archived: bool = False) -> list[PlanRecord]:
         """Return plans, most recently updated first."""
         plans = _plans_query().order_by(Plan.updated_at.desc(), Plan.id.desc())
