@@ -69,6 +69,7 @@ def test_export_import_export_is_lossless(app: App, costs: list[str], every_fiel
     # an edit, so the history holds an older text too
     chat = LocalChat(app, "3012", author="terminal:collega")
     chat.begin()
+    chat.send("Een stap wijzigen")  # the plan is finished: it asks what to do first
     chat.send("wijzig 4")
     chat.send("Een andere doorbraak")
     first = export_json(app, "3012")
