@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, event
 
 from bench.common import (
     postgres_available,
@@ -41,7 +40,6 @@ from bot.bootstrap import bootstrap
 from bot.service import PlanService
 from bot.telegram import TelegramFrontEnd
 from dialogs import Dialog
-from storage.access import AccessRepository
 from storage.repository import PlanRepository
 
 InboxRepository: Any
@@ -56,8 +54,12 @@ TIMED: tuple[tuple[str, Any, str, int], ...] = (
     ("which plan? chat binding read afresh (only when not remembered)", PlanService, "chat", 0),
     ("the turn: PlanService.handle (write transaction)", PlanService, "handle", 0),
     ("webhook inbox: mark the update done", InboxRepository, "mark_done", 1),
-    ("load the plan (its answers from the cache if unchanged)", PlanRepository, "get", 1),
-    ("access check (plan_access)", AccessRepository, "role", 1),
+    (
+        "load the plan, chat binding and access role: one statement (answers from the cache)",
+        PlanRepository,
+        "turn",
+        1,
+    ),
     ("the dialog decides (transitions)", Dialog, "handle", 1),
     ("save: encrypt, UPDATE plans, INSERT answers", PlanRepository, "save_turn", 1),
     ("replies: HTML, keyboard, handed to the Bot (PTB)", TelegramFrontEnd, "deliver", 0),
@@ -125,7 +127,6 @@ async def _measure(
 ) -> Breakdown:
     totals: dict[str, float] = defaultdict(float)
     counts: dict[str, int] = defaultdict(int)
-    started: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as directory, ExitStack() as stack:
         url = stack.enter_context(postgres_schema(postgres)) if postgres else ""
         app = bootstrap(settings(Path(directory), url))
@@ -142,20 +143,22 @@ async def _measure(
             def on_begin(*_: Any) -> None:
                 counts["transactions"] += 1
 
-            def before_commit(session: Session) -> None:
-                started[id(session)] = time.perf_counter()
+            # Every commit, a Session's or a unit of work's connection's, ends here.
+            commit_impl = Connection._commit_impl
 
-            def after_commit(session: Session) -> None:
+            def timed_commit(connection: Connection) -> None:
                 counts["commits"] += 1
-                begun = started.pop(id(session), None)
-                if begun is not None:
+                begun = time.perf_counter()
+                try:
+                    commit_impl(connection)
+                finally:
                     totals[COMMIT] += time.perf_counter() - begun
 
+            stack.callback(setattr, Connection, "_commit_impl", commit_impl)
+            Connection._commit_impl = timed_commit  # type: ignore[method-assign]
             listeners: list[tuple[Any, str, Callable[..., None]]] = [
                 (app.engine, "before_cursor_execute", on_statement),
                 (app.engine, "begin", on_begin),
-                (Session, "before_commit", before_commit),
-                (Session, "after_commit", after_commit),
             ]
             for target, name, listener in listeners:
                 event.listen(target, name, listener)

@@ -66,7 +66,7 @@ def generate(path: Path, size: int, script: Sequence[Step]) -> float:
         answers = [Text(step.text) for step in script[:OWN_ANSWERS]]
         for number in range(OWN_PLANS):
             turn = app.service.open(
-                f"EIGEN-{number}", owner=professional.actor, professional=professional
+                f"EIGEN-{number}", actor=professional.actor, professional=professional
             )
             for event in answers:
                 app.service.handle(turn.plan_id, event, author=professional.actor)

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from bot.unavailable import available
-from storage import READ_ONLY
-from storage.access import OWNER, AccessRepository, AuditRecord, ProfessionalRecord
-from storage.crypto import Keyring
-from storage.inbox import InboxRepository
+from storage import UnitOfWorkFactory
+from storage.access import OWNER, ProfessionalRecord
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
-# Audit actions: what happened to a plan, never what it says.
-OPENED, CHANGED, EXPORTED, SHARED, JOINED, REVOKED, DELETED, PURGED = (
+# Audit actions: what happened to a plan, never what it says. (SHARE_CODE_MADE: a code was
+# made; the role a colleague gets is storage.access.SHARED.)
+OPENED, CHANGED, EXPORTED, SHARE_CODE_MADE, JOINED, REVOKED, DELETED, PURGED = (
     "geopend",
     "gewijzigd",
     "geexporteerd",
@@ -40,38 +34,29 @@ class NotOwner(AccessDenied):
 
 
 class AccessService:
-    def __init__(self, sessions: sessionmaker[Session], keyring: Keyring) -> None:
-        self.sessions = sessions
-        self.keyring = keyring
+    """Registration, sharing, deletion and retention; each call one unit of work, whose
+    writes claim the webhook update being applied, so each happens once."""
 
-    @contextmanager
-    def _writing(self) -> Iterator[AccessRepository]:
-        """A write transaction; it first claims the update being applied (AlreadyApplied if
-        it was applied before), so a registration, a share code or a deletion happens once."""
-        with available(), self.sessions.begin() as session:
-            InboxRepository(session, self.keyring).claim_applying()
-            yield AccessRepository(session, self.keyring)
-
-    @contextmanager
-    def _reading(self) -> Iterator[AccessRepository]:
-        with available(), self.sessions() as session:
-            session.connection(execution_options=READ_ONLY)
-            yield AccessRepository(session, self.keyring)
+    def __init__(self, units: UnitOfWorkFactory) -> None:
+        self.units = units
 
     # --- registration ------------------------------------------------------------------
 
     def invite(self, team: str) -> str:
-        with self._writing() as repo:
+        with self.units() as uow:
+            repo = uow.access
             code = repo.create_invite(team)
             repo.audit("beheer", "uitnodiging", None, team[:64])
             return code
 
     def professional(self, telegram_user_id: int) -> ProfessionalRecord | None:
-        with self._reading() as repo:
+        with self.units(read_only=True) as uow:
+            repo = uow.access
             return repo.professional(telegram_user_id)
 
     def register(self, code: str, telegram_user_id: int) -> ProfessionalRecord | None:
-        with self._writing() as repo:
+        with self.units() as uow:
+            repo = uow.access
             found = repo.redeem_invite(code, telegram_user_id)
             if found is not None:
                 repo.audit(found.actor, "aangemeld", None, found.team[:64])
@@ -80,16 +65,18 @@ class AccessService:
     # --- plans ---------------------------------------------------------------------------
 
     def role(self, professional: ProfessionalRecord, plan_id: int) -> str | None:
-        with self._reading() as repo:
+        with self.units(read_only=True) as uow:
+            repo = uow.access
             return repo.role(plan_id, professional.id)
 
     def share(self, professional: ProfessionalRecord, plan_id: int) -> str:
         """A one-time code a colleague sends to the bot to get access; owners only."""
-        with self._writing() as repo:
+        with self.units() as uow:
+            repo = uow.access
             if repo.role(plan_id, professional.id) != OWNER:
                 raise NotOwner
             code = repo.create_share_code(plan_id, professional.id)
-            repo.audit(professional.actor, SHARED, plan_id)
+            repo.audit(professional.actor, SHARE_CODE_MADE, plan_id)
             return code
 
     def share_from_terminal(self, actor: str, plan_id: int) -> str:
@@ -98,20 +85,23 @@ class AccessService:
         No owner check: a plan made in the terminal has no owning professional, and whoever
         runs the terminal holds the database and its key, so every plan in it is theirs.
         """
-        with self._writing() as repo:
+        with self.units() as uow:
+            repo = uow.access
             code = repo.create_share_code(plan_id, None)
-            repo.audit(actor, SHARED, plan_id)
+            repo.audit(actor, SHARE_CODE_MADE, plan_id)
             return code
 
     def join(self, professional: ProfessionalRecord, code: str) -> int | None:
-        with self._writing() as repo:
+        with self.units() as uow:
+            repo = uow.access
             plan_id = repo.redeem_share_code(code, professional.id)
             if plan_id is not None:
                 repo.audit(professional.actor, JOINED, plan_id)
             return plan_id
 
     def revoke(self, professional: ProfessionalRecord, plan_id: int) -> int:
-        with self._writing() as repo:
+        with self.units() as uow:
+            repo = uow.access
             if repo.role(plan_id, professional.id) != OWNER:
                 raise NotOwner
             removed = repo.revoke_shares(plan_id)
@@ -120,23 +110,23 @@ class AccessService:
 
     def delete(self, actor: str, plan_id: int) -> bool:
         """Delete a plan and everything in it at once; the audit log keeps that it happened."""
-        with self._writing() as repo:
-            deleted = repo.delete_plan(plan_id)
+        with self.units() as uow:
+            deleted = uow.deletion.delete_plan(plan_id)
             if deleted:
-                repo.audit(actor, DELETED, plan_id)
+                uow.access.audit(actor, DELETED, plan_id)
             return deleted
 
     def purge(self, days: int) -> int:
         """Delete plans not changed for `days` days, and webhook updates that are done or have
         waited that long (an answer waits there in full); the number of plans deleted."""
         cutoff = utcnow() - timedelta(days=days)
-        with available(), self.sessions.begin() as session:
-            repo = AccessRepository(session, self.keyring)
-            plan_ids = repo.inactive_plans(cutoff)
+        # claim=False: retention runs outside any update (a command or the bot's timer).
+        with self.units(claim=False) as uow:
+            plan_ids = uow.deletion.inactive_plans(cutoff)
             for plan_id in plan_ids:
-                repo.delete_plan(plan_id)
-                repo.audit("bewaartermijn", PURGED, plan_id, f"{days} dagen")
-            updates = InboxRepository(session, self.keyring).expire(cutoff)
+                uow.deletion.delete_plan(plan_id)
+                uow.access.audit("bewaartermijn", PURGED, plan_id, f"{days} dagen")
+            updates = uow.inbox.expire(cutoff)
         log.info(
             "purged %d plans inactive for %d days and %d inbox updates",
             len(plan_ids),
@@ -146,9 +136,6 @@ class AccessService:
         return len(plan_ids)
 
     def record(self, actor: str, action: str, plan_id: int | None, detail: str = "") -> None:
-        with self._writing() as repo:
+        with self.units() as uow:
+            repo = uow.access
             repo.audit(actor, action, plan_id, detail)
-
-    def audit_log(self, plan_id: int | None = None) -> list[AuditRecord]:
-        with self._reading() as repo:
-            return repo.audit_log(plan_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from bot.formatting import DutchFormatter
 from bot.service import PlanService
 from bot.unavailable import StorageUnavailable
 from dialogs import Dialog
-from storage import create_engine_for, make_session_factory, migrate
+from storage import UnitOfWorkFactory, Units, create_engine_for, make_session_factory, migrate
 from storage.crypto import Keyring
 from storage.db import ensure_encrypted, has_key_check
 
@@ -41,7 +42,9 @@ class MissingKey(Exception):
 class App:
     settings: Settings
     engine: Engine
+    # ORM sessions for tools and tests that inspect the database; the services use `units`.
     sessions: sessionmaker[Session]
+    units: UnitOfWorkFactory
     dialog: Dialog
     renderer: Renderer
     service: PlanService
@@ -51,8 +54,17 @@ class App:
     key_file: Path | None = None
 
 
-def bootstrap(settings: Settings | None = None, *, require_key: bool = False) -> App:
+# Makes the services' unit-of-work factory from the engine and key; a test can pass another.
+MakeUnits = Callable[[Engine, Keyring], UnitOfWorkFactory]
+
+
+def bootstrap(
+    settings: Settings | None = None, *, require_key: bool = False, make_units: MakeUnits = Units
+) -> App:
     """Wire the application; the database is migrated and checked against the key.
+
+    `make_units` builds the unit-of-work factory every service runs its use cases through:
+    storage.Units on the engine, unless a test passes a fake (or a wrapper) instead.
 
     The key comes from DOORBRAAK_SECRET_KEY or the file in DOORBRAAK_SECRET_KEY_FILE. Without
     either, `require_key` (the bot) refuses; otherwise a local key file is used, and created for
@@ -110,10 +122,21 @@ def bootstrap(settings: Settings | None = None, *, require_key: bool = False) ->
     except BaseException:
         engine.dispose()
         raise
-    sessions = make_session_factory(engine)
-    service = PlanService(dialog, sessions, keyring)
-    access = AccessService(sessions, keyring)
-    return App(settings, engine, sessions, dialog, renderer, service, access, keyring, key_file)
+    units = make_units(engine, keyring)
+    service = PlanService(dialog, units)
+    access = AccessService(units)
+    return App(
+        settings,
+        engine,
+        make_session_factory(engine),
+        units,
+        dialog,
+        renderer,
+        service,
+        access,
+        keyring,
+        key_file,
+    )
 
 
 def _read_setting(path: Path, name: str) -> Keyring | None:

@@ -60,7 +60,7 @@ class LocalChat:
     def begin(self) -> list[Item]:
         try:
             turn = self.app.service.open(
-                self.household, owner=self.author, new=self.new, ask_if_finished=not self.new
+                self.household, actor=self.author, new=self.new, ask_if_finished=not self.new
             )
         except PlanFinished as finished:
             # Opening a finished plan must not change it, and starting anew must be a choice.
@@ -75,7 +75,7 @@ class LocalChat:
         assert self.plan_id is not None, "begin() first"
         if self.finished is not None:
             return [self._finished_question(confirm=self.confirming)]
-        turn = self.app.service.open_plan(self.plan_id, owner=self.author)
+        turn = self.app.service.open_plan(self.plan_id, actor=self.author)
         return [] if turn is None else self._items(turn)
 
     def send(self, text: str) -> tuple[list[Item], bool]:
@@ -131,7 +131,7 @@ class LocalChat:
             if picked != 1:
                 return [Message(spec.message("nieuw_plan_niet")), self._finished_question()], False
             turn = self.app.service.renew(
-                self.plan_id, owner=self.author, revision=self.finished.revision
+                self.plan_id, actor=self.author, revision=self.finished.revision
             )
             if turn is None:  # changed meanwhile, say by another front end: look again
                 self.finished = None
@@ -143,10 +143,10 @@ class LocalChat:
             self.confirming = True
             return [self._finished_question(confirm=True)], False
         if picked == VIEW:
-            seen = self.app.service.view(self.plan_id, owner=self.author)
+            seen = self.app.service.view(self.plan_id, actor=self.author)
             items = [] if seen is None else self._items(seen)
             return [*items, self._finished_question()], False
-        turn = self.app.service.open_plan(self.plan_id, owner=self.author)
+        turn = self.app.service.open_plan(self.plan_id, actor=self.author)
         self.finished = None
         return ([] if turn is None else self._items(turn)), False
 

@@ -3,33 +3,26 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
-
 from bot.access import CHANGED, OPENED, AccessDenied
 from bot.exchange import ImportedPlan
-from bot.unavailable import StorageUnavailable, available
 from dialogs import FINISHED, Dialog, Document, Error, Event, Message, Outcome, Snapshot
 from storage import (
-    READ_ONLY,
     STATUS_GEARCHIVEERD,
     AnswerRecord,
     ChatRecord,
     PlanRecord,
-    PlanRepository,
     StaleRevision,
+    StorageUnavailable,
     SuggestionRecord,
+    UnitOfWork,
+    UnitOfWorkFactory,
 )
-from storage.access import OWNER, AccessRepository, ProfessionalRecord
+from storage.access import OWNER, ProfessionalRecord
 from storage.cache import PlanCache
-from storage.crypto import Keyring
-from storage.inbox import InboxRepository
-from storage.repository import with_changes
+from storage.records import with_changes
 
 log = logging.getLogger(__name__)
 
@@ -96,37 +89,20 @@ def snapshot_of(record: PlanRecord) -> Snapshot:
 class PlanService:
     """The use cases every front end shares; the front end only converts input and output."""
 
-    def __init__(self, dialog: Dialog, sessions: sessionmaker[Session], keyring: Keyring) -> None:
+    def __init__(self, dialog: Dialog, units: UnitOfWorkFactory) -> None:
         self.dialog = dialog
-        self.sessions = sessions
-        self.keyring = keyring
+        # Each use case is one unit of work (storage.uow): one transaction, committed when
+        # it returns, whose database failures arrive as StorageUnavailable.
+        self.units = units
         # Decrypted answers of recently used plans, checked against the stored revision on
         # every turn (storage.cache): a turn reads one plan row instead of its whole history.
         self.cache = PlanCache()
-
-    def _repo(self, session: Session) -> PlanRepository:
-        return PlanRepository(session, self.keyring)
-
-    @contextmanager
-    def _writing(self) -> Iterator[Session]:
-        """A write transaction; it first claims the update being applied (AlreadyApplied if
-        it was applied before), so what it changes for that update is changed once."""
-        with available(), self.sessions.begin() as session:
-            InboxRepository(session, self.keyring).claim_applying()
-            yield session
-
-    @contextmanager
-    def _reading(self) -> Iterator[PlanRepository]:
-        """A read-only transaction: it never waits for, nor blocks, a writer."""
-        with available(), self.sessions() as session:
-            session.connection(execution_options=READ_ONLY)
-            yield self._repo(session)
 
     def open(
         self,
         household: str,
         *,
-        owner: str,
+        actor: str,
         new: bool = False,
         ask_if_finished: bool = False,
         chat: ChatTarget | None = None,
@@ -139,38 +115,37 @@ class PlanService:
         PlanFinished is raised, and the front end lets the user choose between `view`,
         `open_plan` (to change it) and `renew`. With `professional` (Telegram), the
         household's current plan must be theirs or shared with them (AccessDenied
-        otherwise), and a plan they start is theirs.
+        otherwise), and a plan they start is theirs. `actor` is whoever acts (audited as
+        such, and the owner of a plan started here).
         """
-        with self._writing() as session:
-            repo, access = self._repo(session), AccessRepository(session, self.keyring)
-            record = None if new else repo.current_plan(household)
+        with self.units() as uow:
+            record = None if new else uow.plans.current_plan(household)
             foreign = (
                 record is not None
                 and professional is not None
-                and access.role(record.id, professional.id) is None
+                and uow.access.role(record.id, professional.id) is None
             )
             if foreign:
                 raise AccessDenied
             if record is not None and ask_if_finished and record.status == FINISHED:
                 raise PlanFinished(record)
             if record is None:
-                record = self._start(repo, access, household, owner, professional)
-            access.audit(owner, OPENED, record.id)
-            turn = self._opened(repo, record, owner, chat)
+                record = self._start(uow, household, actor, professional)
+            uow.access.audit(actor, OPENED, record.id)
+            turn = self._opened(uow, record, actor, chat)
         self._remember(record, turn)
         return turn
 
     def _start(
         self,
-        repo: PlanRepository,
-        access: AccessRepository,
+        uow: UnitOfWork,
         household: str,
-        owner: str,
+        actor: str,
         professional: ProfessionalRecord | None,
     ) -> PlanRecord:
-        record = repo.start_plan(household, state=self.dialog.initial_state(), owner=owner)
+        record = uow.plans.start_plan(household, state=self.dialog.initial_state(), owner=actor)
         if professional is not None:
-            access.grant(record.id, professional.id, OWNER)
+            uow.access.grant(record.id, professional.id, OWNER)
         log.info("plan %s started", record.id)
         return record
 
@@ -178,7 +153,7 @@ class PlanService:
         self,
         plan_id: int,
         *,
-        owner: str,
+        actor: str,
         revision: int | None = None,
         chat: ChatTarget | None = None,
         professional: ProfessionalRecord | None = None,
@@ -187,36 +162,36 @@ class PlanService:
         confirmed it). None if the plan is no longer the household's finished current plan
         (or, with `revision`, changed since the user was asked), or not the professional's:
         nothing is changed then."""
-        with available(), self.sessions.begin() as session:
-            repo, access = self._repo(session), AccessRepository(session, self.keyring)
-            record = repo.get(plan_id, cache=self.cache)
+        # claim=False: as before the unit of work, renewing and viewing never claimed the
+        # webhook update (see the report on issue 12: whether they should is open).
+        with self.units(claim=False) as uow:
+            record = uow.plans.get(plan_id, cache=self.cache)
             if record is None or record.status != FINISHED:
                 return None
             if revision is not None and record.revision != revision:
                 return None
-            if professional is not None and access.role(record.id, professional.id) is None:
+            if professional is not None and uow.access.role(record.id, professional.id) is None:
                 return None
-            record = self._start(repo, access, record.household, owner, professional)
-            access.audit(owner, OPENED, record.id)
-            turn = self._opened(repo, record, owner, chat)
+            record = self._start(uow, record.household, actor, professional)
+            uow.access.audit(actor, OPENED, record.id)
+            turn = self._opened(uow, record, actor, chat)
         self._remember(record, turn)
         return turn
 
     def view(
-        self, plan_id: int, *, owner: str, professional: ProfessionalRecord | None = None
+        self, plan_id: int, *, actor: str, professional: ProfessionalRecord | None = None
     ) -> Turn | None:
         """A finished or archived plan to look at, read-only: its overview and the plan as a
         document, as replies. Nothing about the plan changes (the look is audited). None if
         it does not exist, is still being made (open it instead), or, for a `professional`,
         was never theirs nor shared with them."""
-        with available(), self.sessions.begin() as session:
-            repo, access = self._repo(session), AccessRepository(session, self.keyring)
-            record = repo.get(plan_id, cache=self.cache)
+        with self.units(claim=False) as uow:
+            record = uow.plans.get(plan_id, cache=self.cache)
             if record is None or record.status not in (FINISHED, STATUS_GEARCHIVEERD):
                 return None
-            if professional is not None and access.role(record.id, professional.id) is None:
+            if professional is not None and uow.access.role(record.id, professional.id) is None:
                 return None
-            access.audit(owner, OPENED, record.id)
+            uow.access.audit(actor, OPENED, record.id)
         overview = Message(self.dialog.overview(record.answers, record.data))
         outcome = Outcome((overview, Document("md")), record.state, record.status, record.data)
         return Turn(
@@ -228,11 +203,10 @@ class PlanService:
     ) -> list[PlanRecord]:
         """The household's archived plans, newest first; for a `professional` only those
         they owned or that were shared with them (the terminal sees all)."""
-        with available(), self.sessions() as session:
-            session.connection(execution_options=READ_ONLY)
-            plans = self._repo(session).archived_plans(household)
+        with self.units(read_only=True) as uow:
+            plans = uow.plans.archived_plans(household)
             if professional is not None:
-                allowed = set(AccessRepository(session, self.keyring).plan_ids(professional.id))
+                allowed = set(uow.access.plan_ids(professional.id))
                 plans = [record for record in plans if record.id in allowed]
             return plans
 
@@ -240,21 +214,20 @@ class PlanService:
         self,
         plan_id: int,
         *,
-        owner: str,
+        actor: str,
         chat: ChatTarget | None = None,
         professional: ProfessionalRecord | None = None,
     ) -> Turn | None:
         """Resume a plan by its id (a /hervat button); None if it does not exist or, for a
         `professional`, is not theirs: the two look the same, so an id reveals nothing."""
-        with self._writing() as session:
-            repo, access = self._repo(session), AccessRepository(session, self.keyring)
-            record = repo.get(plan_id, cache=self.cache)
+        with self.units() as uow:
+            record = uow.plans.get(plan_id, cache=self.cache)
             if record is None or record.status == STATUS_GEARCHIVEERD:
                 return None
-            if professional is not None and access.role(record.id, professional.id) is None:
+            if professional is not None and uow.access.role(record.id, professional.id) is None:
                 return None
-            access.audit(owner, OPENED, record.id)
-            turn = self._opened(repo, record, owner, chat)
+            uow.access.audit(actor, OPENED, record.id)
+            turn = self._opened(uow, record, actor, chat)
         self._remember(record, turn)
         return turn
 
@@ -265,10 +238,10 @@ class PlanService:
         )
 
     def _opened(
-        self, repo: PlanRepository, record: PlanRecord, author: str, chat: ChatTarget | None
+        self, uow: UnitOfWork, record: PlanRecord, author: str, chat: ChatTarget | None
     ) -> Turn:
         if chat is not None:
-            repo.bind_chat(
+            uow.chats.bind_chat(
                 chat.chat_id,
                 record.id,
                 kind=chat.kind,
@@ -278,7 +251,7 @@ class PlanService:
         outcome = self.dialog.start(snapshot_of(record))
         # Resuming can move the position (a question removed from the YAML, or a required one
         # still open at the end); store it so the next answer lands there.
-        saved = self._save(repo, record, outcome, author)
+        saved = self._save(uow, record, outcome, author)
         revision = record.revision + 1 if saved else record.revision
         return Turn(record.id, record.household, outcome, dict(record.answers), saved, revision)
 
@@ -307,8 +280,10 @@ class PlanService:
                 return self._handle_once(plan_id, event, author, revision, professional, chat)
             except StaleRevision:
                 log.info("plan %s changed concurrently; deciding again", plan_id)
-            except OperationalError as exc:
-                log.warning("plan %s not saved: %s", plan_id, type(exc.orig).__name__)
+            except StorageUnavailable as exc:
+                cause = exc.__cause__
+                reason = type(getattr(cause, "orig", cause)).__name__
+                log.warning("plan %s not saved: %s", plan_id, reason)
                 return self._unsaved(plan_id)
         return self._unsaved(plan_id)
 
@@ -321,25 +296,29 @@ class PlanService:
         professional: ProfessionalRecord | None,
         chat: ChatRecord | None,
     ) -> Turn:
-        # The claim comes first: a second worker applying the same update waits there for the
-        # first, then gets AlreadyApplied.
-        with self.sessions.begin() as session:
-            InboxRepository(session, self.keyring).claim_applying()
-            repo = self._repo(session)
-            if chat is not None and not _same_binding(repo.chat(chat.chat_id), chat):
+        # The unit claims the update first: a second worker applying the same update waits
+        # there for the first, then gets AlreadyApplied. Then one statement reads the plan,
+        # the chat's binding and the professional's role.
+        with self.units() as uow:
+            found = uow.plans.turn(
+                plan_id,
+                chat_key=None if chat is None else uow.chats.key(chat.chat_id),
+                professional_id=None if professional is None else professional.id,
+                cache=self.cache,
+            )
+            if chat is not None and not _same_binding(found.chat, chat):
                 raise ChatMoved
-            record = repo.get(plan_id, cache=self.cache)
+            record = found.plan
             if record is None:
                 raise LookupError(f"plan {plan_id} does not exist")
-            access = AccessRepository(session, self.keyring)
-            if professional is not None and access.role(plan_id, professional.id) is None:
+            if professional is not None and found.role is None:
                 raise AccessDenied  # sharing was withdrawn while the chat was open
             if revision is not None and revision != record.revision:
                 return self._stale(record)
             outcome = self.dialog.handle(snapshot_of(record), event)
-            saved = self._save(repo, record, outcome, author)
+            saved = self._save(uow, record, outcome, author)
             if outcome.answers:
-                access.audit(author, CHANGED, plan_id)
+                uow.access.audit(author, CHANGED, plan_id)
             answers = with_changes(record.answers, outcome.answers)
             new_revision = record.revision + 1 if saved else record.revision
             turn = Turn(plan_id, record.household, outcome, answers, saved, new_revision)
@@ -365,9 +344,9 @@ class PlanService:
         )
 
     @staticmethod
-    def _save(repo: PlanRepository, record: PlanRecord, outcome: Outcome, author: str) -> bool:
+    def _save(uow: UnitOfWork, record: PlanRecord, outcome: Outcome, author: str) -> bool:
         if outcome.persist:
-            repo.save_turn(
+            uow.plans.save_turn(
                 record.id,
                 expected_revision=record.revision,
                 state=outcome.state,
@@ -382,8 +361,8 @@ class PlanService:
         """Tell the user nothing was stored and ask the same question again, if we can read."""
         error = Error(self.dialog.spec.message("opslaan_mislukt"))
         try:
-            with self._reading() as repo:
-                record = repo.get(plan_id)
+            with self.units(read_only=True) as uow:
+                record = uow.plans.get(plan_id)
         except StorageUnavailable:
             record = None
         if record is None:
@@ -402,24 +381,24 @@ class PlanService:
 
     def current(self, household: str) -> tuple[PlanRecord, list[AnswerRecord]] | None:
         """The household's current plan with its full answer history (for exports)."""
-        with self._reading() as repo:
-            record = repo.current_plan(household)
+        with self.units(read_only=True) as uow:
+            record = uow.plans.current_plan(household)
             if record is None:
                 return None
-            return record, repo.history(record.id)
+            return record, uow.plans.history(record.id)
 
     def plan(self, plan_id: int) -> tuple[PlanRecord, list[AnswerRecord]] | None:
         """Any plan, archived ones too, with its full answer history (for exports)."""
-        with self._reading() as repo:
-            record = repo.get(plan_id)
+        with self.units(read_only=True) as uow:
+            record = uow.plans.get(plan_id)
             if record is None:
                 return None
-            return record, repo.history(record.id)
+            return record, uow.plans.history(record.id)
 
     def restore(self, plan: ImportedPlan) -> PlanRecord:
         """Store an imported plan as the household's current one; the old one is archived."""
-        with self._writing() as session:
-            record = self._repo(session).import_plan(
+        with self.units() as uow:
+            record = uow.plans.import_plan(
                 plan.household,
                 status=plan.status,
                 state=plan.state,
@@ -433,43 +412,40 @@ class PlanService:
             return record
 
     def plans(self) -> list[PlanRecord]:
-        with self._reading() as repo:
-            return repo.list_plans()
+        with self.units(read_only=True) as uow:
+            return uow.plans.list_plans()
 
     def accessible_plans(self, professional: ProfessionalRecord) -> list[PlanRecord]:
         """Unfinished plans the professional owns or that are shared with them (/hervat)."""
-        with available(), self.sessions() as session:
-            session.connection(execution_options=READ_ONLY)
-            ids = AccessRepository(session, self.keyring).plan_ids(professional.id)
-            return self._repo(session).open_plans(ids)
+        with self.units(read_only=True) as uow:
+            return uow.plans.open_plans(uow.access.plan_ids(professional.id))
 
     def chat(self, chat_id: int) -> ChatRecord | None:
-        with self._reading() as repo:
-            return repo.chat(chat_id)
+        with self.units(read_only=True) as uow:
+            return uow.chats.chat(chat_id)
 
     def leave_chat(self, chat_id: int) -> None:
-        with self._writing() as session:
-            self._repo(session).unbind_chat(chat_id)
+        with self.units() as uow:
+            uow.chats.unbind_chat(chat_id)
 
     def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
-        with self._writing() as session:
-            self._repo(session).move_chat(old_chat_id, new_chat_id)
+        with self.units() as uow:
+            uow.chats.move_chat(old_chat_id, new_chat_id)
 
     def suggest(self, plan_id: int, *, author: str, text: str) -> SuggestionRecord | None:
         """Store an idea at the step the plan is at now; None if the plan is gone."""
-        with self._writing() as session:
-            repo = self._repo(session)
-            record = repo.get(plan_id, cache=self.cache)
+        with self.units() as uow:
+            record = uow.plans.get(plan_id, cache=self.cache)
             if record is None:
                 return None
             step = self.dialog.current_step(snapshot_of(record))
-            return repo.add_suggestion(
+            return uow.plans.add_suggestion(
                 plan_id, step=step.number, field=record.state, author=author, text=text
             )
 
     def suggestions(self, plan_id: int, *, step: int | None = None) -> list[SuggestionRecord]:
-        with self._reading() as repo:
-            return repo.suggestions(plan_id, step=step)
+        with self.units(read_only=True) as uow:
+            return uow.plans.suggestions(plan_id, step=step)
 
 
 def _same_binding(stored: ChatRecord | None, held: ChatRecord) -> bool:

@@ -317,7 +317,7 @@ class TelegramFrontEnd:
                 message.chat_id,
                 lambda: self.service.open(
                     household,
-                    owner=who.actor,
+                    actor=who.actor,
                     chat=target,
                     ask_if_finished=True,
                     professional=who,
@@ -447,7 +447,7 @@ class TelegramFrontEnd:
                 context,
                 message.chat_id,
                 lambda: self.service.open(
-                    household, owner=who.actor, chat=target, professional=who
+                    household, actor=who.actor, chat=target, professional=who
                 ),
             )
         finally:
@@ -703,7 +703,7 @@ class TelegramFrontEnd:
             seen = await self._call(
                 context,
                 chat_id,
-                lambda: self.service.view(button.plan_id, owner=author, professional=who),
+                lambda: self.service.view(button.plan_id, actor=author, professional=who),
             )
             if seen is None:
                 await self.say(context, chat_id, self.spec.message("telegram_plan_weg"))
@@ -736,14 +736,14 @@ class TelegramFrontEnd:
             if button.action == RENEW:
                 open_it: Callable[[], Turn | None] = lambda: self.service.renew(  # noqa: E731
                     button.plan_id,
-                    owner=author,
+                    actor=author,
                     revision=button.revision,
                     chat=target,
                     professional=who,
                 )
             else:
                 open_it = lambda: self.service.open_plan(  # noqa: E731
-                    button.plan_id, owner=author, chat=target, professional=who
+                    button.plan_id, actor=author, chat=target, professional=who
                 )
             try:
                 turn = await self._call(context, chat_id, open_it)

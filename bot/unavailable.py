@@ -1,21 +1,9 @@
-"""One error for every front end when the database cannot be used (locked, read-only, gone)."""
+"""One error for every front end when the database cannot be used (locked, read-only, gone).
 
-from __future__ import annotations
+It is raised by the unit of work (storage.uow), the one place that translates the driver's
+error; the front ends import it from here.
+"""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from storage.uow import StorageUnavailable, available
 
-from sqlalchemy.exc import OperationalError
-
-
-class StorageUnavailable(Exception):
-    """The database cannot be read or written (locked, read-only, gone)."""
-
-
-@contextmanager
-def available() -> Iterator[None]:
-    """Turn the driver's error for an unusable database into StorageUnavailable."""
-    try:
-        yield
-    except OperationalError as exc:
-        raise StorageUnavailable(str(exc.orig)) from exc
+__all__ = ["StorageUnavailable", "available"]

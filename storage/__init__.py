@@ -12,14 +12,9 @@ from storage.models import (
     Household,
     Plan,
 )
-from storage.repository import (
-    AnswerRecord,
-    ChatRecord,
-    PlanRecord,
-    PlanRepository,
-    StaleRevision,
-    SuggestionRecord,
-)
+from storage.records import AnswerRecord, ChatRecord, PlanRecord, StaleRevision, SuggestionRecord
+from storage.repository import PlanRepository
+from storage.uow import StorageUnavailable, UnitOfWork, UnitOfWorkFactory, Units
 
 __all__ = [
     "READ_ONLY",
@@ -36,7 +31,11 @@ __all__ = [
     "PlanRecord",
     "PlanRepository",
     "StaleRevision",
+    "StorageUnavailable",
     "SuggestionRecord",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+    "Units",
     "create_engine_for",
     "make_session_factory",
     "migrate",

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     ForeignKey,
     Index,
     Integer,
@@ -22,20 +23,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.crypto import Keyring
-from storage.db import run
-from storage.models import (
-    Answer,
-    Base,
-    Chat,
-    Encrypted,
-    Hashed,
-    Household,
-    Plan,
-    Suggestion,
-    UTCDateTime,
-    utcnow,
-)
+from storage.models import Base, Encrypted, Hashed, UTCDateTime, utcnow
+from storage.uow import Tx
 
+# Roles on a plan (plan_access.role); the audit actions are bot.access's.
 OWNER, SHARED = "eigenaar", "gedeeld"
 # Codes are read aloud and typed on phones: no 0/O, 1/I/L.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -125,15 +116,6 @@ class ProfessionalRecord:
         return f"prof:{self.id}"
 
 
-@dataclass(frozen=True)
-class AuditRecord:
-    at: datetime
-    actor: str
-    action: str
-    plan_id: int | None
-    detail: str
-
-
 def new_code(prefix: str) -> str:
     body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
     return f"{prefix}-{body[:4]}-{body[4:]}"
@@ -144,40 +126,37 @@ def normalise_code(text: str) -> str:
 
 
 class AccessRepository:
-    """Professionals, invites, shared plans and the audit log; the caller owns the session."""
+    """Professionals, invites, shared plans and the audit log; the caller owns the transaction."""
 
-    def __init__(self, session: Session, keyring: Keyring) -> None:
-        self._session = session
+    def __init__(self, tx: Tx | Session | Connection, keyring: Keyring) -> None:
+        self._tx = Tx.of(tx)
         self._keyring = keyring
 
     # --- professionals ---------------------------------------------------------------------
 
     def professional(self, telegram_user_id: int) -> ProfessionalRecord | None:
         key = self._keyring.hash(str(telegram_user_id), purpose="telegram")
-        row = self._session.scalars(
-            select(Professional).where(Professional.user_key == key)
-        ).one_or_none()
+        row = self._tx.execute(_PROFESSIONAL, {"user_key": key}).one_or_none()
         return None if row is None else ProfessionalRecord(row.id, row.team)
 
     def create_invite(self, team: str) -> str:
         """A one-time invite code for `team`; only its keyed hash is stored."""
         code = new_code("UIT")
         now = utcnow()
-        self._session.add(
-            Invite(
+        self._tx.execute(
+            insert(Invite).values(
                 code_hash=self._code_hash(code),
                 team=team,
                 created_at=now,
                 expires_at=now + timedelta(days=INVITE_DAYS),
             )
         )
-        self._session.flush()
         return code
 
     def redeem_invite(self, code: str, telegram_user_id: int) -> ProfessionalRecord | None:
         """Register the user with a valid, unused invite; None (nothing written) otherwise."""
         now = utcnow()
-        claimed = self._session.execute(
+        claimed = self._tx.execute(
             update(Invite)
             .where(Invite.code_hash == self._code_hash(code))
             .where(Invite.used_at.is_(None))
@@ -191,35 +170,39 @@ class AccessRepository:
         if existing is not None:
             return existing
         key = self._keyring.hash(str(telegram_user_id), purpose="telegram")
-        row = Professional(
-            user_key=key,
-            user_enc=USER_ID.seal(self._keyring, str(telegram_user_id), {"user_key": key}),
-            team=claimed.team,
-            created_at=now,
-        )
-        self._session.add(row)
-        self._session.flush()
-        return ProfessionalRecord(row.id, row.team)
+        new_id = self._tx.execute(
+            insert(Professional)
+            .values(
+                user_key=key,
+                user_enc=USER_ID.seal(self._keyring, str(telegram_user_id), {"user_key": key}),
+                team=claimed.team,
+                created_at=now,
+            )
+            .returning(Professional.id)
+        ).scalar_one()
+        return ProfessionalRecord(new_id, claimed.team)
 
     # --- plans -----------------------------------------------------------------------------
 
     def grant(self, plan_id: int, professional_id: int, role: str) -> None:
-        if self._session.get(PlanAccess, (plan_id, professional_id)) is None:
-            self._session.add(
-                PlanAccess(plan_id=plan_id, professional_id=professional_id, role=role)
+        if self.role(plan_id, professional_id) is None:
+            self._tx.execute(
+                insert(PlanAccess).values(
+                    plan_id=plan_id,
+                    professional_id=professional_id,
+                    role=role,
+                    created_at=utcnow(),
+                )
             )
-            self._session.flush()
 
     def role(self, plan_id: int, professional_id: int) -> str | None:
-        # A column read, not Session.get: this runs on every turn, and a cached ORM object
-        # could outlive a withdrawal made by another worker.
-        return run(
-            self._session, _ROLE, {"plan_id": plan_id, "professional_id": professional_id}
-        ).scalar_one_or_none()
+        # A column read, never a cached object: a withdrawal made by another worker counts.
+        params = {"plan_id": plan_id, "professional_id": professional_id}
+        return self._tx.execute(_ROLE, params).scalar_one_or_none()
 
     def plan_ids(self, professional_id: int) -> list[int]:
         return list(
-            self._session.scalars(
+            self._tx.scalars(
                 select(PlanAccess.plan_id).where(PlanAccess.professional_id == professional_id)
             )
         )
@@ -228,8 +211,8 @@ class AccessRepository:
         """A one-time code for the plan, made by the professional (None: in the terminal)."""
         code = new_code("DEEL")
         now = utcnow()
-        self._session.add(
-            ShareCode(
+        self._tx.execute(
+            insert(ShareCode).values(
                 code_hash=self._code_hash(code),
                 plan_id=plan_id,
                 created_by=professional_id,
@@ -237,13 +220,12 @@ class AccessRepository:
                 expires_at=now + timedelta(days=SHARE_DAYS),
             )
         )
-        self._session.flush()
         return code
 
     def redeem_share_code(self, code: str, professional_id: int) -> int | None:
         """Give the professional access to the code's plan; the plan id, or None."""
         now = utcnow()
-        claimed = self._session.execute(
+        claimed = self._tx.execute(
             update(ShareCode)
             .where(ShareCode.code_hash == self._code_hash(code))
             .where(ShareCode.used_at.is_(None))
@@ -258,44 +240,22 @@ class AccessRepository:
 
     def revoke_shares(self, plan_id: int) -> int:
         """Withdraw every colleague's access and every unused code; the number withdrawn."""
-        removed = self._session.execute(
+        removed = self._tx.execute(
             delete(PlanAccess)
             .where(PlanAccess.plan_id == plan_id)
             .where(PlanAccess.role == SHARED)
         )
-        self._session.execute(
+        self._tx.execute(
             delete(ShareCode)
             .where(ShareCode.plan_id == plan_id)
             .where(ShareCode.used_at.is_(None))
         )
-        return int(getattr(removed, "rowcount", 0) or 0)
-
-    def delete_plan(self, plan_id: int) -> bool:
-        """Delete a plan with everything in it; its household goes too if no plan is left."""
-        plan = self._session.get(Plan, plan_id)
-        if plan is None:
-            return False
-        household_id = plan.household_id
-        # Explicit deletes rather than relying on ON DELETE CASCADE alone: SQLite only
-        # cascades with foreign keys on, and every row of the plan must go.
-        for model in (Answer, Suggestion, Chat, PlanAccess, ShareCode):
-            self._session.execute(delete(model).where(model.plan_id == plan_id))
-        self._session.execute(delete(Plan).where(Plan.id == plan_id))
-        remaining = self._session.scalar(
-            select(Plan.id).where(Plan.household_id == household_id).limit(1)
-        )
-        if remaining is None:
-            self._session.execute(delete(Household).where(Household.id == household_id))
-        return True
-
-    def inactive_plans(self, older_than: datetime) -> list[int]:
-        return list(self._session.scalars(select(Plan.id).where(Plan.updated_at < older_than)))
+        return int(removed.rowcount or 0)
 
     # --- audit -----------------------------------------------------------------------------
 
     def audit(self, actor: str, action: str, plan_id: int | None, detail: str = "") -> None:
-        run(
-            self._session,
+        self._tx.execute(
             _AUDIT,
             {
                 "at": utcnow(),
@@ -305,15 +265,6 @@ class AccessRepository:
                 "detail": detail,
             },
         )
-
-    def audit_log(self, plan_id: int | None = None) -> list[AuditRecord]:
-        query = select(AuditEntry).order_by(AuditEntry.id)
-        if plan_id is not None:
-            query = query.where(AuditEntry.plan_id == plan_id)
-        return [
-            AuditRecord(row.at, row.actor, row.action, row.plan_id, row.detail)
-            for row in self._session.scalars(query)
-        ]
 
     def _code_hash(self, code: str) -> str:
         return self._keyring.hash(normalise_code(code), purpose="code")
@@ -326,3 +277,6 @@ _ROLE = (
     .where(PlanAccess.professional_id == bindparam("professional_id"))
 )
 _AUDIT = insert(AuditEntry)
+_PROFESSIONAL = select(Professional.id, Professional.team).where(
+    Professional.user_key == bindparam("user_key")
+)

@@ -22,13 +22,13 @@ from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     CursorResult,
     Engine,
     Index,
     String,
     Text,
     delete,
-    event,
     func,
     insert,
     select,
@@ -41,6 +41,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.crypto import Keyring, TamperedData, WrongKey
 from storage.models import Base, Encrypted, Hashed, UTCDateTime, utcnow
+from storage.uow import Tx, UnitOfWork
 
 # Both bound to the update's id, which is known before the row is stored.
 PAYLOAD: Final = Encrypted("inbox.payload", row=("update_id",))
@@ -91,7 +92,7 @@ class Applying:
     update_id: int
     claimed: bool = False
 
-    def committed(self, _session: Session) -> None:
+    def committed(self) -> None:
         self.claimed = True
 
 
@@ -122,8 +123,8 @@ class InboxUpdate:
 class InboxRepository:
     """The inbox's rows; never commits, so the caller decides the transaction."""
 
-    def __init__(self, session: Session, keyring: Keyring) -> None:
-        self._session = session
+    def __init__(self, tx: Tx | Session | Connection, keyring: Keyring) -> None:
+        self._tx = Tx.of(tx)
         self._keyring = keyring
 
     def chat_key(self, chat_id: int) -> str:
@@ -144,7 +145,7 @@ class InboxRepository:
             "received_at": utcnow(),
             "done_at": None,
         }
-        dialect = self._session.get_bind().dialect.name
+        dialect = self._tx.dialect
         if dialect in ("postgresql", "sqlite"):
             module = postgresql if dialect == "postgresql" else sqlite
             stmt = module.insert(InboxEntry).values(values)
@@ -154,14 +155,14 @@ class InboxRepository:
                 where=InboxEntry.chat_key.is_(None),
             )
             # preserve_rowcount: SQLAlchemy reports an INSERT's row count only when asked.
-            result = self._session.execute(upsert.execution_options(preserve_rowcount=True))
+            result = self._tx.execute(upsert.execution_options(preserve_rowcount=True))
             return _count(result) == 1
         try:
-            with self._session.begin_nested():
-                self._session.execute(insert(InboxEntry).values(values))
+            with self._tx.connection.begin_nested():
+                self._tx.execute(insert(InboxEntry).values(values))
             return True
         except IntegrityError:
-            replaced = self._session.execute(
+            replaced = self._tx.execute(
                 update(InboxEntry)
                 .where(InboxEntry.update_id == update_id)
                 .where(InboxEntry.chat_key.is_(None))
@@ -182,7 +183,7 @@ class InboxRepository:
 
     def next(self, chat_key: str) -> InboxUpdate | None:
         """The chat's lowest update that is not done yet."""
-        row = self._session.execute(
+        row = self._tx.execute(
             select(InboxEntry.update_id, InboxEntry.payload)
             .where(InboxEntry.chat_key == chat_key)
             .where(InboxEntry.done_at.is_(None))
@@ -206,20 +207,20 @@ class InboxRepository:
         `update_id` itself must all be here. Without a done row below it, the check starts
         at the lowest row there is: the first update ever has no predecessor to wait for.
         """
-        settled = self._session.scalar(
+        settled = self._tx.scalar(
             select(func.max(InboxEntry.update_id))
             .where(InboxEntry.update_id < update_id)
             .where(InboxEntry.done_at.is_not(None))
         )
         if settled is None:
-            low = self._session.scalar(
+            low = self._tx.scalar(
                 select(func.min(InboxEntry.update_id)).where(InboxEntry.update_id < update_id)
             )
             if low is None:
                 return None
         else:
             low = settled + 1
-        present = self._session.scalars(
+        present = self._tx.scalars(
             select(InboxEntry.update_id)
             .where(InboxEntry.update_id >= low)
             .where(InboxEntry.update_id < update_id)
@@ -236,8 +237,8 @@ class InboxRepository:
         """Stop waiting for `update_id` and every id below it that has not come."""
         now = utcnow()
         try:
-            with self._session.begin_nested():
-                self._session.execute(
+            with self._tx.connection.begin_nested():
+                self._tx.execute(
                     insert(InboxEntry).values(update_id=update_id, received_at=now, done_at=now)
                 )
         except IntegrityError:
@@ -249,7 +250,7 @@ class InboxRepository:
         In the transaction that applies the update, this makes applying it happen once: a
         second worker's attempt waits for the first to commit, then gets False.
         """
-        result = self._session.execute(
+        result = self._tx.execute(
             update(InboxEntry)
             .where(InboxEntry.update_id == update_id)
             .where(InboxEntry.done_at.is_(None))
@@ -258,7 +259,7 @@ class InboxRepository:
         if _count(result) == 1:
             return True
         # No such row (forgotten by `purge`): nothing to guard.
-        found = self._session.scalar(
+        found = self._tx.scalar(
             select(InboxEntry.update_id).where(InboxEntry.update_id == update_id)
         )
         return found is None
@@ -268,8 +269,8 @@ class InboxRepository:
         if not self.mark_done(update_id):
             raise AlreadyApplied
 
-    def claim_applying(self) -> None:
-        """Claim the update this context applies (`applying`), if any, in this transaction.
+    def claim_applying(self, unit: UnitOfWork) -> None:
+        """Claim the update this context applies (`applying`), if any, in `unit`'s transaction.
 
         Once a claiming transaction has committed, the update's later transactions go on
         without claiming: the claim is per update, not per transaction. A rolled-back claim
@@ -279,10 +280,10 @@ class InboxRepository:
         if current is None or current.claimed:
             return
         self.claim(current.update_id)
-        event.listen(self._session, "after_commit", current.committed, once=True)
+        unit.after_commit(current.committed)
 
     def has_pending(self, chat_key: str) -> bool:
-        found = self._session.scalar(
+        found = self._tx.scalar(
             select(InboxEntry.update_id)
             .where(InboxEntry.chat_key == chat_key)
             .where(InboxEntry.done_at.is_(None))
@@ -293,7 +294,7 @@ class InboxRepository:
     def waiting_chats(self, received_before: datetime) -> list[str]:
         """Chats with an update that has waited since before `received_before`."""
         return list(
-            self._session.scalars(
+            self._tx.scalars(
                 select(InboxEntry.chat_key)
                 .where(InboxEntry.done_at.is_(None))
                 .where(InboxEntry.chat_key.is_not(None))
@@ -302,16 +303,9 @@ class InboxRepository:
             )
         )
 
-    def pending(self) -> int:
-        """How many updates are not done yet."""
-        count = self._session.scalar(
-            select(func.count()).select_from(InboxEntry).where(InboxEntry.done_at.is_(None))
-        )
-        return int(count or 0)
-
     def purge(self, done_before: datetime) -> int:
         """Forget updates done before `done_before`; the number forgotten."""
-        result = self._session.execute(
+        result = self._tx.execute(
             delete(InboxEntry)
             .where(InboxEntry.done_at.is_not(None))
             .where(InboxEntry.done_at < done_before)
@@ -322,7 +316,7 @@ class InboxRepository:
         """Forget every update that is done, and those waiting since before `received_before`
         (the retention period): what a waiting update says must not outlive it. The number
         forgotten."""
-        result = self._session.execute(
+        result = self._tx.execute(
             delete(InboxEntry).where(
                 InboxEntry.done_at.is_not(None) | (InboxEntry.received_at < received_before)
             )

@@ -215,7 +215,8 @@ def stored_history(
     with repository(data_dir) as repo:
         plan = repo.current_plan(household)
         assert plan is not None, f"no plan stored for {household}"
-        return repo.history(plan.id, field)
+        history = repo.history(plan.id)
+        return history if field is None else [a for a in history if a.field == field]
 
 
 # --- the Markdown document ---------------------------------------------------------------

@@ -32,7 +32,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, make_url, select
 
-from bot.access import DELETED, JOINED, OPENED, SHARED
+from bot.access import DELETED, JOINED, OPENED, SHARE_CODE_MADE
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings
 from bot.telegram_view import Button
@@ -40,9 +40,11 @@ from bot.webhook import webhook_secret
 from dialogs import Dialog, Interview, Kind, Outcome, Question, Snapshot, Text
 from storage import PlanRepository
 from storage.access import PlanAccess, Professional, ShareCode
-from storage.inbox import InboxEntry, InboxRepository
+from storage.chats import ChatRepository
+from storage.inbox import InboxEntry
 from storage.models import Suggestion
 from tests.conftest import POSTGRES_URL_ENV, ROOT, TEST_SECRET, env_for, sample_answer
+from tests.support import stored as stored_rows
 from tests.support.botapi import BotApiStandIn, Call
 
 BASE_URL = os.environ.get(POSTGRES_URL_ENV, "")
@@ -504,7 +506,8 @@ async def test_a_killed_worker_loses_nothing_acknowledged(
     assert facts["orphans"] > 0, facts
     check_plans(app, telegram, households)
     with app.sessions() as session:
-        assert InboxRepository(session, app.keyring).pending() == 0
+        waiting = select(func.count()).where(InboxEntry.done_at.is_(None))
+        assert session.scalar(waiting) == 0
     stops_cleanly(workers[1])
     print(
         f"\n{len(telegram.sent)} updates in {time.monotonic() - started:.1f} s;"
@@ -601,7 +604,7 @@ def message_id_with(stand_in: BotApiStandIn, chat: int, data: str) -> int:
 
 
 def audit_count(app: App, plan_id: int, action: str) -> int:
-    return sum(entry.action == action for entry in app.access.audit_log(plan_id))
+    return sum(entry.action == action for entry in stored_rows.audit_log(app, plan_id))
 
 
 KINDS = 8  # professionals
@@ -674,7 +677,7 @@ async def test_every_kind_of_update_is_applied_once_when_a_worker_dies(
     with app.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Professional)) == KINDS
         repo = PlanRepository(session, app.keyring)
-        every_plan = repo.list_plans(include_archived=True)
+        every_plan = stored_rows.every_plan(session, app.keyring)
         for chat in chats:
             # One plan per /nieuw: the deleted one is gone.
             [plan_id] = [p.id for p in every_plan if p.household == household[chat]]
@@ -685,7 +688,7 @@ async def test_every_kind_of_update_is_applied_once_when_a_worker_dies(
             assert stored == [(key, plain(value)) for key, value in expected], chat
             # Opened by /nieuw and by /sessie; one code per /deel; joined once; one idea.
             assert audit_count(app, plan_id, OPENED) == 2, chat
-            assert audit_count(app, plan_id, SHARED) == shares[chat], chat
+            assert audit_count(app, plan_id, SHARE_CODE_MADE) == shares[chat], chat
             codes_made = session.scalar(
                 select(func.count()).select_from(ShareCode).where(ShareCode.plan_id == plan_id)
             )
@@ -700,8 +703,8 @@ async def test_every_kind_of_update_is_applied_once_when_a_worker_dies(
             )
             assert ideas == 1, chat
             # The session was stopped; the plan that was deleted is gone, deleted once.
-            assert repo.chat(group[chat]) is None
-        deletions = [e for e in app.access.audit_log() if e.action == DELETED]
+            assert ChatRepository(session, app.keyring).chat(group[chat]) is None
+        deletions = [e for e in stored_rows.audit_log(app) if e.action == DELETED]
         assert len(deletions) == KINDS
     stops_cleanly(workers[1])
     print(

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage import create_engine_for, make_session_factory, migrate
+from storage import Units, create_engine_for, make_session_factory, migrate
 from storage.db import ensure_encrypted
 from tests.conftest import keyring_for_tests
 from tests.support.harness import bot, harness_settings  # noqa: F401 - the Telegram harness
@@ -44,3 +44,9 @@ def engine(url: str) -> Iterator[Engine]:
 @pytest.fixture
 def sessions(engine: Engine) -> sessionmaker[Session]:
     return make_session_factory(engine)
+
+
+@pytest.fixture
+def units(engine: Engine) -> Units:
+    """The unit-of-work factory the services take, on the test database."""
+    return Units(engine, KEYRING)

@@ -9,10 +9,10 @@ from datetime import timedelta
 from sqlalchemy import func, select, text, update
 
 from storage import Base, PlanRepository
-from storage.access import AccessRepository
 from storage.models import Plan, utcnow
 from tests.support.botapi import Call
 from tests.support.harness import Harness, answer_current
+from tests.support.stored import audit_log
 
 A, B, STRANGER = 1001, 2002, 9999  # the harness registers 1001 and 2002; 9999 is unknown
 
@@ -146,8 +146,7 @@ def assert_gone_but_audited(bot: Harness, plan_id: int, action: str) -> None:
     with bot.app.sessions() as session:
         households = session.scalar(text("SELECT count(*) FROM households"))
         assert households == 0
-        repo = AccessRepository(session, bot.app.keyring)
-        entries = repo.audit_log(plan_id)
+    entries = audit_log(bot.app, plan_id)
     actions = [e.action for e in entries]
     assert actions[0] == "geopend" and "gewijzigd" in actions and actions[-1] == action
     # who, what and when; never content

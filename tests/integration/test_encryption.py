@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 import prompts
 from storage import PlanRecord, PlanRepository, create_engine_for, make_session_factory, migrate
 from storage.access import AccessRepository
+from storage.chats import ChatRepository
 from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey, is_token
 from storage.db import alembic_config, ensure_encrypted, has_key_check, rotate_key, scrub
 from storage.inbox import InboxRepository
@@ -220,8 +221,9 @@ def populate(sessions: sessionmaker[Session], keyring: Keyring = KEYRING) -> Non
             author="terminal:t",
         )
         repo.add_suggestion(other.id, step=1, field="x", author="telegram:2", text="Ander idee")
-        repo.bind_chat(PRIVATE_CHAT, other.id, kind="private", first_message_id=7)
-        repo.bind_chat(GROUP_CHAT, other.id, kind="group", facilitator="prof:1")
+        chats = ChatRepository(session, keyring)
+        chats.bind_chat(PRIVATE_CHAT, other.id, kind="private", first_message_id=7)
+        chats.bind_chat(GROUP_CHAT, other.id, kind="group", facilitator="prof:1")
         access = AccessRepository(session, keyring)
         for user in (PROFESSIONAL, PROFESSIONAL + 1):
             assert access.redeem_invite(access.create_invite("wijkteam"), user) is not None
@@ -264,11 +266,11 @@ def test_rotate_key_re_encrypts_everything(
     ensure_encrypted(engine, OTHER)
     assert_marked(sessions, OTHER)
     with sessions() as session:
-        repo, inbox = PlanRepository(session, OTHER), InboxRepository(session, OTHER)
+        inbox = InboxRepository(session, OTHER)
         assert AccessRepository(session, OTHER).professional(PROFESSIONAL) is not None
-        private = repo.chat(PRIVATE_CHAT)
+        private = ChatRepository(session, OTHER).chat(PRIVATE_CHAT)
         assert private is not None and private.first_message_id == 7
-        group = repo.chat(GROUP_CHAT)
+        group = ChatRepository(session, OTHER).chat(GROUP_CHAT)
         assert group is not None and group.facilitator == "prof:1"
         # the waiting update is still its chat's next, readable under the new key
         waiting = inbox.next(inbox.chat_key(PRIVATE_CHAT))

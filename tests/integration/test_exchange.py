@@ -16,8 +16,8 @@ from bot.bootstrap import App, bootstrap
 from bot.config import Settings
 from bot.local import LocalChat
 from dialogs import Field
-from storage import PlanRepository
 from tests.conftest import ROOT, sample_answer
+from tests.support.stored import every_plan
 
 SCHEMA = json.loads((ROOT / "docs" / "plan.schema.json").read_text(encoding="utf-8"))
 
@@ -88,7 +88,7 @@ def test_export_import_export_is_lossless(app: App, costs: list[str], every_fiel
     assert export_json(app, "3012") == first
     # the plan it replaced is archived, not overwritten
     with app.sessions() as session:
-        plans = PlanRepository(session, app.keyring).list_plans(include_archived=True)
+        plans = every_plan(session, app.keyring)
     assert sorted(p.status for p in plans) == ["gearchiveerd", "klaar"]
 
 

@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.service import PlanService
 from bot.webhook import SECRET_HEADER, InboxWorker, web_app, webhook_secret
 from dialogs import Dialog, Interview, Text
-from storage import PlanRepository, create_engine_for, make_session_factory, migrate
+from storage import PlanRepository, Units, create_engine_for, make_session_factory, migrate
 from storage.access import ShareCode
 from storage.crypto import is_token
 from storage.db import ensure_encrypted
@@ -192,8 +192,8 @@ def test_a_waiting_update_is_encrypted_and_dropped_once_done(
 async def test_an_update_applied_by_a_turn_is_applied_once(
     engine: Engine, sessions: sessionmaker[Session], spec: Interview, dialog: Dialog
 ) -> None:
-    service = PlanService(dialog, sessions, KEYRING)
-    plan_id = service.open("3012", owner="prof:1").plan_id
+    service = PlanService(dialog, Units(engine, KEYRING))
+    plan_id = service.open("3012", actor="prof:1").plan_id
     answer = sample_answer(spec.fields[0])
     with sessions.begin() as session:
         repo = InboxRepository(session, KEYRING)
@@ -277,11 +277,12 @@ def test_an_update_is_claimed_once_however_many_transactions_it_writes(
 ) -> None:
     """A non-answer change (an idea, a share code) repeated with the same update applies once;
     within one update, the transactions after the claiming one go on."""
-    service, access = PlanService(dialog, sessions, KEYRING), AccessService(sessions, KEYRING)
+    units = Units(sessions.kw["bind"], KEYRING)
+    service, access = PlanService(dialog, units), AccessService(units)
     code = access.invite("Noord")
     anna = access.register(code, ANNA)
     assert anna is not None
-    plan_id = service.open("3012", owner=anna.actor, professional=anna).plan_id
+    plan_id = service.open("3012", actor=anna.actor, professional=anna).plan_id
     access.record(anna.actor, "geopend", plan_id)
     with sessions.begin() as session:
         repo = InboxRepository(session, KEYRING)
@@ -328,7 +329,7 @@ async def test_the_sweeper_applies_what_a_dead_worker_left(
     await worker.idle()
     assert recorder.by_chat == {ANNA: [1, 3], BERT: [2]}
     with sessions() as session:
-        assert InboxRepository(session, KEYRING).pending() == 0
+        assert session.scalar(select(func.count()).where(InboxEntry.done_at.is_(None))) == 0
 
 
 # --- several workers (PostgreSQL) --------------------------------------------------------------

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.service import ChatMoved, ChatTarget, PlanService
 from dialogs import Dialog, Interview, Text
-from storage import ChatRecord, PlanRepository
-from storage.access import AccessRepository
+from storage import ChatRecord, PlanRepository, Units
 from tests.conftest import sample_answer
 from tests.integration.conftest import KEYRING
 
@@ -40,27 +39,27 @@ def statements(engine: Engine) -> Iterator[list[str]]:
 
 
 def test_a_turn_reads_one_plan_row_and_no_answers_when_it_knows_the_plan(
-    sessions: sessionmaker[Session], dialog: Dialog, spec: Interview, statements: list[str]
+    units: Units, dialog: Dialog, spec: Interview, statements: list[str]
 ) -> None:
-    service = PlanService(dialog, sessions, KEYRING)
-    plan_id = service.open("3012", owner="prof:1").plan_id
+    service = PlanService(dialog, units)
+    plan_id = service.open("3012", actor="prof:1").plan_id
     answer(service, plan_id, spec, 0)
     statements.clear()
     answers = answer(service, plan_id, spec, 1)
     assert set(answers) == {spec.fields[0].key, spec.fields[1].key}
     assert not [s for s in statements if "FROM answers" in s]
     # A service that has not seen the plan (a fresh worker) reads the answers.
-    fresh = PlanService(dialog, sessions, KEYRING)
+    fresh = PlanService(dialog, units)
     statements.clear()
     assert set(answer(fresh, plan_id, spec, 2)) == {f.key for f in spec.fields[:3]}
     assert [s for s in statements if "FROM answers" in s]
 
 
 def test_two_workers_on_one_plan_each_see_the_others_answers(
-    sessions: sessionmaker[Session], dialog: Dialog, spec: Interview
+    sessions: sessionmaker[Session], units: Units, dialog: Dialog, spec: Interview
 ) -> None:
-    first, second = (PlanService(dialog, sessions, KEYRING) for _ in range(2))
-    plan_id = first.open("3012", owner="prof:1").plan_id
+    first, second = (PlanService(dialog, units) for _ in range(2))
+    plan_id = first.open("3012", actor="prof:1").plan_id
     answer(first, plan_id, spec, 0)
     answer(second, plan_id, spec, 1)  # first's cached plan is now one revision behind
     assert set(answer(first, plan_id, spec, 2)) == {f.key for f in spec.fields[:3]}
@@ -70,16 +69,16 @@ def test_two_workers_on_one_plan_each_see_the_others_answers(
 
 
 def test_a_deleted_plan_never_lends_its_answers_to_a_new_plan_with_its_id(
-    engine: Engine, sessions: sessionmaker[Session], dialog: Dialog, spec: Interview
+    engine: Engine, units: Units, dialog: Dialog, spec: Interview
 ) -> None:
-    service = PlanService(dialog, sessions, KEYRING)
-    old = service.open("3012", owner="prof:1").plan_id
+    service = PlanService(dialog, units)
+    old = service.open("3012", actor="prof:1").plan_id
     answer(service, old, spec, 0)
-    with sessions.begin() as session:  # deleted by another process (`doorbraakbot purge`)
-        assert AccessRepository(session, KEYRING).delete_plan(old)
+    with units(claim=False) as uow:  # deleted by another process (`doorbraakbot purge`)
+        assert uow.deletion.delete_plan(old)
     # Another worker starts a plan and brings it to the same revision as the deleted one.
-    other = PlanService(dialog, sessions, KEYRING)
-    new = other.open("3012", owner="prof:2").plan_id
+    other = PlanService(dialog, units)
+    new = other.open("3012", actor="prof:2").plan_id
     if engine.dialect.name == "sqlite":
         assert new == old  # SQLite hands out the largest rowid again
     title = spec.fields[0]
@@ -89,17 +88,15 @@ def test_a_deleted_plan_never_lends_its_answers_to_a_new_plan_with_its_id(
 
 
 def test_a_turn_for_a_chat_that_was_rebound_meanwhile_applies_nothing(
-    sessions: sessionmaker[Session], dialog: Dialog, spec: Interview
+    sessions: sessionmaker[Session], units: Units, dialog: Dialog, spec: Interview
 ) -> None:
-    service = PlanService(dialog, sessions, KEYRING)
+    service = PlanService(dialog, units)
     chat_id = 5501
-    first = service.open("3012", owner="prof:1", chat=ChatTarget(chat_id, "private")).plan_id
+    first = service.open("3012", actor="prof:1", chat=ChatTarget(chat_id, "private")).plan_id
     held = service.chat(chat_id)
     assert held == ChatRecord(chat_id, first, "private", None)
     # Another worker opens another plan in the same chat.
-    PlanService(dialog, sessions, KEYRING).open(
-        "4021", owner="prof:1", chat=ChatTarget(chat_id, "private")
-    )
+    PlanService(dialog, units).open("4021", actor="prof:1", chat=ChatTarget(chat_id, "private"))
     with pytest.raises(ChatMoved):
         service.handle(first, Text(sample_answer(spec.fields[0])), author="prof:1", chat=held)
     with sessions() as session:

@@ -22,8 +22,9 @@ from bot.bootstrap import bootstrap
 from bot.config import Settings
 from bot.service import ChatTarget
 from dialogs import Text
-from storage import PlanRepository, create_engine_for, make_session_factory, migrate
+from storage import PlanRepository, Units, create_engine_for, make_session_factory, migrate
 from storage.access import AccessRepository
+from storage.chats import ChatRepository
 from storage.db import STORAGE_FORMAT, alembic_config, ensure_encrypted
 from storage.inbox import InboxEntry, InboxRepository
 from storage.models import Base, Meta, encrypted_columns, hashed_columns, utcnow
@@ -118,7 +119,7 @@ def test_a_database_of_migration_0005_is_converted(url: str) -> None:
             assert plan.answers == {"situatieschets.situatie": ANSWERS[0]}
             assert plan.data == {"stap": 1}
             assert [s.text for s in repo.suggestions(plan.id)] == [IDEA]
-            chat = repo.chat(PRIVATE_CHAT)
+            chat = ChatRepository(session, KEYRING).chat(PRIVATE_CHAT)
             assert chat is not None and (chat.plan_id, chat.first_message_id) == (1, 5)
             assert AccessRepository(session, KEYRING).professional(USER) is not None
             inbox = InboxRepository(session, KEYRING)
@@ -126,7 +127,7 @@ def test_a_database_of_migration_0005_is_converted(url: str) -> None:
             assert waiting is not None and waiting.payload == {"text": WAITING}
         # and the chat still works through the repository's other calls
         with sessions.begin() as session:
-            repo = PlanRepository(session, KEYRING)
+            repo = ChatRepository(session, KEYRING)
             repo.move_chat(PRIVATE_CHAT, GROUP_CHAT)
             assert repo.chat(PRIVATE_CHAT) is None
             assert repo.chat(GROUP_CHAT) is not None
@@ -207,7 +208,7 @@ def test_purge_forgets_updates_done_or_waiting_past_the_retention(
             update(InboxEntry).where(InboxEntry.update_id == 2).values(received_at=long_ago)
         )
 
-    AccessService(sessions, KEYRING).purge(30)
+    AccessService(Units(sessions.kw["bind"], KEYRING)).purge(30)
 
     with sessions() as session:
         left = session.scalars(select(InboxEntry.update_id)).all()
@@ -224,13 +225,13 @@ def test_no_identifying_value_in_the_raw_database_after_a_session(
         assert professional is not None
         actor = professional.actor
         private = ChatTarget(PRIVATE_CHAT, "private", first_message_id=3)
-        turn = app.service.open(HOUSEHOLD, owner=actor, chat=private, professional=professional)
+        turn = app.service.open(HOUSEHOLD, actor=actor, chat=private, professional=professional)
         for answer in ANSWERS:
             turn = app.service.handle(turn.plan_id, Text(answer), author=actor)
         stored = json.dumps(turn.answers, ensure_ascii=False)
         assert all(answer in stored for answer in ANSWERS), "the answers were not stored"
         group = ChatTarget(GROUP_CHAT, "group", facilitator=actor)
-        app.service.open(HOUSEHOLD, owner=actor, chat=group, professional=professional)
+        app.service.open(HOUSEHOLD, actor=actor, chat=group, professional=professional)
         assert app.service.suggest(turn.plan_id, author=actor, text=IDEA) is not None
         assert app.service.chat(PRIVATE_CHAT) is not None
         with app.sessions.begin() as session:

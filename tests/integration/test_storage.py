@@ -32,6 +32,7 @@ from storage import (
 from storage.db import alembic_config, ensure_encrypted
 from storage.models import ANSWER_VALUE
 from tests.integration.conftest import KEYRING
+from tests.support.stored import every_plan, field_history
 
 
 def start(
@@ -140,7 +141,7 @@ def test_start_plan_again_archives_the_old_plan_and_keeps_it(
         repository = PlanRepository(session, KEYRING)
         assert repository.current_plan("HH-1") == new
         assert [p.id for p in repository.list_plans()] == [new.id]
-        assert {p.id for p in repository.list_plans(include_archived=True)} == {old.id, new.id}
+        assert {p.id for p in every_plan(session, KEYRING)} == {old.id, new.id}
     # Whoever still holds the old plan must not keep writing into it.
     with pytest.raises(StaleRevision):
         save(sessions, old, 1, ("naam", "Piet"))
@@ -180,7 +181,7 @@ def test_save_turn_appends_answers_and_keeps_history(sessions: sessionmaker[Sess
     assert_utc(loaded.updated_at)
     with sessions() as session:
         repository = PlanRepository(session, KEYRING)
-        naam = repository.history(plan.id, "naam")
+        naam = field_history(repository, plan.id, "naam")
         everything = repository.history(plan.id)
     assert [a.value for a in naam] == ["Jan", "Jan de Vries"]
     assert [(a.field, a.value) for a in everything] == [

@@ -130,7 +130,7 @@ async def test_archived_plans_are_listed_and_opened_read_only(bot: Harness) -> N
 
 async def test_archived_plans_of_others_are_not_listed_nor_opened(bot: Harness) -> None:
     old = finish_plan(bot)
-    bot.app.service.open("3012", owner="prof:1", new=True)  # archives it
+    bot.app.service.open("3012", actor="prof:1", new=True)  # archives it
     calls = await bot.say("/archief 3012", user_id=MEMBER_A)
     assert texts(calls) == ["Huishouden 3012 heeft geen gearchiveerde plannen die je mag inzien."]
     calls = await bot.press(f"b|{old}|0|0", user_id=MEMBER_A)  # a forged button
@@ -157,31 +157,31 @@ async def test_service_open_raises_plan_finished_and_changes_nothing(bot: Harnes
     who = bot.app.access.professional(1001)
     service = bot.app.service
     with pytest.raises(PlanFinished) as raised:
-        service.open("3012", owner="prof:1", ask_if_finished=True, professional=who)
+        service.open("3012", actor="prof:1", ask_if_finished=True, professional=who)
     assert (raised.value.plan_id, raised.value.household) == (plan_id, "3012")
     assert current(bot) == before
     other = bot.app.access.professional(MEMBER_A)
     with pytest.raises(AccessDenied):  # access is checked before anything is said about it
-        service.open("3012", owner="prof:x", ask_if_finished=True, professional=other)
+        service.open("3012", actor="prof:x", ask_if_finished=True, professional=other)
     # without asking, a finished plan is resumed as before (the terminal today)
-    assert service.open("3012", owner="prof:1").plan_id == plan_id
+    assert service.open("3012", actor="prof:1").plan_id == plan_id
 
 
 async def test_service_renew_view_and_archive(bot: Harness) -> None:
     service = bot.app.service
     plan_id = finish_plan(bot)
     _, _, revision = current(bot)
-    assert service.renew(plan_id, owner="prof:1", revision=revision - 1) is None  # changed since
-    assert service.view(plan_id, owner="prof:1") is not None
-    turn = service.renew(plan_id, owner="prof:1", revision=revision)
+    assert service.renew(plan_id, actor="prof:1", revision=revision - 1) is None  # changed since
+    assert service.view(plan_id, actor="prof:1") is not None
+    turn = service.renew(plan_id, actor="prof:1", revision=revision)
     assert turn is not None and turn.plan_id != plan_id
-    assert service.view(turn.plan_id, owner="prof:1") is None  # an open plan is opened instead
-    assert service.renew(plan_id, owner="prof:1") is None  # archived now
-    seen = service.view(plan_id, owner="prof:1")
+    assert service.view(turn.plan_id, actor="prof:1") is None  # an open plan is opened instead
+    assert service.renew(plan_id, actor="prof:1") is None  # archived now
+    seen = service.view(plan_id, actor="prof:1")
     assert seen is not None and seen.outcome.status == STATUS_GEARCHIVEERD and not seen.saved
     assert [r.id for r in service.archived_plans("3012")] == [plan_id]
     assert service.archived_plans("4021") == []
     member = bot.app.access.professional(MEMBER_A)
     assert member is not None
     assert service.archived_plans("3012", professional=member) == []
-    assert service.view(plan_id, owner=member.actor, professional=member) is None
+    assert service.view(plan_id, actor=member.actor, professional=member) is None

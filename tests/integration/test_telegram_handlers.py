@@ -233,8 +233,8 @@ async def test_an_answer_goes_to_the_plan_another_worker_opened_in_the_chat(bot:
     who = bot.app.access.professional(1001)
     assert who is not None
     # Another worker (a process of its own) opens 4021 in the same chat.
-    other = PlanService(bot.app.dialog, bot.app.sessions, bot.app.keyring)
-    other.open("4021", owner=who.actor, chat=ChatTarget(1001, "private"), professional=who)
+    other = PlanService(bot.app.dialog, bot.app.units)
+    other.open("4021", actor=who.actor, chat=ChatTarget(1001, "private"), professional=who)
     await bot.say("Titel van 4021")
     titles = {}
     for household in ("3012", "4021"):
@@ -252,9 +252,9 @@ async def test_a_new_facilitator_set_by_another_worker_is_heard(bot: Harness) ->
     member = bot.app.access.professional(MEMBER_A)
     assert member is not None
     # Another worker: MEMBER_A starts a session on 4021 in the same group.
-    other = PlanService(bot.app.dialog, bot.app.sessions, bot.app.keyring)
+    other = PlanService(bot.app.dialog, bot.app.units)
     target = ChatTarget(-4002, "group", facilitator=member.actor)
-    other.open("4021", owner=member.actor, chat=target, professional=member)
+    other.open("4021", actor=member.actor, chat=target, professional=member)
     await bot.say("Titel van 4021", user_id=MEMBER_A, **group)
     found = bot.app.service.current("4021")
     assert found is not None and found[0].answers["plan.titel"] == "Titel van 4021"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bot.access import JOINED, SHARED
+from bot.access import JOINED, SHARE_CODE_MADE
 from bot.local import LocalChat
 from storage.access import SHARED as SHARED_ROLE
 from tests.integration.test_access import texts
 from tests.support.harness import FACILITATOR, Harness
+from tests.support.stored import audit_log
 
 A = 1001  # registered by the harness
 TERMINAL = "terminal:collega"
@@ -48,6 +49,6 @@ async def test_a_terminal_share_code_gives_a_registered_professional_the_plan(
     )
     assert bot.app.access.role(other, plan_id) == SHARED_ROLE
 
-    log = [(e.actor, e.action) for e in bot.app.access.audit_log(plan_id)]
-    assert (TERMINAL, SHARED) in log
+    log = [(e.actor, e.action) for e in audit_log(bot.app, plan_id)]
+    assert (TERMINAL, SHARE_CODE_MADE) in log
     assert (a.actor, JOINED) in log and (other.actor, JOINED) in log

@@ -147,7 +147,7 @@ def finish_plan(bot: Harness, household: str = "3012", user_id: int = 1001) -> i
     who = bot.app.access.professional(user_id)
     assert who is not None
     service = bot.app.service
-    turn = service.open(household, owner=who.actor, professional=who)
+    turn = service.open(household, actor=who.actor, professional=who)
     for _ in range(300):
         if turn.outcome.status == FINISHED:
             return turn.plan_id
