@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any
 
 from bot.access import CHANGED, OPENED, AccessDenied
 from bot.exchange import ImportedPlan
-from dialogs import FINISHED, Dialog, Document, Error, Event, Message, Outcome, Snapshot
+from bot.turn import (
+    ChatMoved,
+    ChatTarget,
+    PlanFinished,
+    Turn,
+    same_binding,
+    snapshot_of,
+)
+from dialogs import FINISHED, Dialog, Document, Error, Event, Message, Outcome
 from storage import (
     STATUS_GEARCHIVEERD,
     AnswerRecord,
@@ -28,62 +34,6 @@ log = logging.getLogger(__name__)
 
 # A concurrent writer to the same plan makes us reload and decide again.
 MAX_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class Turn:
-    """The dialog's outcome and the plan as stored after it."""
-
-    plan_id: int
-    household: str
-    outcome: Outcome
-    answers: dict[str, Any]
-    saved: bool
-    # The plan's revision after this turn; buttons carry it so an old one can be recognised.
-    revision: int = 0
-    # The event was a button of an earlier question: nothing was applied.
-    stale: bool = False
-
-
-class PlanFinished(Exception):
-    """The household's current plan is finished: nothing was opened, changed or archived.
-
-    The front end offers a choice: look at it (`PlanService.view`), change it
-    (`PlanService.open_plan`, then `wijzig`), or start a new plan after a confirmation
-    (`PlanService.renew`, which archives this one).
-    """
-
-    def __init__(self, plan: PlanRecord) -> None:
-        super().__init__("the household's current plan is finished")
-        self.plan_id = plan.id
-        self.household = plan.household
-        self.revision = plan.revision
-        self.updated_at = plan.updated_at
-
-
-class ChatMoved(Exception):
-    """The chat no longer works on the plan (or with the facilitator) the caller assumed:
-    it was rebound meanwhile, possibly by another worker. Nothing was applied."""
-
-
-@dataclass(frozen=True)
-class ChatTarget:
-    """Bind the opened plan to this chat (Telegram); a group also records its facilitator."""
-
-    chat_id: int
-    kind: str
-    facilitator: str | None = None
-    first_message_id: int | None = None
-
-
-def snapshot_of(record: PlanRecord) -> Snapshot:
-    return Snapshot(
-        state=record.state,
-        status=record.status,
-        answers=record.answers,
-        data=record.data,
-        revision=record.revision,
-    )
 
 
 class PlanService:
@@ -306,7 +256,7 @@ class PlanService:
                 professional_id=None if professional is None else professional.id,
                 cache=self.cache,
             )
-            if chat is not None and not _same_binding(found.chat, chat):
+            if chat is not None and not same_binding(found.chat, chat):
                 raise ChatMoved
             record = found.plan
             if record is None:
@@ -446,12 +396,3 @@ class PlanService:
     def suggestions(self, plan_id: int, *, step: int | None = None) -> list[SuggestionRecord]:
         with self.units(read_only=True) as uow:
             return uow.plans.suggestions(plan_id, step=step)
-
-
-def _same_binding(stored: ChatRecord | None, held: ChatRecord) -> bool:
-    return (
-        stored is not None
-        and stored.plan_id == held.plan_id
-        and stored.kind == held.kind
-        and stored.facilitator == held.facilitator
-    )

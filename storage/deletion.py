@@ -36,7 +36,8 @@ class PlanDeletion:
             return False
         # Explicit deletes rather than relying on ON DELETE CASCADE alone: SQLite only
         # cascades with foreign keys on, and every row of the plan must go.
-        self._clear(Plan.__table__, Plan.__table__.c.id == plan_id)
+        plans = Base.metadata.tables["plans"]
+        self._clear(plans, plans.c.id == plan_id)
         remaining = self._tx.scalar(
             select(Plan.id).where(Plan.household_id == household_id).limit(1)
         )

@@ -264,7 +264,7 @@ class PlanRepository:
         decode = self._codec.decode_value
         return [
             AnswerRecord(field, decode(value, plan_id, field, at), author, at)
-            for field, value, author, at in self._tx.execute(query)
+            for field, value, author, at in self._tx.rows(query)
         ]
 
     def archived_plans(self, household: str) -> list[PlanRecord]:
@@ -292,7 +292,7 @@ class PlanRepository:
             .order_by(Answer.plan_id, Answer.id)
         )
         answer_rows: dict[int, list[tuple[str, str | None, datetime]]] = {}
-        for plan_id, field, value, created_at in self._tx.execute(answers):
+        for plan_id, field, value, created_at in self._tx.rows(answers):
             answer_rows.setdefault(plan_id, []).append((field, value, created_at))
         return [
             self._to_record(row, self._current_answers(row.id, answer_rows.get(row.id, [])))
@@ -339,7 +339,7 @@ class PlanRepository:
                 self._codec.open_suggestion(text, plan_id, field, at),
                 at,
             )
-            for number, field, author, text, at in self._tx.execute(query)
+            for number, field, author, text, at in self._tx.rows(query)
         ]
 
     def _record(self, row: Row[*tuple[Any, ...]]) -> PlanRecord:

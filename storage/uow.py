@@ -104,6 +104,10 @@ class Tx:
     def scalars(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Any:
         return self.execute(statement, params).scalars()
 
+    def rows(self, statement: Executable, params: Mapping[str, Any] | None = None) -> list[Any]:
+        """The result's rows as plain tuples, for unpacking."""
+        return [tuple(row) for row in self.execute(statement, params)]
+
     def flush(self) -> None:
         if self._session is not None:
             self._session.flush()
