@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.crypto import Keyring
 from storage.models import Base, Encrypted, Hashed, UTCDateTime, utcnow
-from storage.uow import Tx
+from storage.tx import Tx
 
 # Roles on a plan (plan_access.role); the audit actions are bot.access's.
 OWNER, SHARED = "eigenaar", "gedeeld"

@@ -11,7 +11,7 @@ from storage.codec import Codec
 from storage.crypto import Keyring
 from storage.models import Chat, utcnow
 from storage.records import ChatRecord
-from storage.uow import Tx
+from storage.tx import Tx
 
 
 class ChatRepository:

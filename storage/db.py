@@ -40,7 +40,7 @@ from storage.models import (
     protected_columns,
     protected_tables,
 )
-from storage.uow import READ_ONLY, SQLITE_BEGIN
+from storage.tx import READ_ONLY, SQLITE_BEGIN
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Table, delete, select
 
 from storage.models import Base, Household, Plan
-from storage.uow import Tx
+from storage.tx import Tx
 
 
 def dependents(table: Table) -> list[tuple[Table, str, str]]:

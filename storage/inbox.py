@@ -13,7 +13,7 @@ an update changes is applied once, even if its worker dies right after the commi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -41,7 +41,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from storage.crypto import Keyring, TamperedData, WrongKey
 from storage.models import Base, Encrypted, Hashed, UTCDateTime, utcnow
-from storage.uow import Tx, UnitOfWork
+from storage.tx import Tx
 
 # Both bound to the update's id, which is known before the row is stored.
 PAYLOAD: Final = Encrypted("inbox.payload", row=("update_id",))
@@ -269,8 +269,9 @@ class InboxRepository:
         if not self.mark_done(update_id):
             raise AlreadyApplied
 
-    def claim_applying(self, unit: UnitOfWork) -> None:
-        """Claim the update this context applies (`applying`), if any, in `unit`'s transaction.
+    def claim_applying(self, after_commit: Callable[[Callable[[], None]], None]) -> None:
+        """Claim the update this context applies (`applying`), if any, in this transaction;
+        `after_commit` registers what to do once the transaction has committed.
 
         Once a claiming transaction has committed, the update's later transactions go on
         without claiming: the claim is per update, not per transaction. A rolled-back claim
@@ -280,7 +281,7 @@ class InboxRepository:
         if current is None or current.claimed:
             return
         self.claim(current.update_id)
-        unit.after_commit(current.committed)
+        after_commit(current.committed)
 
     def has_pending(self, chat_key: str) -> bool:
         found = self._tx.scalar(

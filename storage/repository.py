@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, bindparam, insert, select, update
+from sqlalchemy import Connection, Row, insert, select, update
 from sqlalchemy.orm import Session
 
-from storage.access import PlanAccess
 from storage.cache import PlanCache
 from storage.chats import ChatRepository
 from storage.codec import Codec
@@ -21,7 +20,6 @@ from storage.models import (
     STATUS_OPEN,
     STATUSES,
     Answer,
-    Chat,
     Household,
     Plan,
     Suggestion,
@@ -37,7 +35,15 @@ from storage.records import (
     reject_floats,
     with_changes,
 )
-from storage.uow import Tx
+from storage.statements import (
+    ANSWERS_OF_PLAN,
+    INSERT_ANSWERS,
+    PLAN_BY_ID,
+    SAVE_TURN,
+    TURN,
+    plans_query,
+)
+from storage.tx import Tx
 
 __all__ = ["ChatRepository", "PlanRepository", "StaleRevision", "TurnContext", "with_changes"]
 
@@ -51,10 +57,6 @@ class TurnContext:
     chat: ChatRecord | None
     # The professional's role on the plan (None: none, or no professional given).
     role: str | None
-
-
-# The columns of _plans_query: a plan row with its household's keyed hash and encrypted number.
-PlanColumns = tuple[int, str, str, str, int, str | None, datetime, datetime, str, str | None]
 
 
 class PlanRepository:
@@ -71,7 +73,7 @@ class PlanRepository:
     def current_plan(self, household: str) -> PlanRecord | None:
         """Return the household's plan that is not archived, if there is one."""
         row = self._tx.execute(
-            _plans_query()
+            plans_query()
             .where(Household.number == self._codec.household_key(household))
             .where(Plan.status != STATUS_GEARCHIVEERD)
         ).one_or_none()
@@ -176,7 +178,7 @@ class PlanRepository:
         """The plan as this transaction sees it. With `cache`, its household number and
         answers come from there when they were cached at exactly the plan's stored version;
         filling the cache is the caller's, after its transaction committed."""
-        row = self._tx.execute(_PLAN_BY_ID, {"plan_id": plan_id}).one_or_none()
+        row = self._tx.execute(PLAN_BY_ID, {"plan_id": plan_id}).one_or_none()
         return None if row is None else self._from_row(row, cache)
 
     def _from_row(self, row: Row[Any], cache: PlanCache | None) -> PlanRecord:
@@ -198,7 +200,7 @@ class PlanRepository:
         in one statement: a turn's reads before the dialog decides. The chat's binding comes
         as a ChatRecord whose chat id is 0 (the caller has the id; nothing is decrypted)."""
         params = {"plan_id": plan_id, "chat_key": chat_key, "professional_id": professional_id}
-        row = self._tx.execute(_TURN, params).one_or_none()
+        row = self._tx.execute(TURN, params).one_or_none()
         if row is None:
             # No such plan; a chat bound to it cannot exist (deleted with it).
             return TurnContext(None, None, None)
@@ -238,7 +240,7 @@ class PlanRepository:
         # The revision guard and the change are one statement, so two workers cannot both
         # pass the check; this is the whole of the optimistic locking.
         result = self._tx.execute(
-            _SAVE_TURN,
+            SAVE_TURN,
             {
                 "plan_id": plan_id,
                 "expected_revision": expected_revision,
@@ -251,7 +253,7 @@ class PlanRepository:
         if result.rowcount != 1:
             raise StaleRevision(f"plan {plan_id} is no longer at revision {expected_revision}")
         if rows:
-            self._tx.execute(_INSERT_ANSWERS, rows)
+            self._tx.execute(INSERT_ANSWERS, rows)
         return expected_revision + 1
 
     def history(self, plan_id: int) -> list[AnswerRecord]:
@@ -281,7 +283,7 @@ class PlanRepository:
     def list_plans(self) -> list[PlanRecord]:
         """Return the plans that are not archived, most recently updated first."""
         plans = (
-            _plans_query()
+            plans_query()
             .where(Plan.status != STATUS_GEARCHIVEERD)
             .order_by(Plan.updated_at.desc(), Plan.id.desc())
         )
@@ -304,7 +306,7 @@ class PlanRepository:
         if not plan_ids:
             return []
         plans = (
-            _plans_query()
+            plans_query()
             .where(Plan.id.in_(list(plan_ids)))
             .where(Plan.status == STATUS_OPEN)
             .order_by(Plan.updated_at.desc(), Plan.id.desc())
@@ -343,13 +345,13 @@ class PlanRepository:
         ]
 
     def _record(self, row: Row[*tuple[Any, ...]]) -> PlanRecord:
-        rows = self._tx.execute(_ANSWERS_OF_PLAN, {"plan_id": row.id})
+        rows = self._tx.execute(ANSWERS_OF_PLAN, {"plan_id": row.id})
         return self._to_record(row, self._current_answers(row.id, rows.all()))
 
     def _to_record(
         self, row: Row[*tuple[Any, ...]], answers: dict[str, Any], *, household: str | None = None
     ) -> PlanRecord:
-        """A row of _plans_query as a record (`household` when it is known already)."""
+        """A row of plans_query as a record (`household` when it is known already)."""
         return PlanRecord(
             id=row.id,
             household=(
@@ -376,61 +378,3 @@ class PlanRepository:
                 for field, encoded, created_at in rows
             ),
         )
-
-
-def _plans_query() -> Select[*PlanColumns]:
-    # Columns, not ORM objects: nothing is kept in the session's identity map, so a
-    # long-lived session can never serve a plan another writer has changed since.
-    return select(
-        Plan.id,
-        Plan.status,
-        Plan.state,
-        Plan.data,
-        Plan.revision,
-        Plan.owner,
-        Plan.created_at,
-        Plan.updated_at,
-        Household.number,
-        Household.number_enc,
-    ).join(Household, Household.id == Plan.household_id)
-
-
-# The statements every turn runs, built once (see storage.db.run).
-_PLAN_BY_ID = _plans_query().where(Plan.id == bindparam("plan_id"))
-_ANSWERS_OF_PLAN = (
-    select(Answer.field, Answer.value, Answer.created_at)
-    .where(Answer.plan_id == bindparam("plan_id"))
-    .order_by(Answer.id)
-)
-# A turn's reads in one round trip: the plan, and beside it the chat's binding and the
-# professional's role (NULL when there is none, or when no chat or professional is given).
-_TURN = (
-    _plans_query()
-    .add_columns(
-        Chat.plan_id.label("chat_plan_id"),
-        Chat.kind.label("chat_kind"),
-        Chat.facilitator.label("chat_facilitator"),
-        Chat.first_message_id.label("chat_first_message_id"),
-        PlanAccess.role,
-    )
-    .outerjoin(Chat, Chat.chat_key == bindparam("chat_key"))
-    .outerjoin(
-        PlanAccess,
-        (PlanAccess.plan_id == Plan.id)
-        & (PlanAccess.professional_id == bindparam("professional_id")),
-    )
-    .where(Plan.id == bindparam("plan_id"))
-)
-_SAVE_TURN = (
-    update(Plan)
-    .where(Plan.id == bindparam("plan_id"))
-    .where(Plan.revision == bindparam("expected_revision"))
-    .values(
-        state=bindparam("new_state"),
-        data=bindparam("new_data"),
-        status=bindparam("new_status"),
-        revision=Plan.revision + 1,
-        updated_at=bindparam("new_updated_at"),
-    )
-)
-_INSERT_ANSWERS = insert(Answer)
