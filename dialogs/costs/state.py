@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from dataclasses import field as default
 from enum import StrEnum
 from typing import Any
 
@@ -114,9 +115,9 @@ class CostsState:
 
     field: str
     stage: Stage
-    draft: Draft = field(default_factory=Draft)
+    draft: Draft = default(default_factory=Draft)
     index: int | None = None  # the line being edited; None for a new line
-    queue: list[dict[str, Any]] = field(default_factory=list)  # earlier lines to take over
+    queue: list[dict[str, Any]] = default(default_factory=list)  # earlier lines to take over
     pending: Pending | None = None
 
     @classmethod
