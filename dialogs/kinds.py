@@ -114,64 +114,39 @@ def _costs_by_lines(spec_field: Field, text: str) -> Accepted | Refusal:
     return Refusal("kosten_via_regels")  # the costs flow asks line by line
 
 
+def _joined(separator: str) -> Callable[[Any, Formatter, bool], str]:
+    return lambda stored, fmt, exact: separator.join(stored)
+
+
+# fmt: off
 KINDS: Mapping[Kind, KindRules] = {
-    Kind.TEXT: KindRules(
-        parse=lambda f, text: Accepted(text),
-        check=_is_text,
-        present=_as_text,
-        screen=True,
-        layout=Layout.TEXT,
-    ),
-    Kind.CHOICE: KindRules(
-        parse=answers.parse_choice,
-        check=_is_text,
-        present=_as_text,
-        screen=False,
-        layout=Layout.TEXT,
-    ),
+    # kind:          parse, check, present, screen (free text), layout
+    Kind.TEXT: KindRules(lambda f, text: Accepted(text), _is_text, _as_text, True, Layout.TEXT),
+    Kind.CHOICE: KindRules(answers.parse_choice, _is_text, _as_text, False, Layout.TEXT),
     Kind.MULTICHOICE: KindRules(
-        parse=answers.parse_multichoice,
-        check=_is_texts,
-        present=lambda stored, fmt, exact: ", ".join(stored),
-        screen=False,
-        layout=Layout.ITEMS,
+        answers.parse_multichoice, _is_texts, _joined(", "), False, Layout.ITEMS
     ),
     Kind.NUMBER: KindRules(
-        parse=answers.parse_number,
-        check=is_decimal,
-        present=lambda stored, fmt, exact: fmt.number(Decimal(stored)),
-        screen=False,
-        layout=Layout.TEXT,
+        answers.parse_number, is_decimal,
+        lambda stored, fmt, exact: fmt.number(Decimal(stored)), False, Layout.TEXT,
     ),
     Kind.MONEY: KindRules(
-        parse=lambda f, text: answers.parse_money_answer(text),
-        check=_is_cents,
-        present=lambda stored, fmt, exact: fmt.money(from_cents(stored), exact=exact),
-        screen=False,
-        layout=Layout.TEXT,
+        lambda f, text: answers.parse_money_answer(text), _is_cents,
+        lambda stored, fmt, exact: fmt.money(from_cents(stored), exact=exact), False, Layout.TEXT,
     ),
     Kind.DATE: KindRules(
-        parse=lambda f, text: answers.parse_date_answer(text),
-        check=_is_iso_date,
-        present=lambda stored, fmt, exact: fmt.date(date.fromisoformat(stored)),
-        screen=False,
-        layout=Layout.TEXT,
+        lambda f, text: answers.parse_date_answer(text), _is_iso_date,
+        lambda stored, fmt, exact: fmt.date(date.fromisoformat(stored)), False, Layout.TEXT,
     ),
     Kind.LIST: KindRules(
-        parse=lambda f, text: answers.parse_list(text),
-        check=_is_texts,
-        present=lambda stored, fmt, exact: "; ".join(stored),
-        screen=True,
-        layout=Layout.ITEMS,
+        lambda f, text: answers.parse_list(text), _is_texts, _joined("; "), True, Layout.ITEMS
     ),
     Kind.COSTS: KindRules(
-        parse=_costs_by_lines,
-        check=_is_cost_lines,
-        present=lambda stored, fmt, exact: f"{len(stored)} kostenposten",
-        screen=False,
-        layout=Layout.COSTS,
+        _costs_by_lines, _is_cost_lines,
+        lambda stored, fmt, exact: f"{len(stored)} kostenposten", False, Layout.COSTS,
     ),
 }
+# fmt: on
 
 
 def rules(kind: Kind | str) -> KindRules:

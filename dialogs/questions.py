@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from dialogs.events import Question
@@ -21,18 +22,14 @@ class Questions:
         step = self.spec.step_of(spec_field.key)
         current = answers.get(spec_field.key)
         first = step.fields[0].key == spec_field.key
-        return Question(
-            field=spec_field.key,
+        shown = None if current is None else present(spec_field, current, self.fmt)
+        return replace(
+            self.in_between(spec_field, spec_field.text, spec_field.choices),
             kind=spec_field.kind.value,
-            text=spec_field.text,
             help=spec_field.help,
-            choices=spec_field.choices,
             max=spec_field.max,
             required=spec_field.required,
-            step=step.number,
-            steps=len(self.spec.steps),
-            step_name=step.name,
-            current=None if current is None else present(spec_field, current, self.fmt),
+            current=shown,
             intro=self.intro(step) if first else "",
         )
 
