@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from dataclasses import field as default
 from enum import StrEnum
 from typing import Any
@@ -81,7 +81,9 @@ class Draft:
         return draft
 
     def to_stored(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None and v is not False}
+        # Not dataclasses.asdict: it deep-copies, and this runs on every costs turn.
+        values = ((name, getattr(self, name)) for name in _DRAFT_FIELDS)
+        return {name: v for name, v in values if v is not None and v is not False}
 
     def at(self, stage: Stage) -> Any:
         """The value a stage asks for, if it has one (what `overslaan` keeps when editing)."""
@@ -91,7 +93,8 @@ class Draft:
         setattr(self, stage.value, value)
 
 
-_DRAFT_KEYS = frozenset(Draft.__dataclass_fields__)
+_DRAFT_FIELDS = tuple(Draft.__dataclass_fields__)
+_DRAFT_KEYS = frozenset(_DRAFT_FIELDS)
 
 
 @dataclass
