@@ -74,7 +74,7 @@ def question_html(q: Question, spec: Interview, ideas: Sequence[str] = ()) -> st
     parts.append(f"<b>{esc(q.text)}</b> {esc(mark)}")
     if q.help:
         parts.append("\n".join(f"• {esc(h)}" for h in q.help))
-    if q.kind == "multichoice" and not q.part:
+    if q.ticks:
         parts.append(esc(spec.message("telegram_vink_aan", max=q.max or len(q.choices))))
     if q.current is not None:
         parts.append(esc(spec.message("huidig_antwoord", antwoord=q.current)))
@@ -88,7 +88,7 @@ def question_html(q: Question, spec: Interview, ideas: Sequence[str] = ()) -> st
 def keyboard(q: Question, spec: Interview, plan_id: int) -> InlineKeyboardMarkup | None:
     """Choices as buttons; ticks and a `Klaar` button for a multiple choice."""
     rows: list[list[InlineKeyboardButton]] = []
-    ticking = q.kind == "multichoice" and not q.part
+    ticking = q.ticks
     for index, label in enumerate(q.choices):
         shown = f"✅ {label}" if ticking and label in q.selected else label
         data = Button(CHOOSE, plan_id, q.revision, index).encode()

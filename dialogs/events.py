@@ -62,6 +62,15 @@ class Question:
     # The options ticked so far on a multiple choice answered with buttons.
     selected: tuple[str, ...] = ()
 
+    @property
+    def ticks(self) -> bool:
+        """Whether buttons tick options (and a `Klaar` button submits them) rather than answer.
+
+        The one home of this rule: only a multiple choice asked as a field of its own ticks;
+        a sub-question of a field (`part`) is answered by one press.
+        """
+        return self.kind == "multichoice" and not self.part
+
 
 @dataclass(frozen=True)
 class Message:
@@ -75,10 +84,22 @@ class Error:
 
 @dataclass(frozen=True)
 class Document:
-    """Ask the front end to render `part` of the plan (a template) in `format`."""
+    """Ask the front end to render the plan as a file in `format` (e.g. `md`)."""
 
     format: str
     part: str = "plan"
+
+
+@dataclass(frozen=True)
+class Summary(Document):
+    """Ask the front end to send the template `<part>.txt.j2` as a chat message.
+
+    A message, not a file. It derives from Document only for one step, so adapters that still
+    test `isinstance(reply, Document) and reply.format == "text"` keep working; once they test
+    for Summary first, the base becomes `object` (see the report of this change).
+    """
+
+    format: str = field(default="text", init=False)
 
 
 @dataclass(frozen=True)
@@ -86,7 +107,7 @@ class Done:
     pass
 
 
-Reply = Question | Message | Error | Document | Done
+Reply = Question | Message | Error | Summary | Document | Done
 
 
 @dataclass(frozen=True)
