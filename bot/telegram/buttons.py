@@ -7,13 +7,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from telegram import CallbackQuery, Update
+from telegram import Bot, CallbackQuery, Update
 from telegram.error import TelegramError
 
 from bot.service import ChatTarget, Turn
 from bot.telegram.bindings import PRIVATE, Decline
 from bot.telegram.kit import Context, Kit
-from bot.telegram.plans import buttons
+from bot.telegram.plans import choice_markup
 from bot.telegram.sending import retried
 from bot.telegram_view import (
     CHANGE,
@@ -63,7 +63,7 @@ class Pressed:
     """A press of a well-formed button by a registered professional, in `chat_id`, on the
     bot's message `message_id`: what the button handlers work with."""
 
-    context: Context
+    bot: Bot
     press: Press
     button: Button
     who: ProfessionalRecord
@@ -108,7 +108,7 @@ async def _on_press(kit: Kit, context: Context, press: Press, user_id: int) -> N
     async with kit.permissions.identified(context.bot, chat.id, user_id, stranger=stranger) as who:
         if who is None:
             return
-        pressed = Pressed(context, press, button, who, chat.id, message.message_id, user_id)
+        pressed = Pressed(context.bot, press, button, who, chat.id, message.message_id, user_id)
         if button.action in PRIVATE_BUTTONS:
             await _on_private_button(kit, pressed)
         else:
@@ -135,7 +135,7 @@ async def _on_answer_button(kit: Kit, pressed: Pressed) -> None:
         return None
 
     bound = await kit.bindings.turn(
-        pressed.context.bot,
+        pressed.bot,
         chat_id,
         admit,
         lambda: pressed.toast(kit, "knop_verlopen"),
@@ -151,7 +151,7 @@ async def _on_answer_button(kit: Kit, pressed: Pressed) -> None:
     if await kit.replies.retick(press.query.message, turn):
         return
     await kit.replies.deliver(
-        pressed.context.bot,
+        pressed.bot,
         chat_id,
         turn,
         group=binding,
@@ -180,7 +180,7 @@ async def _on_private_button(kit: Kit, pressed: Pressed) -> None:
 
 async def _view(kit: Kit, pressed: Pressed) -> None:
     """A finished or archived plan to look at, with its files."""
-    bot, chat_id, who = pressed.context.bot, pressed.chat_id, pressed.who
+    bot, chat_id, who = pressed.bot, pressed.chat_id, pressed.who
     await pressed.press.answer()
     seen = await kit.call(
         bot,
@@ -200,12 +200,12 @@ async def _view(kit: Kit, pressed: Pressed) -> None:
 
 async def _confirm_renew(kit: Kit, pressed: Pressed) -> None:
     """A new plan for a finished one's household: ask to confirm, or hear that it is not."""
-    bot, chat_id, button = pressed.context.bot, pressed.chat_id, pressed.button
+    bot, chat_id, button = pressed.bot, pressed.chat_id, pressed.button
     await pressed.press.answer()
     if button.answer == RENEW_NO:
         await kit.tell(bot, chat_id, "nieuw_plan_niet")
         return
-    markup = buttons(
+    markup = choice_markup(
         kit,
         ("nieuw_plan_ja", replace(button, value=RENEW_YES)),
         ("nieuw_plan_nee", replace(button, value=RENEW_NO)),
@@ -215,7 +215,7 @@ async def _confirm_renew(kit: Kit, pressed: Pressed) -> None:
 
 async def _open(kit: Kit, pressed: Pressed) -> None:
     """Resume or change a plan, or start a new one after the confirmation, in this chat."""
-    bot, chat_id, button, who = pressed.context.bot, pressed.chat_id, pressed.button, pressed.who
+    bot, chat_id, button, who = pressed.bot, pressed.chat_id, pressed.button, pressed.who
     target = ChatTarget(chat_id, PRIVATE, first_message_id=pressed.message_id)
     open_it: Callable[[], Turn | None]
     if button.action == RENEW:
@@ -249,7 +249,7 @@ async def _open(kit: Kit, pressed: Pressed) -> None:
 
 async def _delete(kit: Kit, pressed: Pressed) -> None:
     """/verwijder's confirmation: DELETE_YES deletes, DELETE_NO keeps the plan."""
-    bot, chat_id, button = pressed.context.bot, pressed.chat_id, pressed.button
+    bot, chat_id, button = pressed.bot, pressed.chat_id, pressed.button
     if button.answer not in (DELETE_NO, DELETE_YES):
         await pressed.toast(kit, "knop_verlopen")
         return
@@ -274,7 +274,7 @@ async def _forget(kit: Kit, pressed: Pressed) -> None:
     covers them all. The offer carries the button, so its id must be the one in the
     button; and at most the MAX_FORGET most recent ids are deleted.
     """
-    bot, chat_id, button = pressed.context.bot, pressed.chat_id, pressed.button
+    bot, chat_id, button = pressed.bot, pressed.chat_id, pressed.button
     binding = await kit.bindings.read(bot, chat_id)
     last = button.message_id
     fits = (

@@ -26,7 +26,7 @@ from storage import ChatRecord
 MAX_ARCHIVED = 20
 
 
-def buttons(kit: Kit, *rows: tuple[str, Button]) -> InlineKeyboardMarkup:
+def choice_markup(kit: Kit, *rows: tuple[str, Button]) -> InlineKeyboardMarkup:
     """One button a row: (label key, button)."""
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(kit.spec.message(label), callback_data=b.encode())]
@@ -67,7 +67,7 @@ async def open_household(kit: Kit, asked: Asked, number: str, *, new: bool = Fal
             ),
         )
     except PlanFinished as finished:
-        markup = buttons(
+        markup = choice_markup(
             kit,
             ("plan_af_bekijken", Button(VIEW, finished.plan_id)),
             ("plan_af_wijzigen", Button(CHANGE, finished.plan_id)),
@@ -143,7 +143,7 @@ async def delete(kit: Kit, asked: Asked) -> None:
     if binding is None:
         await kit.tell(asked.bot, asked.chat_id, "telegram_geen_plan")
         return
-    markup = buttons(
+    markup = choice_markup(
         kit,
         ("verwijder_ja", Button(DELETE, binding.plan_id, 0, DELETE_YES)),
         ("verwijder_nee", Button(DELETE, binding.plan_id, 0, DELETE_NO)),
