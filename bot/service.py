@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.access import CHANGED, OPENED, AccessDenied
+from bot.access import CHANGED, DELETED, OPENED, AccessDenied, NotOwner
 from bot.exchange import ImportedPlan
 from bot.unavailable import StorageUnavailable, available
 from dialogs import FINISHED, Dialog, Document, Error, Event, Message, Outcome, Snapshot
@@ -81,6 +81,16 @@ class ChatTarget:
     kind: str
     facilitator: str | None = None
     first_message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a plan is, as a list of plans shows it."""
+
+    answered: int
+    total: int  # the questions that apply to this plan
+    step: int  # the current step's number; the number of steps once the plan is done
+    steps: int
 
 
 def snapshot_of(record: PlanRecord) -> Snapshot:
@@ -470,6 +480,40 @@ class PlanService:
     def suggestions(self, plan_id: int, *, step: int | None = None) -> list[SuggestionRecord]:
         with self._reading() as repo:
             return repo.suggestions(plan_id, step=step)
+
+    def progress(self, record: PlanRecord) -> Progress:
+        answered, total, step = self.dialog.progress(snapshot_of(record))
+        steps = len(self.dialog.spec.steps)
+        return Progress(answered, total, step.number if step else steps, steps)
+
+    @staticmethod
+    def may_answer(binding: ChatRecord, actor: str) -> bool:
+        """In a session (a chat with a facilitator) only the facilitator's answers count;
+        the others add ideas instead."""
+        return binding.facilitator in (None, actor)
+
+    def may_stop_session(self, professional: ProfessionalRecord, binding: ChatRecord) -> bool:
+        """A session is stopped by its facilitator or by the plan's owner."""
+        if binding.facilitator == professional.actor:
+            return True
+        with available(), self.sessions() as session:
+            session.connection(execution_options=READ_ONLY)
+            role = AccessRepository(session, self.keyring).role(binding.plan_id, professional.id)
+        return role == OWNER
+
+    def delete(self, professional: ProfessionalRecord, plan_id: int) -> bool:
+        """Delete a plan and everything in it at once, by its owner only (NotOwner); the
+        audit log keeps that it happened. False if it was gone already."""
+        with self._writing() as session:
+            access = AccessRepository(session, self.keyring)
+            if access.role(plan_id, professional.id) != OWNER:
+                raise NotOwner
+            deleted = access.delete_plan(plan_id)
+            if deleted:
+                access.audit(professional.actor, DELETED, plan_id)
+        # Its decrypted answers leave memory too.
+        self.cache.forget(plan_id)
+        return deleted
 
 
 def _same_binding(stored: ChatRecord | None, held: ChatRecord) -> bool:
