@@ -91,15 +91,10 @@ class Document:
 
 
 @dataclass(frozen=True)
-class Summary(Document):
-    """Ask the front end to send the template `<part>.txt.j2` as a chat message.
+class Summary:
+    """Ask the front end to send the template `<part>.txt.j2` as a chat message (not a file)."""
 
-    A message, not a file. It derives from Document only for one step, so adapters that still
-    test `isinstance(reply, Document) and reply.format == "text"` keep working; once they test
-    for Summary first, the base becomes `object` (see the report of this change).
-    """
-
-    format: str = field(default="text", init=False)
+    part: str
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from bot.telegram.permissions import Permissions
 from bot.telegram.sending import flush, retried, say
 from bot.telegram_view import esc, keyboard, question_html
 from bot.unavailable import StorageUnavailable
-from dialogs import Document, Done, Error, Question
+from dialogs import Document, Done, Error, Question, Summary
 from dialogs import Message as DialogMessage
 from storage import ChatRecord
 
@@ -56,7 +56,7 @@ class Replies:
                 pending.append(f"⚠️ {esc(reply.text)}")
             elif isinstance(reply, DialogMessage):
                 pending.append(esc(reply.text))
-            elif isinstance(reply, Document) and reply.format == "text":
+            elif isinstance(reply, Summary):
                 pending.append(esc(self.renderer.message(reply.part, turn.answers)))
             elif isinstance(reply, Document) and in_group:
                 assert group is not None
@@ -139,7 +139,7 @@ class Replies:
         if len(replies) != 1 or turn.outcome.answers or not isinstance(message, Message):
             return False
         question = replies[0]
-        if not isinstance(question, Question) or question.kind != "multichoice" or question.part:
+        if not isinstance(question, Question) or not question.ticks:
             return False
         markup = keyboard(question, self.spec, turn.plan_id)
         await retried(lambda: message.edit_reply_markup(reply_markup=markup))
