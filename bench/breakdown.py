@@ -38,7 +38,7 @@ from bench.turns import Driver, Professional, Run, Step, _started, interview_scr
 from bot.access import AccessService
 from bot.bootstrap import bootstrap
 from bot.service import PlanService
-from bot.telegram import TelegramFrontEnd
+from bot.telegram.replies import Replies
 from dialogs import Dialog
 from storage.repository import PlanRepository
 
@@ -62,7 +62,7 @@ TIMED: tuple[tuple[str, Any, str, int], ...] = (
     ),
     ("the dialog decides (transitions)", Dialog, "handle", 1),
     ("save: encrypt, UPDATE plans, INSERT answers", PlanRepository, "save_turn", 1),
-    ("replies: HTML, keyboard, handed to the Bot (PTB)", TelegramFrontEnd, "deliver", 0),
+    ("replies: HTML, keyboard, handed to the Bot (PTB)", Replies, "deliver", 0),
 )
 TIMED = tuple(t for t in TIMED if t[1] is not None and t[2] in t[1].__dict__)
 COMMIT = "commit: COMMIT (the log flushed to disk)"

@@ -108,14 +108,6 @@ class AccessService:
             repo.audit(professional.actor, REVOKED, plan_id)
             return removed
 
-    def delete(self, actor: str, plan_id: int) -> bool:
-        """Delete a plan and everything in it at once; the audit log keeps that it happened."""
-        with self.units() as uow:
-            deleted = uow.deletion.delete_plan(plan_id)
-            if deleted:
-                uow.access.audit(actor, DELETED, plan_id)
-            return deleted
-
     def purge(self, days: int) -> int:
         """Delete plans not changed for `days` days, and webhook updates that are done or have
         waited that long (an answer waits there in full); the number of plans deleted."""

@@ -95,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL, and the Bot API URL holds the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # At INFO, transitions logs every callback of every turn.
+    logging.getLogger("transitions").setLevel(logging.WARNING)
     try:
         return _run(args)
     except SpecError as exc:

@@ -15,7 +15,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from bot.docx_render import render_docx
 from bot.pdf import render_chart, render_pdf
 from dialogs import Formatter, Interview
-from dialogs.display import plan_view, present, rendement_view
+from dialogs.display import plan_view, rendement_view
+from dialogs.kinds import present
 
 # Formats a plan can be rendered to (JSON is an export of the data itself, see exchange).
 FORMATS = ("pdf", "docx", "md", "html", "png")

@@ -32,6 +32,8 @@ from docx.styles.style import BaseStyle, ParagraphStyle, _TableStyle
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from dialogs.kinds import Layout, rules
+
 # XML 1.0 allows \t \n \r and everything from U+0020 except surrogates, U+FFFE and U+FFFF.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 CHART_WIDTH = Cm(15)
@@ -113,7 +115,7 @@ class _Writer:
         label.add_run(clean(field["label"])).bold = True
         if not field["filled"]:
             self.doc.add_paragraph().add_run(self.missing).italic = True
-        elif field["kind"] == "costs":
+        elif rules(field["kind"]).layout is Layout.COSTS:
             if field["rows"]:
                 total = [self.words["totaal"]] + [""] * (len(field["columns"]) - 2)
                 self.table(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.bootstrap import App
 from bot.service import PlanFinished, Turn
-from dialogs import Document, Done, Error, Message, Question, Reply, Text
+from dialogs import Document, Done, Error, Message, Question, Reply, Summary, Text
 
 # The field names of the two questions about a finished plan, asked before it is opened; they
 # are not fields of the interview (see docs/protocol.md).
@@ -153,7 +153,7 @@ class LocalChat:
     def _items(self, turn: Turn) -> list[Item]:
         items: list[Item] = []
         for reply in turn.outcome.replies:
-            if isinstance(reply, Document) and reply.format == "text":
+            if isinstance(reply, Summary):
                 items.append(Message(self.app.renderer.message(reply.part, turn.answers)))
             elif isinstance(reply, Document):
                 items += self._document(reply.format, turn)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from bot.access import CHANGED, OPENED, AccessDenied
+from bot.access import CHANGED, DELETED, OPENED, AccessDenied, NotOwner
 from bot.exchange import ImportedPlan
 from bot.turn import (
     ChatMoved,
     ChatTarget,
     PlanFinished,
+    Progress,
     Turn,
     same_binding,
     snapshot_of,
@@ -396,3 +397,35 @@ class PlanService:
     def suggestions(self, plan_id: int, *, step: int | None = None) -> list[SuggestionRecord]:
         with self.units(read_only=True) as uow:
             return uow.plans.suggestions(plan_id, step=step)
+
+    def progress(self, record: PlanRecord) -> Progress:
+        answered, total, step = self.dialog.progress(snapshot_of(record))
+        steps = len(self.dialog.spec.steps)
+        return Progress(answered, total, step.number if step else steps, steps)
+
+    @staticmethod
+    def may_answer(binding: ChatRecord, actor: str) -> bool:
+        """In a session (a chat with a facilitator) only the facilitator's answers count;
+        the others add ideas instead."""
+        return binding.facilitator in (None, actor)
+
+    def may_stop_session(self, professional: ProfessionalRecord, binding: ChatRecord) -> bool:
+        """A session is stopped by its facilitator or by the plan's owner."""
+        if binding.facilitator == professional.actor:
+            return True
+        with self.units(read_only=True) as uow:
+            role = uow.access.role(binding.plan_id, professional.id)
+        return role == OWNER
+
+    def delete(self, professional: ProfessionalRecord, plan_id: int) -> bool:
+        """Delete a plan and everything in it at once, by its owner only (NotOwner); the
+        audit log keeps that it happened. False if it was gone already."""
+        with self.units() as uow:
+            if uow.access.role(plan_id, professional.id) != OWNER:
+                raise NotOwner
+            deleted = uow.deletion.delete_plan(plan_id)
+            if deleted:
+                uow.access.audit(professional.actor, DELETED, plan_id)
+        # Its decrypted answers leave memory too.
+        self.cache.forget(plan_id)
+        return deleted

@@ -14,14 +14,16 @@ from dialogs import Interview, Question
 MAX_MESSAGE = 4096
 MAX_CALLBACK_DATA = 64
 
-# Callback data: `<action>|<plan id>|<revision>|<index>`. The revision identifies the
-# question a button belongs to: a press on a button of an older question is refused.
+# Callback data: `<action>|<plan id>|<revision>|<value>`. The revision identifies the
+# question a button belongs to: a press on a button of an older question is refused. What
+# the value means depends on the action: read it through `choice`, `answer` or `message_id`.
 CHOOSE, SUBMIT, SKIP, RESUME = "c", "k", "s", "h"
-# /verwijder's confirmation (index 1: yes), and deleting a plan's messages from the chat
-# (index: the id of the message that carries the button).
+# /verwijder's confirmation (answer DELETE_YES or DELETE_NO), and deleting a plan's
+# messages from the chat (message_id: the message that carries the button).
 DELETE, FORGET = "v", "x"
-# A finished or archived plan: look at it, change it, or start a new one (index 0: ask to
-# confirm, RENEW_YES / RENEW_NO: the answer).
+DELETE_NO, DELETE_YES = 0, 1
+# A finished or archived plan: look at it, change it, or start a new one (answer RENEW_ASK:
+# ask to confirm, RENEW_YES / RENEW_NO: the answer).
 VIEW, CHANGE, RENEW = "b", "w", "n"
 RENEW_ASK, RENEW_YES, RENEW_NO = 0, 1, 2
 ACTIONS = (CHOOSE, SUBMIT, SKIP, RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW)
@@ -37,10 +39,26 @@ class Button:
     action: str
     plan_id: int
     revision: int = 0
-    index: int = 0
+    # One number whose meaning depends on the action; the properties below name it.
+    value: int = 0
+
+    @property
+    def choice(self) -> int:
+        """CHOOSE: the index of the choice pressed."""
+        return self.value
+
+    @property
+    def answer(self) -> int:
+        """DELETE and RENEW: the answer to a confirmation (DELETE_* / RENEW_*)."""
+        return self.value
+
+    @property
+    def message_id(self) -> int:
+        """FORGET: the id of the message that carries the button."""
+        return self.value
 
     def encode(self) -> str:
-        data = f"{self.action}|{self.plan_id}|{self.revision}|{self.index}"
+        data = f"{self.action}|{self.plan_id}|{self.revision}|{self.value}"
         if len(data.encode()) > MAX_CALLBACK_DATA:  # pragma: no cover - ids are far smaller
             raise ValueError("callback data too long")
         return data
@@ -54,10 +72,10 @@ class Button:
         # Plain ASCII digits only: int() also takes signs, spaces, `_` and other scripts.
         if not all(_NUMBER.fullmatch(part) for part in parts[1:]):
             return None
-        plan_id, revision, index = (int(part) for part in parts[1:])
-        if not 1 <= plan_id <= MAX_ID or revision > MAX_ID or index > MAX_ID:
+        plan_id, revision, value = (int(part) for part in parts[1:])
+        if not 1 <= plan_id <= MAX_ID or revision > MAX_ID or value > MAX_ID:
             return None
-        return cls(parts[0], plan_id, revision, index)
+        return cls(parts[0], plan_id, revision, value)
 
 
 def esc(text: str) -> str:
@@ -74,7 +92,7 @@ def question_html(q: Question, spec: Interview, ideas: Sequence[str] = ()) -> st
     parts.append(f"<b>{esc(q.text)}</b> {esc(mark)}")
     if q.help:
         parts.append("\n".join(f"• {esc(h)}" for h in q.help))
-    if q.kind == "multichoice" and not q.part:
+    if q.ticks:
         parts.append(esc(spec.message("telegram_vink_aan", max=q.max or len(q.choices))))
     if q.current is not None:
         parts.append(esc(spec.message("huidig_antwoord", antwoord=q.current)))
@@ -88,7 +106,7 @@ def question_html(q: Question, spec: Interview, ideas: Sequence[str] = ()) -> st
 def keyboard(q: Question, spec: Interview, plan_id: int) -> InlineKeyboardMarkup | None:
     """Choices as buttons; ticks and a `Klaar` button for a multiple choice."""
     rows: list[list[InlineKeyboardButton]] = []
-    ticking = q.kind == "multichoice" and not q.part
+    ticking = q.ticks
     for index, label in enumerate(q.choices):
         shown = f"✅ {label}" if ticking and label in q.selected else label
         data = Button(CHOOSE, plan_id, q.revision, index).encode()

@@ -55,6 +55,16 @@ class ChatTarget:
     first_message_id: int | None = None
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far a plan is, as a list of plans shows it."""
+
+    answered: int
+    total: int  # the questions that apply to this plan
+    step: int  # the current step's number; the number of steps once the plan is done
+    steps: int
+
+
 def snapshot_of(record: PlanRecord) -> Snapshot:
     return Snapshot(
         state=record.state,

@@ -1,7 +1,7 @@
 """The interview core: pure Python and `transitions`, no chat platform, terminal or database."""
 
-from dialogs.display import Formatter, present
-from dialogs.engine import DONE, FINISHED, OPEN, Dialog, Snapshot
+from dialogs.display import Formatter
+from dialogs.engine import END, FINISHED, OPEN, Dialog, Snapshot
 from dialogs.events import (
     Choose,
     Command,
@@ -14,12 +14,15 @@ from dialogs.events import (
     Question,
     Reply,
     Submit,
+    Summary,
     Text,
 )
+from dialogs.kinds import present
 from dialogs.spec import Field, Interview, Kind, SpecError, Step
+from dialogs.status import PlanStatus
 
 __all__ = [
-    "DONE",
+    "END",
     "FINISHED",
     "OPEN",
     "Choose",
@@ -35,12 +38,14 @@ __all__ = [
     "Kind",
     "Message",
     "Outcome",
+    "PlanStatus",
     "Question",
     "Reply",
     "Snapshot",
     "SpecError",
     "Step",
     "Submit",
+    "Summary",
     "Text",
     "present",
 ]

@@ -1,4 +1,7 @@
-"""Turning typed text into a stored answer per field type, or into the reason it was refused."""
+"""Turning typed text into a stored answer per field type, or into the reason it was refused.
+
+The parsers of the kinds registry (dialogs.kinds), which adds the checks common to all.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 from dialogs.money import AmountError, parse_decimal, parse_money, to_cents
-from dialogs.spec import Field, Kind
+from dialogs.spec import Field
 
 # Stored forms are JSON-compatible so that storage never sees Decimal, date or float:
 # text/choice -> str, multichoice/list -> list[str], money -> int cents,
 # number -> str (a Decimal literal), date -> ISO 8601 str.
 
-MAX_TEXT = 50_000
 MAX_ITEM = 500
 _MONTHS = {
     "januari": 1, "jan": 1, "februari": 2, "feb": 2, "maart": 3, "mrt": 3, "april": 4,
@@ -43,34 +45,6 @@ class Accepted:
     confirm: bool = False
 
 
-def parse_answer(spec_field: Field, text: str) -> Accepted | Refusal:
-    """Parse one answer; never raises on user input."""
-    stripped = text.strip()
-    if not stripped:
-        return Refusal("leeg")
-    if len(stripped) > MAX_TEXT:
-        return Refusal("te_lang", {"max": f"{MAX_TEXT:,}".replace(",", ".")})
-    if spec_field.max_length is not None and len(stripped) > spec_field.max_length:
-        return Refusal("te_lang", {"max": spec_field.max_length})
-    match spec_field.kind:
-        case Kind.TEXT:
-            return Accepted(stripped)
-        case Kind.CHOICE:
-            return _choice(spec_field, stripped)
-        case Kind.MULTICHOICE:
-            return _multichoice(spec_field, stripped)
-        case Kind.NUMBER:
-            return _number(spec_field, stripped)
-        case Kind.MONEY:
-            return _money(stripped)
-        case Kind.DATE:
-            return _date(stripped)
-        case Kind.LIST:
-            return _list(stripped)
-        case Kind.COSTS:
-            return Refusal("kosten_via_regels")
-
-
 def match_choice(spec_field: Field, text: str) -> str | None:
     """A choice by its exact label (any case) or its number in the list."""
     wanted = _normal(text)
@@ -88,14 +62,14 @@ def _normal(text: str) -> str:
     return " ".join(text.split()).lower()
 
 
-def _choice(spec_field: Field, text: str) -> Accepted | Refusal:
+def parse_choice(spec_field: Field, text: str) -> Accepted | Refusal:
     label = match_choice(spec_field, text)
     if label is None:
         return Refusal("geen_keuze", {"keuzes": ", ".join(spec_field.choices)})
     return Accepted(label)
 
 
-def _multichoice(spec_field: Field, text: str) -> Accepted | Refusal:
+def parse_multichoice(spec_field: Field, text: str) -> Accepted | Refusal:
     parts = [p for p in re.split(r"[;\n]", text) if p.strip()]
     if len(parts) == 1 and "," in parts[0] and match_choice(spec_field, parts[0]) is None:
         # Numbered options are often typed as `1, 3`.
@@ -118,23 +92,23 @@ def _multichoice(spec_field: Field, text: str) -> Accepted | Refusal:
     return Accepted([c for c in spec_field.choices if c in chosen])
 
 
-def _number(spec_field: Field, text: str) -> Accepted | Refusal:
+def parse_number(spec_field: Field, text: str) -> Accepted | Refusal:
     try:
         reading = parse_decimal(text, max_places=4)
     except AmountError as exc:
         return Refusal("geen_getal" if exc.reason != "bedrag_negatief" else "getal_negatief")
     value = reading.value
-    if spec_field.minimum is not None and value < Decimal(spec_field.minimum):
-        return Refusal("getal_te_klein", {"min": spec_field.minimum})
-    if spec_field.maximum is not None and value > Decimal(spec_field.maximum):
-        return Refusal("getal_te_groot", {"max": spec_field.maximum})
+    if spec_field.min_value is not None and value < Decimal(spec_field.min_value):
+        return Refusal("getal_te_klein", {"min": spec_field.min_value})
+    if spec_field.max_value is not None and value > Decimal(spec_field.max_value):
+        return Refusal("getal_te_groot", {"max": spec_field.max_value})
     return Accepted(
         str(value.normalize() if value == value.to_integral() else value),
         confirm=reading.ambiguous,
     )
 
 
-def _money(text: str) -> Accepted | Refusal:
+def parse_money_answer(text: str) -> Accepted | Refusal:
     try:
         reading = parse_money(text)
     except AmountError as exc:
@@ -156,14 +130,14 @@ def parse_date(text: str) -> date | None:
     return None
 
 
-def _date(text: str) -> Accepted | Refusal:
+def parse_date_answer(text: str) -> Accepted | Refusal:
     parsed = parse_date(text)
     if parsed is None:
         return Refusal("geen_datum")
     return Accepted(parsed.isoformat())
 
 
-def _list(text: str) -> Accepted | Refusal:
+def parse_list(text: str) -> Accepted | Refusal:
     items = [" ".join(p.split()) for p in re.split(r"[;\n]", text)]
     items = [i.lstrip("-•* ").strip() for i in items]
     items = [i for i in items if i]

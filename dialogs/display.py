@@ -1,15 +1,14 @@
-"""Showing stored answers as text, with number formatting supplied by the caller."""
+"""The plan as views for documents and overviews, with number formatting supplied by the caller."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from dialogs.answers import split_columns
-from dialogs.money import from_cents
+from dialogs.kinds import Formatter, Layout, present, rules
 from dialogs.rendement import (
     DEFAULT_PERIOD_MONTHS,
     ONCE,
@@ -23,35 +22,6 @@ from dialogs.rendement import (
 from dialogs.spec import Field, Interview, Kind
 
 
-class Formatter(Protocol):
-    """Locale-aware formatting, injected so the core stays free of locale libraries."""
-
-    def money(self, amount: Decimal, *, exact: bool = False) -> str: ...
-
-    def number(self, value: Decimal) -> str: ...
-
-    def date(self, value: date) -> str: ...
-
-
-def present(spec_field: Field, stored: Any, fmt: Formatter, *, exact: bool = False) -> str:
-    """One stored answer as a single readable string."""
-    match spec_field.kind:
-        case Kind.MONEY:
-            return fmt.money(from_cents(stored), exact=exact)
-        case Kind.NUMBER:
-            return fmt.number(Decimal(stored))
-        case Kind.DATE:
-            return fmt.date(date.fromisoformat(stored))
-        case Kind.MULTICHOICE:
-            return ", ".join(stored)
-        case Kind.LIST:
-            return "; ".join(stored)
-        case Kind.COSTS:
-            return f"{len(stored)} kostenposten"
-        case _:
-            return str(stored)
-
-
 @dataclass(frozen=True)
 class FieldView:
     """One field of the finished plan, ready for any template."""
@@ -61,6 +31,8 @@ class FieldView:
     kind: str
     filled: bool
     text: str = ""
+    # How templates show it (dialogs.kinds.Layout): text, items (list or table rows), costs.
+    layout: str = Layout.TEXT.value
     items: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()
     rows: tuple[tuple[str, ...], ...] = ()
@@ -95,13 +67,13 @@ def plan_view(spec: Interview, answers: Mapping[str, Any], fmt: Formatter) -> tu
             if spec_field.when is not None and not spec_field.when.holds(answers):
                 continue
             group = spec_field.key.split(".", 1)[0]
-            if spec_field.kind is Kind.COSTS:
+            if rules(spec_field.kind).layout is Layout.COSTS:
                 view = costs_view(spec, spec_field, answers, fmt)
             elif spec_field.key == PERIOD_FIELD and spec_field.key not in answers:
                 shown = spec.message(
                     "periode_standaard", maanden=fmt.number(DEFAULT_PERIOD_MONTHS)
                 )
-                view = FieldView(spec_field.key, spec_field.title, "number", True, text=shown)
+                view = FieldView(spec_field.key, spec_field.title, Kind.NUMBER.value, True, shown)
             else:
                 view = field_view(spec_field, answers.get(spec_field.key), fmt)
             if sections and sections[-1].key == group:
@@ -116,11 +88,14 @@ def plan_view(spec: Interview, answers: Mapping[str, Any], fmt: Formatter) -> tu
 
 def field_view(spec_field: Field, stored: Any, fmt: Formatter) -> FieldView:
     key, label, kind = spec_field.key, spec_field.title, spec_field.kind.value
+    layout = rules(spec_field.kind).layout
     if stored is None:
-        return FieldView(key, label, kind, filled=False, columns=spec_field.columns)
+        return FieldView(
+            key, label, kind, filled=False, columns=spec_field.columns, layout=layout.value
+        )
     text = present(spec_field, stored, fmt)
-    if spec_field.kind not in (Kind.LIST, Kind.MULTICHOICE):
-        return FieldView(key, label, kind, filled=True, text=text)
+    if layout is not Layout.ITEMS:
+        return FieldView(key, label, kind, filled=True, text=text, layout=layout.value)
     items = tuple(stored)
     rows: tuple[tuple[str, ...], ...] = ()
     if spec_field.columns:
@@ -134,6 +109,7 @@ def field_view(spec_field: Field, stored: Any, fmt: Formatter) -> FieldView:
         items=items,
         columns=spec_field.columns,
         rows=rows,
+        layout=layout.value,
     )
 
 
@@ -147,7 +123,9 @@ def costs_view(
     key, label, kind = spec_field.key, spec_field.title, spec_field.kind.value
     stored = answers.get(key)
     if stored is None:
-        return FieldView(key, label, kind, filled=False, columns=COST_COLUMNS)
+        return FieldView(
+            key, label, kind, filled=False, columns=COST_COLUMNS, layout=Layout.COSTS.value
+        )
     months = period_months(answers.get(PERIOD_FIELD))
     model = spec.costs
     rows = []
@@ -176,6 +154,7 @@ def costs_view(
         columns=COST_COLUMNS,
         rows=tuple(rows),
         total=total,
+        layout=Layout.COSTS.value,
     )
 
 

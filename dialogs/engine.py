@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import Any
 
-from transitions import EventData, Machine
+from transitions import Machine
 
-from dialogs.answers import Accepted, Refusal, match_choice, parse_answer
+from dialogs.answer_flow import AnswerFlow
 from dialogs.costs import CostsFlow
-from dialogs.display import Formatter, present
 from dialogs.events import (
     Choose,
     Command,
@@ -24,33 +23,30 @@ from dialogs.events import (
     Question,
     Reply,
     Submit,
+    Summary,
     Text,
 )
+from dialogs.flow import FieldFlow
+from dialogs.kinds import Formatter
 from dialogs.models import ModelPool
-from dialogs.pii import KINDS, find_pii, redact
+from dialogs.overview import current_step, overview, progress
+from dialogs.questions import Questions
+from dialogs.screening import Screener
 from dialogs.spec import Field, Interview, Kind, Step
+from dialogs.status import PlanStatus
 
-DONE = "klaar"
-OPEN = "open"
-FINISHED = "klaar"
+# The state after the last question: every question has been asked. Not a status: a plan
+# there is FINISHED only once nothing required is open. Stored as "klaar", which it stays.
+END = "klaar"
+# One step's aliases for adapters that still import the old names (bot/service.py).
+OPEN = PlanStatus.OPEN
+FINISHED = PlanStatus.FINISHED
 
-# Keys of the dialog's private sub-state (stored with the plan as JSON).
+# Keys of the engine's private sub-state (stored with the plan as JSON).
 EDITING = "wijzig"  # step number being edited after `wijzig <stap>`
 SKIPPED = "overgeslagen"  # optional fields passed over with `overslaan`
-CONFIRM = "bevestig"  # an ambiguous reading waiting for ja/nee
 SELECTION = "selectie"  # options ticked with buttons on a multiple choice, not yet submitted
-ANONYMOUS = "anoniem"  # an answer with personal data left out, waiting to be stored or retyped
 
-# Free-text answers are checked for personal data: a plan stays anonymous.
-SCREENED = (Kind.TEXT, Kind.LIST)
-STORE_REDACTED, RETYPE = "pii_opslaan", "pii_opnieuw"
-
-OVERVIEW_GROUPS = (
-    "overzicht_ingevuld",
-    "overzicht_verplicht_open",
-    "overzicht_open",
-    "overzicht_overgeslagen",
-)
 COMMANDS = ("terug", "overslaan", "overzicht", "wijzig", "stop", "plan", "help")
 
 
@@ -59,14 +55,14 @@ class Snapshot:
     """A plan as stored: where the dialog is and what has been answered."""
 
     state: str
-    status: str = OPEN
+    status: str = PlanStatus.OPEN
     answers: Mapping[str, Any] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
     revision: int = 0
 
 
 class _Turn:
-    """The model the machine drives for one event; discarded afterwards."""
+    """The model the machine drives for one event (dialogs.flow.Turn); pooled between events."""
 
     # Bound by the machine in add_model.
     state: str
@@ -77,13 +73,8 @@ class _Turn:
     status: str
     replies: list[Reply]
     changes: list[tuple[str, Any]]
-    reading: Accepted | Refusal | None
-    # Set by `read` when the answer holds personal data: what was found, and the answer
-    # with it left out (or why that cannot be stored either).
-    redacted: Redacted | None
 
-    def __init__(self, dialog: Dialog) -> None:
-        self.dialog = dialog
+    def __init__(self) -> None:
         self.clear()
 
     def start(self, snapshot: Snapshot) -> None:
@@ -96,45 +87,9 @@ class _Turn:
         """Hold nothing of a plan: the model waits in a pool between events."""
         self.answers = {}
         self.data = {}
-        self.status = OPEN
+        self.status = PlanStatus.OPEN
         self.replies = []
         self.changes = []
-        self.reading = None
-        self.redacted = None
-
-    # --- callbacks named in the machine's transitions -------------------------------------
-
-    def read(self, event: EventData) -> None:
-        text: str = event.kwargs["text"]
-        spec_field = self.dialog.spec.field(self.state)
-        self.reading = parse_answer(spec_field, text)
-        self.redacted = None
-        if isinstance(self.reading, Accepted) and spec_field.kind in SCREENED:
-            self.redacted = self.dialog.redacted(spec_field, self.reading.value)
-
-    def is_valid(self, event: EventData) -> bool:
-        return (
-            isinstance(self.reading, Accepted)
-            and not self.reading.confirm
-            and self.redacted is None
-        )
-
-    def store(self, event: EventData) -> None:
-        assert isinstance(self.reading, Accepted)
-        self.record(self.state, self.reading.value)
-
-    def skippable(self, event: EventData) -> bool:
-        spec_field = self.dialog.spec.field(self.state)
-        return not spec_field.required or self.state in self.answers
-
-    def mark_skipped(self, event: EventData) -> None:
-        if self.state not in self.answers:
-            skipped = list(self.data.get(SKIPPED, []))
-            if self.state not in skipped:
-                skipped.append(self.state)
-            self.data[SKIPPED] = skipped
-
-    # --- helpers --------------------------------------------------------------------------
 
     def record(self, key: str, value: Any) -> None:
         self.answers[key] = value
@@ -143,13 +98,21 @@ class _Turn:
         if skipped and key in skipped:
             self.data[SKIPPED] = [k for k in skipped if k != key]
 
+    def pass_over(self, key: str) -> None:
+        skipped = list(self.data.get(SKIPPED, []))
+        if key not in skipped:
+            skipped.append(key)
+        self.data[SKIPPED] = skipped
 
-@dataclass(frozen=True)
-class Redacted:
-    """Personal data found in an answer: its kinds, and the answer read with it left out."""
 
-    kinds: tuple[str, ...]
-    reading: Accepted | Refusal
+def field_flows(spec: Interview, fmt: Formatter) -> dict[Kind, FieldFlow]:
+    """The one table from a question kind to the flow that asks and answers it."""
+    questions = Questions(spec, fmt)
+    screener = Screener(spec)
+    answer = AnswerFlow(spec, questions, screener)
+    flows: dict[Kind, FieldFlow] = {kind: answer for kind in Kind}
+    flows[Kind.COSTS] = CostsFlow(spec, questions, screener)
+    return flows
 
 
 class Dialog:
@@ -158,26 +121,12 @@ class Dialog:
     def __init__(self, spec: Interview, formatter: Formatter) -> None:
         self.spec = spec
         self.fmt = formatter
-        self.costs = CostsFlow(spec, formatter, spec.costs, spec.prices)
+        self.flows = field_flows(spec, formatter)
+        # Each flow once, in a fixed order: every one hears of a command.
+        self._distinct_flows = tuple({id(f): f for f in self.flows.values()}.values())
         self._order = [f.key for f in spec.fields]
-        states = [*self._order, DONE]
-        transitions: list[dict[str, Any]] = [
-            {
-                "trigger": "answer",
-                "source": self._order,
-                "dest": None,
-                "prepare": "read",
-                "conditions": "is_valid",
-                "after": "store",
-            },
-            {
-                "trigger": "skip",
-                "source": self._order,
-                "dest": None,
-                "conditions": "skippable",
-                "after": "mark_skipped",
-            },
-        ]
+        states = [*self._order, END]
+        transitions: list[dict[str, Any]] = []
         for here, there in pairwise(states):
             transitions.append({"trigger": "forward", "source": here, "dest": there})
             transitions.append({"trigger": "backward", "source": there, "dest": here})
@@ -191,9 +140,8 @@ class Dialog:
             transitions=transitions,
             initial=None,
             auto_transitions=False,
-            send_event=True,
         )
-        self._models = ModelPool(self.machine, lambda: _Turn(self))
+        self._models = ModelPool(self.machine, _Turn)
 
     # --- the one entry point ----------------------------------------------------------------
 
@@ -233,7 +181,7 @@ class Dialog:
                     for r in turn.replies
                 ),
                 state=turn.state,
-                status=turn.status,
+                status=str(turn.status),  # the plain stored value, not the enum
                 data=turn.data,
                 answers=tuple(turn.changes),
                 stopped=stopped,
@@ -242,6 +190,10 @@ class Dialog:
         finally:
             turn.clear()
             self._models.give(turn)
+
+    def _flow(self, turn: _Turn) -> tuple[FieldFlow, Field]:
+        spec_field = self.spec.field(turn.state)
+        return self.flows[spec_field.kind], spec_field
 
     # --- events -----------------------------------------------------------------------------
 
@@ -252,7 +204,7 @@ class Dialog:
         if isinstance(event, Text):
             command = self.parse_command(event.text)
             if command is None:
-                if turn.state == DONE:
+                if turn.state == END:
                     turn.replies.append(Message(self.spec.message("plan_is_klaar")))
                     self._ask(turn)
                     return False
@@ -279,10 +231,8 @@ class Dialog:
 
     def _on_command(self, turn: _Turn, command: Command) -> bool:
         name = command.name
-        turn.data.pop(CONFIRM, None)
-        if name in ("terug", "overslaan", "wijzig"):
-            # Elsewhere the offer to store the answer without personal data is made again.
-            turn.data.pop(ANONYMOUS, None)
+        for flow in self._distinct_flows:
+            flow.interrupted(turn, name)
         if name == "stop":
             turn.replies.append(Message(self.spec.message("gepauzeerd")))
             return True
@@ -307,56 +257,8 @@ class Dialog:
         return False
 
     def _on_text(self, turn: _Turn, text: str) -> None:
-        spec_field = self.spec.field(turn.state)
-        if spec_field.kind is Kind.COSTS:
-            if self.costs.on_text(turn, spec_field, text):
-                self._advance(turn)
-            return
-        anonymous = turn.data.pop(ANONYMOUS, None)
-        if anonymous is not None and anonymous.get("field") == turn.state:
-            choice = self.anonymous_choice(text)
-            if choice == STORE_REDACTED:
-                turn.record(turn.state, anonymous["value"])
-                self._advance(turn)
-                return
-            if choice == RETYPE:
-                turn.replies.append(Message(self.spec.message("opnieuw_invullen")))
-                self._ask(turn)
-                return
-            # Anything else is a new answer, checked like the first.
-        pending = turn.data.pop(CONFIRM, None)
-        if pending is not None and pending.get("field") == turn.state:
-            word = text.strip().lower()
-            if word in self.spec.commands.get("ja", ()):
-                turn.record(turn.state, pending["value"])
-                self._advance(turn)
-                return
-            if word in self.spec.commands.get("nee", ()):
-                turn.replies.append(Message(self.spec.message("opnieuw_invullen")))
-                self._ask(turn)
-                return
-        turn.trigger("answer", text=text)
-        reading = turn.reading
-        if turn.redacted is not None:
-            redacted = turn.redacted.reading
-            if isinstance(redacted, Refusal):
-                # Even without the personal data the answer cannot be taken (too long).
-                turn.replies.append(Error(self.pii_warning(turn.redacted.kinds)))
-                turn.replies.append(Error(self.spec.message(redacted.reason, **redacted.params)))
-            else:
-                turn.data[ANONYMOUS] = {
-                    "field": turn.state,
-                    "value": redacted.value,
-                    "kinds": list(turn.redacted.kinds),
-                }
-            self._ask(turn)
-        elif isinstance(reading, Refusal):
-            turn.replies.append(Error(self.spec.message(reading.reason, **reading.params)))
-            self._ask(turn)
-        elif reading is not None and reading.confirm:
-            turn.data[CONFIRM] = {"field": turn.state, "value": reading.value}
-            self._ask(turn)
-        else:
+        flow, spec_field = self._flow(turn)
+        if flow.on_text(turn, spec_field, text):
             self._advance(turn)
 
     def _on_button(self, turn: _Turn, event: Choose | Submit) -> None:
@@ -367,15 +269,13 @@ class Dialog:
             turn.replies.append(Error(self.spec.message("knop_verlopen")))
             self._ask(turn)
             return
-        ticking = question.kind == Kind.MULTICHOICE.value and not question.part
-        if isinstance(event, Choose) and not ticking:
+        if isinstance(event, Choose) and not question.ticks:
             self._on_text(turn, question.choices[event.index])
             return
-        if not ticking:
+        if not question.ticks:
             turn.replies.append(Error(self.spec.message("knop_verlopen")))
             self._ask(turn)
             return
-        spec_field = self.spec.field(turn.state)
         chosen = list(question.selected)
         if isinstance(event, Submit):
             turn.data.pop(SELECTION, None)
@@ -388,12 +288,9 @@ class Dialog:
         label = question.choices[event.index]
         if label in chosen:
             chosen.remove(label)
-        elif spec_field.max is not None and len(chosen) >= spec_field.max:
-            turn.replies.append(
-                Error(
-                    self.spec.message("te_veel_keuzes", max=spec_field.max, aantal=len(chosen) + 1)
-                )
-            )
+        elif question.max is not None and len(chosen) >= question.max:
+            too_many = {"max": question.max, "aantal": len(chosen) + 1}
+            turn.replies.append(Error(self.spec.message("te_veel_keuzes", **too_many)))
         else:
             chosen.append(label)
         turn.data[SELECTION] = {"field": turn.state, "labels": chosen}
@@ -401,7 +298,7 @@ class Dialog:
 
     def _question_now(self, turn: _Turn) -> Question | None:
         """The question that is being asked at this moment (what a button belongs to)."""
-        if turn.state == DONE:
+        if turn.state == END:
             return None
         before = turn.replies
         turn.replies = []
@@ -413,23 +310,20 @@ class Dialog:
         return questions[-1] if questions else None
 
     def _skip(self, turn: _Turn) -> None:
-        if turn.state == DONE:
+        if turn.state == END:
             turn.replies.append(Error(self.spec.message("niets_over_te_slaan")))
             self._ask(turn)
-        elif self.spec.field(turn.state).kind is Kind.COSTS:
-            if self.costs.skip(turn, self.spec.field(turn.state)):
-                self._advance(turn)
-        elif turn.trigger("skip"):
+            return
+        flow, spec_field = self._flow(turn)
+        if flow.skip(turn, spec_field):
             self._advance(turn)
-        else:
-            turn.replies.append(Error(self.spec.message("verplicht")))
-            self._ask(turn)
 
     def _back(self, turn: _Turn) -> None:
         start = turn.state
-        costs = start != DONE and self.spec.field(start).kind is Kind.COSTS
-        if costs and self.costs.back(turn, self.spec.field(start)):
-            return
+        if start != END:
+            flow, spec_field = self._flow(turn)
+            if flow.back(turn, spec_field):
+                return
         while turn.state != self._order[0]:
             turn.trigger("backward")
             if self._applies(turn, turn.state):
@@ -458,7 +352,7 @@ class Dialog:
     # --- moving through the plan ---------------------------------------------------------
 
     def _applies(self, turn: _Turn, key: str) -> bool:
-        if key == DONE:
+        if key == END:
             return True
         condition = self.spec.field(key).when
         return condition is None or condition.holds(turn.answers)
@@ -473,18 +367,18 @@ class Dialog:
 
     def _advance(self, turn: _Turn) -> None:
         """Move on to the next question that needs asking and ask it, or finish."""
-        left = self.spec.step_of(turn.state) if turn.state != DONE else None
+        left = self.spec.step_of(turn.state) if turn.state != END else None
         turn.trigger("forward")
         self._forward(turn)
         if left is not None and left.summary:
-            now = self.spec.step_of(turn.state).number if turn.state != DONE else None
+            now = self.spec.step_of(turn.state).number if turn.state != END else None
             if now is None or now > left.number:
-                turn.replies.append(Document("text", part=left.summary))
+                turn.replies.append(Summary(left.summary))
         self._settle(turn, resume=False)
 
     def _forward(self, turn: _Turn) -> None:
         """Walk forward until a question that needs asking (possibly this one), or the end."""
-        while turn.state != DONE:
+        while turn.state != END:
             editing = turn.data.get(EDITING)
             if editing is not None and self.spec.step_of(turn.state).number != editing:
                 # The edited step is done: back to the first question still open, wherever
@@ -502,30 +396,31 @@ class Dialog:
         for key in self._order:
             if self._applies(turn, key) and key not in turn.answers and key not in skipped:
                 return key
-        return DONE
+        return END
 
     def _settle(self, turn: _Turn, *, resume: bool) -> None:
         """At the end, send back to a required question still open; otherwise finish."""
-        if turn.state != DONE and not self._applies(turn, turn.state):
+        if turn.state != END and not self._applies(turn, turn.state):
             self._advance(turn)
             return
-        if turn.state == DONE:
+        if turn.state == END:
             missing = self.first_missing(turn.answers)
             if missing is not None:
                 self.machine.set_state(missing, model=turn)
                 turn.replies.append(Message(self.spec.message("nog_open")))
-            elif resume and turn.status == FINISHED:
+            elif resume and turn.status == PlanStatus.FINISHED:
                 turn.replies.append(Message(self.spec.message("plan_is_klaar")))
                 return
             else:
                 turn.data.pop(EDITING, None)
-                turn.status = FINISHED
+                turn.status = PlanStatus.FINISHED
                 turn.replies.append(Message(self.spec.message("klaar")))
                 turn.replies.append(Document("md"))
                 turn.replies.append(Done())
                 return
-        if turn.status == FINISHED and turn.state != DONE:
-            turn.status = OPEN if self.first_missing(turn.answers) else FINISHED
+        if turn.status == PlanStatus.FINISHED and turn.state != END:
+            finished = self.first_missing(turn.answers) is None
+            turn.status = PlanStatus.FINISHED if finished else PlanStatus.OPEN
         self._ask(turn)
 
     def first_missing(self, answers: Mapping[str, Any]) -> str | None:
@@ -541,164 +436,26 @@ class Dialog:
     # --- questions ------------------------------------------------------------------------
 
     def _ask(self, turn: _Turn) -> None:
-        if turn.state == DONE:
+        if turn.state == END:
             turn.replies.append(Message(self.spec.message("plan_is_klaar")))
             return
-        spec_field = self.spec.field(turn.state)
-        if spec_field.kind is Kind.COSTS:
-            self.costs.ask(turn, spec_field)
-            return
-        anonymous = turn.data.get(ANONYMOUS)
-        if anonymous is not None and anonymous.get("field") == spec_field.key:
-            turn.replies.append(Error(self.pii_warning(anonymous["kinds"])))
-            shown = present(spec_field, anonymous["value"], self.fmt)
-            text = self.spec.message("pii_vraag", antwoord=shown)
-            turn.replies.append(self._choice_question(spec_field, text, self.anonymous_choices()))
-            return
-        pending = turn.data.get(CONFIRM)
-        if pending is not None and pending.get("field") == spec_field.key:
-            shown = present(spec_field, pending["value"], self.fmt, exact=True)
-            text = self.spec.message("bevestig_bedrag", bedrag=shown)
-            choices = (self.spec.message("ja"), self.spec.message("nee"))
-            turn.replies.append(self._choice_question(spec_field, text, choices))
-            return
-        question = self.question(spec_field, turn.answers)
+        flow, spec_field = self._flow(turn)
+        flow.ask(turn, spec_field)
+        # Ticks given with buttons so far are shown on the multiple choice they belong to.
         selection = turn.data.get(SELECTION) or {}
-        if selection.get("field") == spec_field.key:
-            question = replace(question, selected=tuple(selection["labels"]))
-        turn.replies.append(question)
+        last = turn.replies[-1] if turn.replies else None
+        if selection.get("field") == spec_field.key and isinstance(last, Question) and last.ticks:
+            turn.replies[-1] = replace(last, selected=tuple(selection["labels"]))
 
-    def question(self, spec_field: Field, answers: Mapping[str, Any]) -> Question:
-        step = self.spec.step_of(spec_field.key)
-        current = answers.get(spec_field.key)
-        first = step.fields[0].key == spec_field.key
-        return Question(
-            field=spec_field.key,
-            kind=spec_field.kind.value,
-            text=spec_field.text,
-            help=spec_field.help,
-            choices=spec_field.choices,
-            max=spec_field.max,
-            required=spec_field.required,
-            step=step.number,
-            steps=len(self.spec.steps),
-            step_name=step.name,
-            current=None if current is None else present(spec_field, current, self.fmt),
-            intro=self._intro(step) if first else "",
-        )
-
-    def _intro(self, step: Step) -> str:
-        lines = [step.question]
-        if step.intro:
-            lines.append(step.intro)
-        if step.help:
-            lines.append(self.spec.message("helpende_vragen", vragen=" ".join(step.help)))
-        return "\n".join(lines)
-
-    def _choice_question(self, spec_field: Field, text: str, choices: tuple[str, ...]) -> Question:
-        """A question in between (a reading to confirm) while the field is being answered."""
-        step = self.spec.step_of(spec_field.key)
-        return Question(
-            field=spec_field.key,
-            kind=Kind.CHOICE.value,
-            text=text,
-            help=(),
-            choices=choices,
-            max=None,
-            required=True,
-            step=step.number,
-            steps=len(self.spec.steps),
-            step_name=step.name,
-        )
-
-    # --- personal data -------------------------------------------------------------------
-
-    def redacted(self, spec_field: Field, value: Any) -> Redacted | None:
-        """The answer (text or list items) with personal data left out; None if there is none."""
-        items = value if isinstance(value, list) else [value]
-        cleaned = [self.redact_text(item) for item in items]
-        found = {kind for kinds, _ in cleaned for kind in kinds}
-        if not found:
-            return None
-        kinds = tuple(k for k in KINDS if k in found)
-        # Read again: the placeholders may make an answer longer than the field allows.
-        reading = parse_answer(spec_field, "\n".join(text for _, text in cleaned))
-        return Redacted(kinds, reading)
-
-    def redact_text(self, text: str) -> tuple[tuple[str, ...], str]:
-        """The kinds of personal data found in one text, and the text with them left out."""
-        findings = find_pii(text)
-        kinds = tuple(k for k in KINDS if any(f.kind == k for f in findings))
-        placeholders = {k: self.spec.message(f"pii_weggelaten_{k}") for k in kinds}
-        return kinds, redact(text, findings, placeholders)
-
-    def pii_warning(self, kinds: Iterable[str]) -> str:
-        """`Je antwoord lijkt een BSN en een e-mailadres te bevatten. Een plan blijft anoniem.`"""
-        names = [self.spec.message(f"pii_{kind}") for kind in kinds]
-        listed = names[-1]
-        if len(names) > 1:
-            listed = f"{', '.join(names[:-1])} {self.spec.message('pii_en')} {listed}"
-        return self.spec.message("pii_gevonden", gegevens=listed)
-
-    def anonymous_choices(self) -> tuple[str, str]:
-        """`Opslaan zonder die gegevens` / `Opnieuw typen`."""
-        return self.spec.message(STORE_REDACTED), self.spec.message(RETYPE)
-
-    def anonymous_choice(self, text: str) -> str | None:
-        """STORE_REDACTED or RETYPE when the text picks one (label or number), else None."""
-        choices = self.anonymous_choices()
-        options = Field(key="_", kind=Kind.CHOICE, text="", choices=choices)
-        label = match_choice(options, text)
-        if label is None:
-            return None
-        return STORE_REDACTED if label == choices[0] else RETYPE
-
-    # --- overview -------------------------------------------------------------------------
+    # --- where a plan stands (dialogs.overview) -------------------------------------------
 
     def overview(self, answers: Mapping[str, Any], data: Mapping[str, Any]) -> str:
-        skipped = set(data.get(SKIPPED, []))
-        lines = [self.spec.message("overzicht_kop")]
-        for step in self.spec.steps:
-            fields = [f for f in step.fields if f.when is None or f.when.holds(answers)]
-            filled = sum(1 for f in fields if f.key in answers)
-            lines.append(
-                self.spec.message(
-                    "overzicht_stap",
-                    nummer=step.number,
-                    naam=step.name,
-                    ingevuld=filled,
-                    totaal=len(fields),
-                )
-            )
-            groups: dict[str, list[str]] = {}
-            for f in fields:
-                if f.key in answers:
-                    group = "overzicht_ingevuld"
-                elif f.required:
-                    group = "overzicht_verplicht_open"
-                elif f.key in skipped:
-                    group = "overzicht_overgeslagen"
-                else:
-                    group = "overzicht_open"
-                groups.setdefault(group, []).append(f.title)
-            for group in OVERVIEW_GROUPS:
-                if group in groups:
-                    lines.append(self.spec.message(group, vragen="; ".join(groups[group])))
-        return "\n".join(lines)
+        return overview(self.spec, answers, data.get(SKIPPED, []))
 
     def current_step(self, snapshot: Snapshot) -> Step:
         """The step the plan is at; the last step once the plan is done."""
-        if self.spec.has_field(snapshot.state):
-            return self.spec.step_of(snapshot.state)
-        return self.spec.steps[-1]
+        return current_step(self.spec, snapshot.state)
 
     def progress(self, snapshot: Snapshot) -> tuple[int, int, Step | None]:
         """(answered, applicable) question counts and the current step (None when done)."""
-        applicable = [
-            f for f in self.spec.fields if f.when is None or f.when.holds(snapshot.answers)
-        ]
-        answered = sum(1 for f in applicable if f.key in snapshot.answers)
-        step = None
-        if snapshot.state != DONE and self.spec.has_field(snapshot.state):
-            step = self.spec.step_of(snapshot.state)
-        return answered, len(applicable), step
+        return progress(self.spec, snapshot.state, snapshot.answers)

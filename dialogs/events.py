@@ -62,6 +62,15 @@ class Question:
     # The options ticked so far on a multiple choice answered with buttons.
     selected: tuple[str, ...] = ()
 
+    @property
+    def ticks(self) -> bool:
+        """Whether buttons tick options (and a `Klaar` button submits them) rather than answer.
+
+        The one home of this rule: only a multiple choice asked as a field of its own ticks;
+        a sub-question of a field (`part`) is answered by one press.
+        """
+        return self.kind == "multichoice" and not self.part
+
 
 @dataclass(frozen=True)
 class Message:
@@ -75,10 +84,17 @@ class Error:
 
 @dataclass(frozen=True)
 class Document:
-    """Ask the front end to render `part` of the plan (a template) in `format`."""
+    """Ask the front end to render the plan as a file in `format` (e.g. `md`)."""
 
     format: str
     part: str = "plan"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Ask the front end to send the template `<part>.txt.j2` as a chat message (not a file)."""
+
+    part: str
 
 
 @dataclass(frozen=True)
@@ -86,7 +102,7 @@ class Done:
     pass
 
 
-Reply = Question | Message | Error | Document | Done
+Reply = Question | Message | Error | Summary | Document | Done
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -136,7 +136,8 @@ def round_cents(value: Fraction) -> Decimal:
     whole, rest = divmod(cents.numerator, cents.denominator)
     if rest * 2 >= cents.denominator:
         whole += 1
-    return (Decimal(whole) * CENT).quantize(CENT, rounding=ROUND_HALF_UP)
+    # Rounded above, in whole cents: scaling them to euros is exact, nothing left to round.
+    return Decimal(whole) * CENT
 
 
 def lines_of(stored: Any) -> list[CostLine]:

@@ -58,8 +58,9 @@ class Field:
     columns: tuple[str, ...] = ()
     when: Condition | None = None
     label: str = ""
-    minimum: str | None = None
-    maximum: str | None = None
+    # Bounds of a number (`min` and `max_value` in the YAML); `max` above bounds the choices.
+    min_value: str | None = None
+    max_value: str | None = None
     max_length: int | None = None
     # For a costs field: which scenario of the rendement it holds.
     scenario: str = ""
@@ -251,8 +252,8 @@ def _field(raw: Any, where: str) -> Field:
         columns=_strings(raw.get("columns"), f"{where}.columns"),
         when=condition,
         label=str(raw.get("label", "")).strip(),
-        minimum=None if raw.get("min") is None else str(raw["min"]),
-        maximum=None if raw.get("max_value") is None else str(raw["max_value"]),
+        min_value=None if raw.get("min") is None else str(raw["min"]),
+        max_value=None if raw.get("max_value") is None else str(raw["max_value"]),
         max_length=max_length,
         scenario=_scenario(raw, kind, where),
     )

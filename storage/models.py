@@ -25,12 +25,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from dialogs.status import PlanStatus
 from storage.crypto import Keyring, row_identity
 
-STATUS_OPEN: Final = "open"
-STATUS_KLAAR: Final = "klaar"
-STATUS_GEARCHIVEERD: Final = "gearchiveerd"
-STATUSES: Final = frozenset({STATUS_OPEN, STATUS_KLAAR, STATUS_GEARCHIVEERD})
+# The statuses are defined once, in dialogs.status; stored as their plain string values.
+STATUS_OPEN: Final = PlanStatus.OPEN.value
+STATUS_KLAAR: Final = PlanStatus.FINISHED.value
+STATUS_GEARCHIVEERD: Final = PlanStatus.ARCHIVED.value
+STATUSES: Final = frozenset(status.value for status in PlanStatus)
+# The same text as the first migration's constraint: 'open', 'klaar', 'gearchiveerd'.
+_STATUS_CHECK: Final = f"status IN ({', '.join(repr(s.value) for s in PlanStatus)})"
+_NOT_ARCHIVED: Final = f"status <> '{STATUS_GEARCHIVEERD}'"
 
 # Deterministic constraint names keep later Alembic batch migrations on SQLite workable:
 # batch mode can only drop or alter a constraint it can name.
@@ -172,17 +177,14 @@ class Household(Base):
 class Plan(Base):
     __tablename__ = "plans"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('open', 'klaar', 'gearchiveerd')",
-            name="status",
-        ),
+        CheckConstraint(_STATUS_CHECK, name="status"),
         # A household works on one plan at a time; archived plans are kept as history.
         Index(
             "uq_plans_household_id_active",
             "household_id",
             unique=True,
-            sqlite_where=text("status <> 'gearchiveerd'"),
-            postgresql_where=text("status <> 'gearchiveerd'"),
+            sqlite_where=text(_NOT_ARCHIVED),
+            postgresql_where=text(_NOT_ARCHIVED),
         ),
     )
 

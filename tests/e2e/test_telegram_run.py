@@ -660,7 +660,8 @@ def test_a_group_session_leaks_nothing_into_the_group(
     texts = [plain(str(c.params["text"])) for c in received]
     expected = [
         "Kraak-en-maaksessie voor huishouden 3012. Fatima leidt de sessie en beantwoordt de "
-        "vragen; iedereen kan met /idee <tekst> een suggestie toevoegen.\n\nStap 1 van 6",
+        "vragen; aangemelde collega's kunnen met /idee <tekst> een suggestie toevoegen."
+        "\n\nStap 1 van 6",
         "Stap 1 van 6",
         "💡 Idee van Bram bij stap 1 (",
         "Alleen aangemelde professionals kunnen ideeën toevoegen.",

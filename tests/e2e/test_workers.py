@@ -35,7 +35,7 @@ from sqlalchemy import create_engine, func, make_url, select
 from bot.access import DELETED, JOINED, OPENED, SHARE_CODE_MADE
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings
-from bot.telegram_view import Button
+from bot.telegram_view import DELETE_YES, Button
 from bot.webhook import webhook_secret
 from dialogs import Dialog, Interview, Kind, Outcome, Question, Snapshot, Text
 from storage import PlanRepository
@@ -659,7 +659,7 @@ async def test_every_kind_of_update_is_applied_once_when_a_worker_dies(
                 button["callback_data"]
                 for row in question.params["reply_markup"]["inline_keyboard"]
                 for button in row
-                if Button.decode(button["callback_data"]).index == 1  # type: ignore[union-attr]
+                if Button.decode(button["callback_data"]).answer == DELETE_YES  # type: ignore[union-attr]
             )
             await me.press(data, message_id_with(stand_in, chat, data))
 

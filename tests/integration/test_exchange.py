@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import decimal
 import json
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from bot.bootstrap import App, bootstrap
 from bot.config import Settings
 from bot.local import LocalChat
 from dialogs import Field
+from dialogs.kinds import UnknownKind
 from tests.conftest import ROOT, sample_answer
 from tests.support.stored import every_plan
 
@@ -128,3 +130,29 @@ def test_a_bad_file_is_refused_with_a_reason(app: App, change: object, reason: s
     change(document)  # type: ignore[operator]
     with pytest.raises(exchange.PlanFileError, match=reason):
         exchange.parse_plan(app.dialog.spec, json.dumps(document))
+
+
+def test_a_kind_missing_from_the_registry_is_an_error_not_cost_lines(app: App) -> None:
+    fill_plan(app, "3013", EVELINE_COSTS, every_field=False)
+    document = json.loads(export_json(app, "3013"))
+    spec = app.dialog.spec
+    # A kind added to a field without an entry in dialogs.kinds (here a made-up one).
+    step = next(s for s in spec.steps if any(f.key == "plan.titel" for f in s.fields))
+    fields = tuple(
+        dataclasses.replace(f, kind="locatie") if f.key == "plan.titel" else f  # type: ignore[arg-type]
+        for f in step.fields
+    )
+    steps = tuple(dataclasses.replace(s, fields=fields) if s is step else s for s in spec.steps)
+    changed = dataclasses.replace(spec, steps=steps)
+    # A value in the stored form of cost lines must not slip through as cost lines.
+    line = {"omschrijving": "x", "prijs": 100, "eenheid": "uur", "aantal": "1"}
+    line["frequentie"] = "eenmalig"
+    for item in document["history"]:
+        if item["field"] == "plan.titel":
+            item["value"] = [line]
+    document["answers"]["plan.titel"] = [line]
+    with pytest.raises(UnknownKind, match="locatie"):
+        exchange.parse_plan(changed, json.dumps(document))
+    # With its own kind the same value is refused as what it is not.
+    with pytest.raises(exchange.PlanFileError, match=r"plan\.titel"):
+        exchange.parse_plan(spec, json.dumps(document))

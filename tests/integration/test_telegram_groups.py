@@ -134,7 +134,7 @@ async def test_without_a_known_name_the_facilitator_is_named_by_role(bot: Harnes
     """After a restart the bot has forgotten the name: it says "de gespreksleider", never an
     internal id."""
     await bot.say("/sessie 3012", **LEADER)
-    bot.front._facilitator_names.pop((GROUP_ID, bot.professionals[FACILITATOR]))
+    bot.front.kit.permissions.facilitator_names.pop((GROUP_ID, bot.professionals[FACILITATOR]))
     calls = await bot.say("/sessie stop", user_id=MEMBER_A, **GROUP)
     assert texts(calls) == [
         "Alleen de gespreksleider of de eigenaar van het plan kan de sessie stoppen."

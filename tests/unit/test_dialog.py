@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from dialogs import (
-    DONE,
-    FINISHED,
+    END,
     Choose,
     Command,
     Dialog,
@@ -19,7 +18,9 @@ from dialogs import (
     Error,
     Event,
     Interview,
+    Kind,
     Message,
+    PlanStatus,
     Question,
     Snapshot,
     Submit,
@@ -92,8 +93,8 @@ def test_answering_every_question_finishes_with_the_summary(plan: Plan, spec: In
     assert seen_steps == sorted(seen_steps)
     assert set(seen_steps) == {1, 2, 3, 4, 5, 6}
     assert [type(r) for r in plan.replies] == [Message, Document, Done]
-    assert plan.snapshot.status == FINISHED
-    assert plan.snapshot.state == DONE
+    assert plan.snapshot.status == PlanStatus.FINISHED
+    assert plan.snapshot.state == END
     # `when`-conditional question not triggered by the sample answers is not asked
     assert "legitimiteit.wetten_anders" not in plan.snapshot.answers
 
@@ -323,7 +324,7 @@ def test_plans_interleaved_on_one_dialog_stay_apart(dialog: Dialog, spec: Interv
     assert "Inzet WIJ" not in str(second.snapshot.data)
     # However many events ran, the machines hold one model each: none is added per event.
     assert len(dialog.machine.models) == 1
-    assert len(dialog.costs.machine.models) == 1
+    assert len(dialog.flows[Kind.COSTS].machine.models) == 1
 
 
 def test_one_dialog_serves_threads_at_once(dialog: Dialog, spec: Interview) -> None:
