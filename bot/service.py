@@ -15,9 +15,9 @@ from bot.turn import (
     same_binding,
     snapshot_of,
 )
-from dialogs import FINISHED, Dialog, Document, Error, Event, Message, Outcome
+from dialogs import Dialog, Document, Error, Event, Message, Outcome
+from dialogs.status import PlanStatus
 from storage import (
-    STATUS_GEARCHIVEERD,
     AnswerRecord,
     ChatRecord,
     PlanRecord,
@@ -78,7 +78,7 @@ class PlanService:
             )
             if foreign:
                 raise AccessDenied
-            if record is not None and ask_if_finished and record.status == FINISHED:
+            if record is not None and ask_if_finished and record.status == PlanStatus.FINISHED:
                 raise PlanFinished(record)
             if record is None:
                 record = self._start(uow, household, actor, professional)
@@ -113,11 +113,11 @@ class PlanService:
         confirmed it). None if the plan is no longer the household's finished current plan
         (or, with `revision`, changed since the user was asked), or not the professional's:
         nothing is changed then."""
-        # claim=False: as before the unit of work, renewing and viewing never claimed the
-        # webhook update (see the report on issue 12: whether they should is open).
-        with self.units(claim=False) as uow:
+        # It claims its update, as every change does: a renewal repeated after a restart is
+        # recognised as applied (and would find the plan archived anyway).
+        with self.units() as uow:
             record = uow.plans.get(plan_id, cache=self.cache)
-            if record is None or record.status != FINISHED:
+            if record is None or record.status != PlanStatus.FINISHED:
                 return None
             if revision is not None and record.revision != revision:
                 return None
@@ -136,9 +136,11 @@ class PlanService:
         document, as replies. Nothing about the plan changes (the look is audited). None if
         it does not exist, is still being made (open it instead), or, for a `professional`,
         was never theirs nor shared with them."""
+        # claim=False: looking changes nothing but the audit log, and a look repeated after a
+        # restart may simply show the plan again.
         with self.units(claim=False) as uow:
             record = uow.plans.get(plan_id, cache=self.cache)
-            if record is None or record.status not in (FINISHED, STATUS_GEARCHIVEERD):
+            if record is None or record.status not in (PlanStatus.FINISHED, PlanStatus.ARCHIVED):
                 return None
             if professional is not None and uow.access.role(record.id, professional.id) is None:
                 return None
@@ -173,7 +175,7 @@ class PlanService:
         `professional`, is not theirs: the two look the same, so an id reveals nothing."""
         with self.units() as uow:
             record = uow.plans.get(plan_id, cache=self.cache)
-            if record is None or record.status == STATUS_GEARCHIVEERD:
+            if record is None or record.status == PlanStatus.ARCHIVED:
                 return None
             if professional is not None and uow.access.role(record.id, professional.id) is None:
                 return None

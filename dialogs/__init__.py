@@ -1,7 +1,7 @@
 """The interview core: pure Python and `transitions`, no chat platform, terminal or database."""
 
 from dialogs.display import Formatter
-from dialogs.engine import END, FINISHED, OPEN, Dialog, Snapshot
+from dialogs.engine import END, Dialog
 from dialogs.events import (
     Choose,
     Command,
@@ -20,11 +20,10 @@ from dialogs.events import (
 from dialogs.kinds import present
 from dialogs.spec import Field, Interview, Kind, SpecError, Step
 from dialogs.status import PlanStatus
+from dialogs.turn import Snapshot
 
 __all__ = [
     "END",
-    "FINISHED",
-    "OPEN",
     "Choose",
     "Command",
     "Dialog",

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
 from transitions import Machine
 
 from dialogs.answer_flow import AnswerFlow
+from dialogs.commands import parse_command
 from dialogs.costs import CostsFlow
 from dialogs.events import (
     Choose,
@@ -21,7 +22,6 @@ from dialogs.events import (
     Message,
     Outcome,
     Question,
-    Reply,
     Submit,
     Summary,
     Text,
@@ -34,75 +34,11 @@ from dialogs.questions import Questions
 from dialogs.screening import Screener
 from dialogs.spec import Field, Interview, Kind, Step
 from dialogs.status import PlanStatus
+from dialogs.turn import EDITING, SELECTION, SKIPPED, Snapshot, TurnModel
 
 # The state after the last question: every question has been asked. Not a status: a plan
 # there is FINISHED only once nothing required is open. Stored as "klaar", which it stays.
 END = "klaar"
-# One step's aliases for adapters that still import the old names (bot/service.py).
-OPEN = PlanStatus.OPEN
-FINISHED = PlanStatus.FINISHED
-
-# Keys of the engine's private sub-state (stored with the plan as JSON).
-EDITING = "wijzig"  # step number being edited after `wijzig <stap>`
-SKIPPED = "overgeslagen"  # optional fields passed over with `overslaan`
-SELECTION = "selectie"  # options ticked with buttons on a multiple choice, not yet submitted
-
-COMMANDS = ("terug", "overslaan", "overzicht", "wijzig", "stop", "plan", "help")
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A plan as stored: where the dialog is and what has been answered."""
-
-    state: str
-    status: str = PlanStatus.OPEN
-    answers: Mapping[str, Any] = field(default_factory=dict)
-    data: Mapping[str, Any] = field(default_factory=dict)
-    revision: int = 0
-
-
-class _Turn:
-    """The model the machine drives for one event (dialogs.flow.Turn); pooled between events."""
-
-    # Bound by the machine in add_model.
-    state: str
-    trigger: Callable[..., bool]
-    # The plan, for one event (start() to clear()).
-    answers: dict[str, Any]
-    data: dict[str, Any]
-    status: str
-    replies: list[Reply]
-    changes: list[tuple[str, Any]]
-
-    def __init__(self) -> None:
-        self.clear()
-
-    def start(self, snapshot: Snapshot) -> None:
-        """Take up a plan for one event (the machine sets `state`)."""
-        self.answers = dict(snapshot.answers)
-        self.data = dict(snapshot.data)
-        self.status = snapshot.status
-
-    def clear(self) -> None:
-        """Hold nothing of a plan: the model waits in a pool between events."""
-        self.answers = {}
-        self.data = {}
-        self.status = PlanStatus.OPEN
-        self.replies = []
-        self.changes = []
-
-    def record(self, key: str, value: Any) -> None:
-        self.answers[key] = value
-        self.changes.append((key, value))
-        skipped = self.data.get(SKIPPED)
-        if skipped and key in skipped:
-            self.data[SKIPPED] = [k for k in skipped if k != key]
-
-    def pass_over(self, key: str) -> None:
-        skipped = list(self.data.get(SKIPPED, []))
-        if key not in skipped:
-            skipped.append(key)
-        self.data[SKIPPED] = skipped
 
 
 def field_flows(spec: Interview, fmt: Formatter) -> dict[Kind, FieldFlow]:
@@ -141,7 +77,7 @@ class Dialog:
             initial=None,
             auto_transitions=False,
         )
-        self._models = ModelPool(self.machine, _Turn)
+        self._models = ModelPool(self.machine, TurnModel)
 
     # --- the one entry point ----------------------------------------------------------------
 
@@ -191,18 +127,18 @@ class Dialog:
             turn.clear()
             self._models.give(turn)
 
-    def _flow(self, turn: _Turn) -> tuple[FieldFlow, Field]:
+    def _flow(self, turn: TurnModel) -> tuple[FieldFlow, Field]:
         spec_field = self.spec.field(turn.state)
         return self.flows[spec_field.kind], spec_field
 
     # --- events -----------------------------------------------------------------------------
 
-    def _dispatch(self, turn: _Turn, event: Event) -> bool:
+    def _dispatch(self, turn: TurnModel, event: Event) -> bool:
         if isinstance(event, Choose | Submit):
             self._on_button(turn, event)
             return False
         if isinstance(event, Text):
-            command = self.parse_command(event.text)
+            command = parse_command(self.spec, event.text)
             if command is None:
                 if turn.state == END:
                     turn.replies.append(Message(self.spec.message("plan_is_klaar")))
@@ -213,23 +149,7 @@ class Dialog:
             event = command
         return self._on_command(turn, event)
 
-    def parse_command(self, text: str) -> Command | None:
-        """A whole message that is a command word (with or without `/`), or an unknown `/x`."""
-        words = text.strip().split(maxsplit=1)
-        if not words:
-            return None
-        head = words[0].lower()
-        slash = head.startswith("/")
-        head = head.lstrip("/").split("@", 1)[0]
-        arg = words[1].strip() if len(words) > 1 else ""
-        for name in COMMANDS:
-            if head in self.spec.commands.get(name, ()) and (not arg or name == "wijzig"):
-                return Command(name, arg)
-        if slash:
-            return Command(head, arg)
-        return None
-
-    def _on_command(self, turn: _Turn, command: Command) -> bool:
+    def _on_command(self, turn: TurnModel, command: Command) -> bool:
         name = command.name
         for flow in self._distinct_flows:
             flow.interrupted(turn, name)
@@ -256,12 +176,12 @@ class Dialog:
             self._ask(turn)
         return False
 
-    def _on_text(self, turn: _Turn, text: str) -> None:
+    def _on_text(self, turn: TurnModel, text: str) -> None:
         flow, spec_field = self._flow(turn)
         if flow.on_text(turn, spec_field, text):
             self._advance(turn)
 
-    def _on_button(self, turn: _Turn, event: Choose | Submit) -> None:
+    def _on_button(self, turn: TurnModel, event: Choose | Submit) -> None:
         question = self._question_now(turn)
         if question is None or (
             isinstance(event, Choose) and not 0 <= event.index < len(question.choices)
@@ -296,7 +216,7 @@ class Dialog:
         turn.data[SELECTION] = {"field": turn.state, "labels": chosen}
         self._ask(turn)
 
-    def _question_now(self, turn: _Turn) -> Question | None:
+    def _question_now(self, turn: TurnModel) -> Question | None:
         """The question that is being asked at this moment (what a button belongs to)."""
         if turn.state == END:
             return None
@@ -309,7 +229,7 @@ class Dialog:
             turn.replies = before
         return questions[-1] if questions else None
 
-    def _skip(self, turn: _Turn) -> None:
+    def _skip(self, turn: TurnModel) -> None:
         if turn.state == END:
             turn.replies.append(Error(self.spec.message("niets_over_te_slaan")))
             self._ask(turn)
@@ -318,7 +238,7 @@ class Dialog:
         if flow.skip(turn, spec_field):
             self._advance(turn)
 
-    def _back(self, turn: _Turn) -> None:
+    def _back(self, turn: TurnModel) -> None:
         start = turn.state
         if start != END:
             flow, spec_field = self._flow(turn)
@@ -334,7 +254,7 @@ class Dialog:
             turn.data.pop(EDITING)
         self._ask(turn)
 
-    def _edit(self, turn: _Turn, ref: str) -> None:
+    def _edit(self, turn: TurnModel, ref: str) -> None:
         step = self.spec.find_step(ref) if ref else None
         if step is None:
             steps = ", ".join(f"{s.number} ({s.name})" for s in self.spec.steps)
@@ -351,13 +271,13 @@ class Dialog:
 
     # --- moving through the plan ---------------------------------------------------------
 
-    def _applies(self, turn: _Turn, key: str) -> bool:
+    def _applies(self, turn: TurnModel, key: str) -> bool:
         if key == END:
             return True
         condition = self.spec.field(key).when
         return condition is None or condition.holds(turn.answers)
 
-    def _wanted(self, turn: _Turn, key: str) -> bool:
+    def _wanted(self, turn: TurnModel, key: str) -> bool:
         """Whether moving forward should stop at this field."""
         if not self._applies(turn, key):
             return False
@@ -365,7 +285,7 @@ class Dialog:
             return True  # while editing a step, every question of it is asked again
         return key not in turn.answers and key not in turn.data.get(SKIPPED, [])
 
-    def _advance(self, turn: _Turn) -> None:
+    def _advance(self, turn: TurnModel) -> None:
         """Move on to the next question that needs asking and ask it, or finish."""
         left = self.spec.step_of(turn.state) if turn.state != END else None
         turn.trigger("forward")
@@ -376,7 +296,7 @@ class Dialog:
                 turn.replies.append(Summary(left.summary))
         self._settle(turn, resume=False)
 
-    def _forward(self, turn: _Turn) -> None:
+    def _forward(self, turn: TurnModel) -> None:
         """Walk forward until a question that needs asking (possibly this one), or the end."""
         while turn.state != END:
             editing = turn.data.get(EDITING)
@@ -391,14 +311,14 @@ class Dialog:
             turn.trigger("forward")
         turn.data.pop(EDITING, None)
 
-    def _first_open(self, turn: _Turn) -> str:
+    def _first_open(self, turn: TurnModel) -> str:
         skipped = turn.data.get(SKIPPED, [])
         for key in self._order:
             if self._applies(turn, key) and key not in turn.answers and key not in skipped:
                 return key
         return END
 
-    def _settle(self, turn: _Turn, *, resume: bool) -> None:
+    def _settle(self, turn: TurnModel, *, resume: bool) -> None:
         """At the end, send back to a required question still open; otherwise finish."""
         if turn.state != END and not self._applies(turn, turn.state):
             self._advance(turn)
@@ -435,7 +355,7 @@ class Dialog:
 
     # --- questions ------------------------------------------------------------------------
 
-    def _ask(self, turn: _Turn) -> None:
+    def _ask(self, turn: TurnModel) -> None:
         if turn.state == END:
             turn.replies.append(Message(self.spec.message("plan_is_klaar")))
             return

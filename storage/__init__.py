@@ -3,9 +3,6 @@
 from storage import access, inbox  # noqa: F401 - their tables belong to Base.metadata
 from storage.db import READ_ONLY, create_engine_for, make_session_factory, migrate
 from storage.models import (
-    STATUS_GEARCHIVEERD,
-    STATUS_KLAAR,
-    STATUS_OPEN,
     STATUSES,
     Answer,
     Base,
@@ -19,9 +16,6 @@ from storage.uow import StorageUnavailable, UnitOfWork, UnitOfWorkFactory, Units
 __all__ = [
     "READ_ONLY",
     "STATUSES",
-    "STATUS_GEARCHIVEERD",
-    "STATUS_KLAAR",
-    "STATUS_OPEN",
     "Answer",
     "AnswerRecord",
     "Base",

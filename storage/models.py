@@ -29,13 +29,10 @@ from dialogs.status import PlanStatus
 from storage.crypto import Keyring, row_identity
 
 # The statuses are defined once, in dialogs.status; stored as their plain string values.
-STATUS_OPEN: Final = PlanStatus.OPEN.value
-STATUS_KLAAR: Final = PlanStatus.FINISHED.value
-STATUS_GEARCHIVEERD: Final = PlanStatus.ARCHIVED.value
 STATUSES: Final = frozenset(status.value for status in PlanStatus)
 # The same text as the first migration's constraint: 'open', 'klaar', 'gearchiveerd'.
 _STATUS_CHECK: Final = f"status IN ({', '.join(repr(s.value) for s in PlanStatus)})"
-_NOT_ARCHIVED: Final = f"status <> '{STATUS_GEARCHIVEERD}'"
+_NOT_ARCHIVED: Final = f"status <> '{PlanStatus.ARCHIVED}'"
 
 # Deterministic constraint names keep later Alembic batch migrations on SQLite workable:
 # batch mode can only drop or alter a constraint it can name.

@@ -11,13 +11,12 @@ from typing import Any
 from sqlalchemy import Connection, Row, insert, select, update
 from sqlalchemy.orm import Session
 
+from dialogs.status import PlanStatus
 from storage.cache import PlanCache
 from storage.chats import ChatRepository
 from storage.codec import Codec
 from storage.crypto import Keyring
 from storage.models import (
-    STATUS_GEARCHIVEERD,
-    STATUS_OPEN,
     STATUSES,
     Answer,
     Household,
@@ -75,7 +74,7 @@ class PlanRepository:
         row = self._tx.execute(
             plans_query()
             .where(Household.number == self._codec.household_key(household))
-            .where(Plan.status != STATUS_GEARCHIVEERD)
+            .where(Plan.status != PlanStatus.ARCHIVED)
         ).one_or_none()
         return None if row is None else self._record(row)
 
@@ -105,15 +104,15 @@ class PlanRepository:
         self._tx.execute(
             update(Plan)
             .where(Plan.household_id == household_row.id)
-            .where(Plan.status != STATUS_GEARCHIVEERD)
-            .values(status=STATUS_GEARCHIVEERD, revision=Plan.revision + 1, updated_at=now)
+            .where(Plan.status != PlanStatus.ARCHIVED)
+            .values(status=PlanStatus.ARCHIVED, revision=Plan.revision + 1, updated_at=now)
             .execution_options(synchronize_session=False)
         )
         # The data is bound to the plan's id, which the insert assigns: an empty object first,
         # the data once the id is known. Starting a plan is rare; a turn never does this.
         plan = Plan(
             household_id=household_row.id,
-            status=STATUS_OPEN,
+            status=PlanStatus.OPEN,
             state=state,
             data="",
             revision=0,
@@ -275,7 +274,7 @@ class PlanRepository:
             select(Plan.id)
             .join(Household, Household.id == Plan.household_id)
             .where(Household.number == self._codec.household_key(household))
-            .where(Plan.status == STATUS_GEARCHIVEERD)
+            .where(Plan.status == PlanStatus.ARCHIVED)
             .order_by(Plan.updated_at.desc(), Plan.id.desc())
         )
         return [record for plan_id in ids.all() if (record := self.get(plan_id)) is not None]
@@ -284,13 +283,13 @@ class PlanRepository:
         """Return the plans that are not archived, most recently updated first."""
         plans = (
             plans_query()
-            .where(Plan.status != STATUS_GEARCHIVEERD)
+            .where(Plan.status != PlanStatus.ARCHIVED)
             .order_by(Plan.updated_at.desc(), Plan.id.desc())
         )
         answers = (
             select(Answer.plan_id, Answer.field, Answer.value, Answer.created_at)
             .join(Plan, Plan.id == Answer.plan_id)
-            .where(Plan.status != STATUS_GEARCHIVEERD)
+            .where(Plan.status != PlanStatus.ARCHIVED)
             .order_by(Answer.plan_id, Answer.id)
         )
         answer_rows: dict[int, list[tuple[str, str | None, datetime]]] = {}
@@ -308,7 +307,7 @@ class PlanRepository:
         plans = (
             plans_query()
             .where(Plan.id.in_(list(plan_ids)))
-            .where(Plan.status == STATUS_OPEN)
+            .where(Plan.status == PlanStatus.OPEN)
             .order_by(Plan.updated_at.desc(), Plan.id.desc())
             .limit(limit)
         )

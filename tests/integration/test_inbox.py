@@ -19,8 +19,9 @@ from tornado.httpserver import HTTPServer
 from bot.access import AccessService
 from bot.bootstrap import bootstrap
 from bot.config import Settings
+from bot.inbox_worker import InboxWorker
 from bot.service import PlanService
-from bot.webhook import SECRET_HEADER, InboxWorker, web_app, webhook_secret
+from bot.webhook import SECRET_HEADER, web_app, webhook_secret
 from dialogs import Dialog, Interview, Text
 from storage import PlanRepository, Units, create_engine_for, make_session_factory, migrate
 from storage.access import ShareCode

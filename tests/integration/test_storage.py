@@ -15,10 +15,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialogs.status import PlanStatus
 from storage import (
-    STATUS_GEARCHIVEERD,
-    STATUS_KLAAR,
-    STATUS_OPEN,
     Answer,
     Base,
     Plan,
@@ -50,7 +48,7 @@ def save(
     revision: int,
     *answers: tuple[str, object],
     state: str = "situatieschets.next",
-    status: str = STATUS_OPEN,
+    status: str = PlanStatus.OPEN,
 ) -> int:
     plan_id = plan if isinstance(plan, int) else plan.id
     with sessions.begin() as session:
@@ -96,7 +94,7 @@ def test_a_household_has_at_most_one_active_plan(sessions: sessionmaker[Session]
 
     with sessions() as session:
         household_id = session.get_one(Plan, plan.id).household_id
-        session.add(Plan(household_id=household_id, status=STATUS_KLAAR, state="x"))
+        session.add(Plan(household_id=household_id, status=PlanStatus.FINISHED, state="x"))
         with pytest.raises(IntegrityError):
             session.flush()
 
@@ -108,7 +106,7 @@ def test_start_plan_then_load_it(sessions: sessionmaker[Session]) -> None:
     started = start(sessions, step=0)
 
     assert started.household == "HH-1"
-    assert started.status == STATUS_OPEN
+    assert started.status == PlanStatus.OPEN
     assert started.state == "situatieschets.start"
     assert started.data == {"step": 0}
     assert started.revision == 0
@@ -133,9 +131,9 @@ def test_start_plan_again_archives_the_old_plan_and_keeps_it(
     new = start(sessions)
 
     assert new.id != old.id
-    assert (new.status, new.revision, new.answers) == (STATUS_OPEN, 0, {})
+    assert (new.status, new.revision, new.answers) == (PlanStatus.OPEN, 0, {})
     archived = get(sessions, old.id)
-    assert archived.status == STATUS_GEARCHIVEERD
+    assert archived.status == PlanStatus.ARCHIVED
     assert archived.answers == {"naam": "Jan"}
     with sessions() as session:
         repository = PlanRepository(session, KEYRING)
@@ -151,14 +149,14 @@ def test_list_plans_newest_updated_first(sessions: sessionmaker[Session]) -> Non
     first = start(sessions, "HH-1")
     second = start(sessions, "HH-2")
     third = start(sessions, "HH-3")
-    save(sessions, first, 0, ("naam", "Jan"), status=STATUS_KLAAR)
+    save(sessions, first, 0, ("naam", "Jan"), status=PlanStatus.FINISHED)
 
     with sessions() as session:
         plans = PlanRepository(session, KEYRING).list_plans()
 
     assert [p.id for p in plans] == [first.id, third.id, second.id]
     assert plans[0].answers == {"naam": "Jan"}
-    assert plans[0].status == STATUS_KLAAR
+    assert plans[0].status == PlanStatus.FINISHED
     assert plans[1].answers == {}
 
 
@@ -208,7 +206,7 @@ def test_stale_revision_writes_nothing(sessions: sessionmaker[Session]) -> None:
                 expected_revision=0,
                 state="elders",
                 data={"step": 99},
-                status=STATUS_KLAAR,
+                status=PlanStatus.FINISHED,
                 answers=[("naam", "Piet"), ("aantal", 2)],
                 author="telegram:123",
             )
@@ -251,7 +249,7 @@ def test_float_values_are_rejected(sessions: sessionmaker[Session]) -> None:
             expected_revision=0,
             state="x",
             data={"bedrag": 1.5},
-            status=STATUS_OPEN,
+            status=PlanStatus.OPEN,
             answers=[],
             author="terminal:alice",
         )

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from storage import STATUS_KLAAR
+from dialogs.status import PlanStatus
 from tests.support.harness import FACILITATOR, MEMBER_A, Harness, finish_plan, texts
 
 DB_DOWN = (
@@ -165,4 +165,4 @@ async def test_new_plan_after_a_finished_one(bot: Harness) -> None:
         calls = await bot.press(yes)
     assert texts(calls) == [DB_DOWN]
     found = bot.app.service.current("3012")
-    assert found is not None and (found[0].id, found[0].status) == (old, STATUS_KLAAR)
+    assert found is not None and (found[0].id, found[0].status) == (old, PlanStatus.FINISHED)

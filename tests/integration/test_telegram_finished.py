@@ -9,7 +9,8 @@ import pytest
 
 from bot.access import AccessDenied
 from bot.service import PlanFinished
-from storage import STATUS_GEARCHIVEERD, STATUS_KLAAR, STATUS_OPEN, PlanRepository
+from dialogs.status import PlanStatus
+from storage import PlanRepository
 from tests.support.botapi import Call
 from tests.support.harness import FACILITATOR, MEMBER_A, Harness, finish_plan, texts
 
@@ -39,7 +40,7 @@ async def test_a_finished_plan_is_offered_not_replaced(bot: Harness, command: st
     calls = await bot.say(command)
     assert texts(calls) == [CHOICE]
     assert [label for label, _ in bot.buttons(calls[-1])] == [LOOK, CHANGE, RENEW]
-    assert current(bot) == before == (plan_id, STATUS_KLAAR, before[2])
+    assert current(bot) == before == (plan_id, PlanStatus.FINISHED, before[2])
     assert bot.app.service.chat(1001) is None  # nothing opened in the chat either
 
 
@@ -85,12 +86,12 @@ async def test_a_new_plan_only_after_a_confirmation(bot: Harness) -> None:
     yes, no = (data for _, data in bot.buttons(calls[-1]))
     calls = await bot.press(no)
     assert texts(calls) == ["Het plan blijft zoals het is."]
-    assert current(bot)[:2] == (old, STATUS_KLAAR)
+    assert current(bot)[:2] == (old, PlanStatus.FINISHED)
     calls = await bot.press(yes)
     assert texts(calls)[0].startswith("Nieuw doorbraakplan voor huishouden 3012.")
     assert bot.current_field() == "plan.titel"
     new, status, _ = current(bot)
-    assert new != old and status == STATUS_OPEN
+    assert new != old and status == PlanStatus.OPEN
     # Pressed again: the plan it was about is archived; no third plan.
     calls = await bot.press(yes)
     assert texts(calls) == [bot.spec.message("knop_verlopen")]
@@ -123,7 +124,7 @@ async def test_archived_plans_are_listed_and_opened_read_only(bot: Harness) -> N
     # Read-only: it stays archived and the chat is not bound to it.
     with bot.app.sessions() as session:
         record = PlanRepository(session, bot.app.keyring).get(old)
-    assert record is not None and record.status == STATUS_GEARCHIVEERD
+    assert record is not None and record.status == PlanStatus.ARCHIVED
     binding = bot.app.service.chat(1001)
     assert binding is not None and binding.plan_id != old
 
@@ -178,7 +179,7 @@ async def test_service_renew_view_and_archive(bot: Harness) -> None:
     assert service.view(turn.plan_id, actor="prof:1") is None  # an open plan is opened instead
     assert service.renew(plan_id, actor="prof:1") is None  # archived now
     seen = service.view(plan_id, actor="prof:1")
-    assert seen is not None and seen.outcome.status == STATUS_GEARCHIVEERD and not seen.saved
+    assert seen is not None and seen.outcome.status == PlanStatus.ARCHIVED and not seen.saved
     assert [r.id for r in service.archived_plans("3012")] == [plan_id]
     assert service.archived_plans("4021") == []
     member = bot.app.access.professional(MEMBER_A)

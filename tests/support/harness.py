@@ -16,7 +16,8 @@ from telegram.ext import Application
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings
 from bot.telegram import TelegramFrontEnd
-from dialogs import FINISHED, Interview, Kind, Question, Text
+from dialogs import Interview, Kind, Question, Text
+from dialogs.status import PlanStatus
 from storage import PlanRepository
 from tests.conftest import sample_answer
 from tests.support.botapi import BotApiStandIn, Call
@@ -149,7 +150,7 @@ def finish_plan(bot: Harness, household: str = "3012", user_id: int = 1001) -> i
     service = bot.app.service
     turn = service.open(household, actor=who.actor, professional=who)
     for _ in range(300):
-        if turn.outcome.status == FINISHED:
+        if turn.outcome.status == PlanStatus.FINISHED:
             return turn.plan_id
         [question] = [r for r in turn.outcome.replies if isinstance(r, Question)][-1:]
         answer = sample_answer(bot.spec.field(question.field))

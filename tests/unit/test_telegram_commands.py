@@ -9,7 +9,7 @@ import yaml
 import prompts
 from bot.telegram.bindings import GROUP, PRIVATE
 from bot.telegram.commands import COMMANDS, CommandRow, menu
-from dialogs.engine import COMMANDS as DIALOG_COMMANDS
+from dialogs.commands import COMMANDS as DIALOG_COMMANDS
 
 MESSAGES = prompts.PACKAGE_DIR / "messages.yaml"
 
