@@ -31,24 +31,11 @@ WAIT = 15.0
 
 
 @pytest.fixture
-def stand_in() -> Iterator[BotApiStandIn]:
-    with BotApiStandIn() as server:
-        yield server
-
-
-@pytest.fixture
 def app(tmp_path: Path) -> Iterator[App]:
     """The test's view of the bot's own database (the same data directory and key)."""
     app = bootstrap(Settings(data_dir=tmp_path, secret_key=TEST_SECRET))
     yield app
     app.engine.dispose()
-
-
-@pytest.fixture
-def bot(stand_in: BotApiStandIn, tmp_path: Path) -> Iterator[BotProcess]:
-    process = BotProcess(stand_in, tmp_path)
-    yield process
-    process.kill()
 
 
 def revision(app: App) -> int:

@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
 from dialogs import Interview
 from tests.e2e import test_telegram_run as run
 from tests.e2e.protocol import repository
@@ -20,19 +18,6 @@ from tests.support.botapi import BotApiStandIn
 
 FAILED = "Dat is niet gelukt: de database is nu niet beschikbaar. Er is niets gewijzigd"
 DELETED = "Het plan is verwijderd."
-
-
-@pytest.fixture
-def stand_in() -> Iterator[BotApiStandIn]:
-    with BotApiStandIn() as server:
-        yield server
-
-
-@pytest.fixture
-def bot(stand_in: BotApiStandIn, tmp_path: Path) -> Iterator[BotProcess]:
-    process = BotProcess(stand_in, tmp_path)
-    yield process
-    process.kill()
 
 
 @contextmanager

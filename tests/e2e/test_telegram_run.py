@@ -13,12 +13,11 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import pypdf
-import pytest
 
 from dialogs import Field, Interview, Kind
 from tests.conftest import ROOT, env_for, sample_answer
@@ -304,19 +303,6 @@ class Chat:
         text = sample_answer(field)  # "Klaar" for a costs field: no cost lines
         self.type(text)
         return text
-
-
-@pytest.fixture
-def stand_in() -> Iterator[BotApiStandIn]:
-    with BotApiStandIn() as server:
-        yield server
-
-
-@pytest.fixture
-def bot(stand_in: BotApiStandIn, tmp_path: Path) -> Iterator[BotProcess]:
-    process = BotProcess(stand_in, tmp_path)
-    yield process
-    process.kill()
 
 
 def check_startup(bot: BotProcess, started: float) -> None:

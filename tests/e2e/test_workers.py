@@ -211,12 +211,6 @@ def database() -> Iterator[str]:
 
 
 @pytest.fixture
-def stand_in() -> Iterator[BotApiStandIn]:
-    with BotApiStandIn() as server:
-        yield server
-
-
-@pytest.fixture
 def app(database: str, tmp_path: Path) -> Iterator[App]:
     """The test's own view of the database, under the workers' key; it migrates it first."""
     app = bootstrap(
