@@ -18,6 +18,9 @@ MAX_CALLBACK_DATA = 64
 # question a button belongs to: a press on a button of an older question is refused. What
 # the value means depends on the action: read it through `choice`, `answer` or `message_id`.
 CHOOSE, SUBMIT, SKIP, RESUME = "c", "k", "s", "h"
+# Keep the current answer of a question asked again (after /terug or /wijzig): the dialog
+# hears `overslaan`, which keeps an answered question's answer; only the trace differs.
+KEEP = "g"
 # /verwijder's confirmation (answer DELETE_YES or DELETE_NO), and deleting a plan's
 # messages from the chat (message_id: the message that carries the button).
 DELETE, FORGET = "v", "x"
@@ -26,11 +29,13 @@ DELETE_NO, DELETE_YES = 0, 1
 # ask to confirm, RENEW_YES / RENEW_NO: the answer).
 VIEW, CHANGE, RENEW = "b", "w", "n"
 RENEW_ASK, RENEW_YES, RENEW_NO = 0, 1, 2
-ACTIONS = (CHOOSE, SUBMIT, SKIP, RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW)
+ACTIONS = (CHOOSE, SUBMIT, SKIP, KEEP, RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW)
 # Callback data comes from the client and can be forged: every number is checked against
 # the range it can have before anything is done with it. Plan ids and revisions are 32-bit
 # integer columns; message ids and choice indexes are 32-bit in the Bot API as well.
 MAX_ID = 2**31 - 1
+# The mark before a ticked option of a multiple choice.
+TICK = "✅ "
 _NUMBER = re.compile(r"(0|[1-9][0-9]{0,9})")
 
 
@@ -103,18 +108,38 @@ def question_html(q: Question, spec: Interview, ideas: Sequence[str] = ()) -> st
     return "\n\n".join(parts)
 
 
+def pressed_label(markup: InlineKeyboardMarkup | None, data: str | None) -> str | None:
+    """The label of the button with callback `data` in a message's keyboard, if it has one."""
+    for row in markup.inline_keyboard if markup is not None else ():
+        for button in row:
+            if data is not None and button.callback_data == data:
+                return button.text
+    return None
+
+
+def ticked_labels(markup: InlineKeyboardMarkup | None) -> list[str]:
+    """The options ticked in a multiple choice's keyboard, in the order shown."""
+    rows = markup.inline_keyboard if markup is not None else ()
+    return [b.text.removeprefix(TICK) for row in rows for b in row if b.text.startswith(TICK)]
+
+
 def keyboard(q: Question, spec: Interview, plan_id: int) -> InlineKeyboardMarkup | None:
     """Choices as buttons; ticks and a `Klaar` button for a multiple choice."""
     rows: list[list[InlineKeyboardButton]] = []
     ticking = q.ticks
     for index, label in enumerate(q.choices):
-        shown = f"✅ {label}" if ticking and label in q.selected else label
+        shown = f"{TICK}{label}" if ticking and label in q.selected else label
         data = Button(CHOOSE, plan_id, q.revision, index).encode()
         rows.append([InlineKeyboardButton(shown, callback_data=data)])
     if ticking:
         done = Button(SUBMIT, plan_id, q.revision).encode()
         rows.append([InlineKeyboardButton(spec.message("knop_klaar"), callback_data=done)])
-    if not q.required and not q.part:
+    # A cost line's sub-questions (`part`) get neither: `overslaan` means more there.
+    if not q.part and q.current is not None:
+        # `overslaan` on an answered question keeps its answer: say so on the button.
+        keep = Button(KEEP, plan_id, q.revision).encode()
+        rows.append([InlineKeyboardButton(spec.message("knop_houden"), callback_data=keep)])
+    elif not q.part and not q.required:
         skip = Button(SKIP, plan_id, q.revision).encode()
         rows.append([InlineKeyboardButton(spec.message("knop_overslaan"), callback_data=skip)])
     return InlineKeyboardMarkup(rows) if rows else None

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from telegram import Bot, CallbackQuery, Update
+from telegram import Bot, CallbackQuery, Message, Update
 from telegram.error import TelegramError
 
 from bot.service import ChatTarget, Turn
@@ -22,6 +22,7 @@ from bot.telegram_view import (
     DELETE_NO,
     DELETE_YES,
     FORGET,
+    KEEP,
     RENEW,
     RENEW_ASK,
     RENEW_NO,
@@ -31,6 +32,8 @@ from bot.telegram_view import (
     SUBMIT,
     VIEW,
     Button,
+    pressed_label,
+    ticked_labels,
 )
 from dialogs import Choose, Command, Submit
 from storage import ChatRecord
@@ -124,8 +127,8 @@ async def _on_answer_button(kit: Kit, pressed: Pressed) -> None:
     elif button.action == SUBMIT:
         event = Submit()
     else:
-        assert button.action == SKIP
-        event = Command("overslaan")
+        assert button.action in (SKIP, KEEP)
+        event = Command("overslaan")  # on an answered question it keeps the answer
 
     def admit(binding: ChatRecord | None) -> Decline | None:
         if binding is None or binding.plan_id != button.plan_id:
@@ -147,9 +150,16 @@ async def _on_answer_button(kit: Kit, pressed: Pressed) -> None:
     if turn.stale:
         await pressed.toast(kit, "knop_verlopen")
         return
-    await press.answer()
-    if await kit.replies.retick(press.query.message, turn):
+    message = press.query.message
+    refusal = kit.replies.refusal(turn, button.revision)
+    if refusal is not None:
+        await press.answer(refusal)
+        await kit.replies.refused(message, turn, button.revision)
         return
+    await press.answer()
+    if await kit.replies.retick(message, turn):
+        return
+    await kit.replies.trace(message, _answer_shown(kit, pressed))
     await kit.replies.deliver(
         pressed.bot,
         chat_id,
@@ -158,6 +168,20 @@ async def _on_answer_button(kit: Kit, pressed: Pressed) -> None:
         actor=who.actor,
         privately_to=pressed.user_id,
     )
+
+
+def _answer_shown(kit: Kit, pressed: Pressed) -> str | None:
+    """What a press answered, in the words of the buttons the professional saw."""
+    message = pressed.press.query.message
+    markup = message.reply_markup if isinstance(message, Message) else None
+    action = pressed.button.action
+    if action == SKIP:
+        return kit.spec.message("telegram_overgeslagen")
+    if action == KEEP:
+        return kit.spec.message("telegram_gehouden")
+    if action == SUBMIT:
+        return ", ".join(ticked_labels(markup)) or None
+    return pressed_label(markup, pressed.press.query.data)
 
 
 async def _on_private_button(kit: Kit, pressed: Pressed) -> None:

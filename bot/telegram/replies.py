@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+import textwrap
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Bot, ForceReply, InlineKeyboardMarkup, Message
-from telegram.error import Forbidden
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden
 
 from bot.bootstrap import App
 from bot.service import Turn
@@ -13,11 +18,15 @@ from bot.telegram.bindings import GROUP
 from bot.telegram.files import Files
 from bot.telegram.permissions import Permissions
 from bot.telegram.sending import flush, retried, say
-from bot.telegram_view import esc, keyboard, question_html
+from bot.telegram_view import MAX_MESSAGE, esc, keyboard, question_html
 from bot.unavailable import StorageUnavailable
 from dialogs import Document, Done, Error, Question, Summary
 from dialogs import Message as DialogMessage
 from storage import ChatRecord
+
+log = logging.getLogger(__name__)
+# Telegram shows at most 200 characters in the toast that answers a button press.
+MAX_TOAST = 200
 
 
 class Replies:
@@ -130,17 +139,64 @@ class Replies:
         await say(bot, chat_id, text, markup=markup, reply_to=reply_id, escape=False)
 
     async def retick(self, message: Any, turn: Turn) -> bool:
-        """A tick on a multiple choice: update the buttons in place instead of a new message.
-
-        This is where a pressed question is changed in place; showing the chosen answer in
-        the question's text (and a toast for a refused tap) belongs here too.
-        """
+        """A tick on a multiple choice: update the buttons in place instead of a new message."""
         replies = turn.outcome.replies
         if len(replies) != 1 or turn.outcome.answers or not isinstance(message, Message):
             return False
         question = replies[0]
         if not isinstance(question, Question) or not question.ticks:
             return False
-        markup = keyboard(question, self.spec, turn.plan_id)
-        await retried(lambda: message.edit_reply_markup(reply_markup=markup))
+        await self._rekey(message, question, turn.plan_id)
         return True
+
+    @staticmethod
+    def refusal(turn: Turn, revision: int) -> str | None:
+        """The toast for a press the dialog refused (too many ticks, nothing ticked, a button
+        of an old question), or None if the press was taken.
+
+        The dialog answers a refused press with its error and the same question again; under
+        a button the error is a toast, and the question is not sent a second time.
+        """
+        replies = turn.outcome.replies
+        if turn.outcome.answers or len(replies) < 2:
+            return None
+        *errors, question = replies
+        if not isinstance(question, Question) or not all(isinstance(e, Error) for e in errors):
+            return None
+        if question.revision != revision and not question.ticks:
+            return None  # the plan moved on: another question, to be sent
+        text = " ".join(e.text for e in errors if isinstance(e, Error))
+        return textwrap.shorten(text, MAX_TOAST, placeholder="…")
+
+    async def refused(self, message: Any, turn: Turn, revision: int) -> None:
+        """After a refusal's toast: the question's buttons stay, renewed if the plan's
+        revision moved (a cleared tick list), so that the next press is not stale."""
+        question = turn.outcome.replies[-1]
+        if isinstance(message, Message) and isinstance(question, Question):
+            if question.revision != revision:
+                await self._rekey(message, question, turn.plan_id)
+
+    async def trace(self, message: Any, answer: str | None) -> None:
+        """A question that was answered with a button: its message keeps its text, shows the
+        answer under it and loses its buttons, so the chat reads as a transcript and an old
+        keyboard cannot be pressed again. Without `answer` only the buttons go."""
+        if not isinstance(message, Message):
+            return  # too old for Telegram to show us: nothing to edit
+        line = esc(self.spec.message("telegram_gekozen", antwoord=answer or ""))
+        text = message.text
+        edit: Callable[[], Awaitable[Any]]
+        if answer and text and len(text) + 2 + len(line) <= MAX_MESSAGE:
+            edit = functools.partial(
+                message.edit_text, f"{message.text_html}\n\n{line}", parse_mode=ParseMode.HTML
+            )
+        else:
+            edit = functools.partial(message.edit_reply_markup, reply_markup=None)
+        try:
+            await retried(edit)
+        except BadRequest as exc:
+            # The trace is a courtesy: the answer is stored, and the next question follows.
+            log.info("a pressed question was not edited (%s)", type(exc).__name__)
+
+    async def _rekey(self, message: Message, question: Question, plan_id: int) -> None:
+        markup = keyboard(question, self.spec, plan_id)
+        await retried(lambda: message.edit_reply_markup(reply_markup=markup))

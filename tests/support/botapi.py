@@ -36,6 +36,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
+from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -818,9 +819,7 @@ class BotApiStandIn:
                 if not isinstance(text, str) or not text:
                     raise _BadRequest("message text is empty")
                 message = self._outgoing(params)
-                message["text"] = text
-                if params.get("entities"):
-                    message["entities"] = params["entities"]
+                _set_text(message, params)
                 return self._store(message)
             case "editMessageText" | "editMessageReplyMarkup":
                 return self._edit(method, params)
@@ -958,10 +957,8 @@ class BotApiStandIn:
         message = self._known_message(chat, message_id)
         message["edit_date"] = int(time.time())
         if method == "editMessageText":
-            message["text"] = params["text"]
             message.pop("entities", None)
-            if params.get("entities"):
-                message["entities"] = params["entities"]
+            _set_text(message, params)
         markup = params.get("reply_markup")
         if isinstance(markup, dict) and markup.get("inline_keyboard"):
             message["reply_markup"] = markup
@@ -1014,6 +1011,78 @@ class BotApiStandIn:
         if params.get("caption"):
             message["caption"] = params["caption"]
         return self._store(message)
+
+
+# HTML tags Telegram reads in a text sent with parse_mode HTML, and the entity each makes.
+_ENTITY_OF_TAG = {
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "code": "code",
+    "pre": "pre",
+    "a": "text_link",
+    "blockquote": "blockquote",
+    "tg-spoiler": "spoiler",
+}
+
+
+class _EntityParser(HTMLParser):
+    """HTML as Telegram reads it: the plain text, and its entities with offsets and lengths
+    in UTF-16 code units."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text = ""
+        self.entities: list[JSON] = []
+        self._open: list[tuple[str, int, JSON]] = []
+
+    def _at(self) -> int:
+        return len(self.text.encode("utf-16-le")) // 2
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _ENTITY_OF_TAG:
+            raise _BadRequest(f"can't parse entities: unsupported start tag {tag!r}")
+        entity: JSON = {"type": _ENTITY_OF_TAG[tag]}
+        if tag == "a":
+            entity["url"] = dict(attrs).get("href") or ""
+        self._open.append((tag, self._at(), entity))
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self._open or self._open[-1][0] != tag:
+            raise _BadRequest(f"can't parse entities: unexpected end tag {tag!r}")
+        _, offset, entity = self._open.pop()
+        if self._at() > offset:
+            self.entities.append({**entity, "offset": offset, "length": self._at() - offset})
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+
+
+def _set_text(message: JSON, params: JSON) -> None:
+    """The text of a message sent or edited: with parse_mode HTML, stored the way Telegram
+    keeps it (plain text and entities), so a client reading it back sees what Telegram
+    would give."""
+    text = params["text"]
+    if str(params.get("parse_mode", "")).upper() == "HTML":
+        parser = _EntityParser()
+        parser.feed(text)
+        parser.close()
+        if parser._open:
+            raise _BadRequest("can't parse entities: unclosed tag")
+        message["text"] = parser.text
+        entities = sorted(parser.entities, key=lambda e: (e["offset"], -e["length"]))
+        if entities:
+            message["entities"] = entities
+        return
+    message["text"] = text
+    if params.get("entities"):
+        message["entities"] = params["entities"]
 
 
 def _error(code: int, description: str, **extra: Any) -> tuple[int, JSON]:

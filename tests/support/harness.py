@@ -50,9 +50,27 @@ class Harness:
     async def say(self, text: str, **kw: Any) -> list[Call]:
         return await self.push(self.stand_in.text_update(text, **kw))
 
-    async def press(self, data: str, *, message_id: int = 1, **kw: Any) -> list[Call]:
+    async def press(self, data: str, *, message_id: int | None = None, **kw: Any) -> list[Call]:
+        """Press a button; by default under the bot's latest message that carries it, as a
+        client does (or message 1 when no message carries it any more: an old keyboard)."""
         self.presses += 1
+        if message_id is None:
+            message_id = self.carrier(data)
         return await self.push(self.stand_in.callback_update(data, message_id=message_id, **kw))
+
+    def carrier(self, data: str) -> int:
+        """The id of the bot's latest message with this button, or 1 if there is none."""
+        with self.stand_in._cond:
+            ids = [
+                message_id
+                for (_, message_id), message in self.stand_in._messages.items()
+                if any(
+                    button.get("callback_data") == data
+                    for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+                    for button in row
+                )
+            ]
+        return max(ids, default=1)
 
     def last_question(self) -> Call:
         return [c for c in self.stand_in.calls_of("sendMessage") if "Stap " in c.params["text"]][

@@ -9,7 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.telegram_view import MAX_MESSAGE, Button, esc, keyboard, question_html, split_html
+from bot.telegram_view import (
+    MAX_MESSAGE,
+    Button,
+    esc,
+    keyboard,
+    pressed_label,
+    question_html,
+    split_html,
+    ticked_labels,
+)
 from dialogs import Interview, Question
 
 
@@ -124,5 +133,60 @@ def test_question_html_escapes_user_text_and_shows_progress(spec: Interview) -> 
         [("Wonen", "c|3|7|0")],
         [("✅ Werk", "c|3|7|1")],
         [("Klaar", "k|3|7|0")],
-        [("Overslaan", "s|3|7|0")],
+        [("Houden", "g|3|7|0")],  # an answer is stored: keep it
     ]
+
+
+@pytest.mark.parametrize(
+    ("required", "current", "part", "last"),
+    [
+        (False, None, "", ("Overslaan", "s|3|7|0")),
+        (False, "Wonen", "", ("Houden", "g|3|7|0")),
+        (True, "Wonen", "", ("Houden", "g|3|7|0")),
+        (True, None, "", ("Wonen", "c|3|7|0")),
+        (True, "Wonen", "eenheid", ("Wonen", "c|3|7|0")),  # a cost line's sub-question
+    ],
+)
+def test_an_answered_question_offers_to_keep_its_answer(
+    spec: Interview, required: bool, current: str | None, part: str, last: tuple[str, str]
+) -> None:
+    q = Question(
+        field="huishouden.huisvesting",
+        kind="choice",
+        text="Woonsituatie",
+        help=(),
+        choices=("Wonen",),
+        max=None,
+        required=required,
+        step=2,
+        steps=6,
+        step_name="Huishouden",
+        current=current,
+        revision=7,
+        part=part,
+    )
+    markup = keyboard(q, spec, plan_id=3)
+    assert markup is not None
+    assert (markup.inline_keyboard[-1][0].text, markup.inline_keyboard[-1][0].callback_data) == last
+
+
+def test_the_answer_a_press_gave_is_read_from_the_keyboard_seen(spec: Interview) -> None:
+    q = Question(
+        field="situatieschets.domeinen",
+        kind="multichoice",
+        text="Domeinen",
+        help=(),
+        choices=("Wonen", "Werk", "Zorg"),
+        max=None,
+        required=True,
+        step=1,
+        steps=6,
+        step_name="Situatieschets",
+        revision=4,
+        selected=("Zorg", "Wonen"),
+    )
+    markup = keyboard(q, spec, plan_id=3)
+    assert ticked_labels(markup) == ["Wonen", "Zorg"]  # in the order shown
+    assert pressed_label(markup, "c|3|4|1") == "Werk"
+    assert pressed_label(markup, "c|3|5|1") is None and pressed_label(None, "c|3|4|1") is None
+    assert ticked_labels(None) == []
