@@ -167,7 +167,10 @@ def test_an_answered_question_offers_to_keep_its_answer(
     )
     markup = keyboard(q, spec, plan_id=3)
     assert markup is not None
-    assert (markup.inline_keyboard[-1][0].text, markup.inline_keyboard[-1][0].callback_data) == last
+    assert (
+        markup.inline_keyboard[-1][0].text,
+        markup.inline_keyboard[-1][0].callback_data,
+    ) == last
 
 
 def test_the_answer_a_press_gave_is_read_from_the_keyboard_seen(spec: Interview) -> None:
