@@ -172,9 +172,12 @@ class Replies:
         """After a refusal's toast: the question's buttons stay, renewed if the plan's
         revision moved (a cleared tick list), so that the next press is not stale."""
         question = turn.outcome.replies[-1]
-        if isinstance(message, Message) and isinstance(question, Question):
-            if question.revision != revision:
-                await self._rekey(message, question, turn.plan_id)
+        if (
+            isinstance(message, Message)
+            and isinstance(question, Question)
+            and question.revision != revision
+        ):
+            await self._rekey(message, question, turn.plan_id)
 
     async def trace(self, message: Any, answer: str | None) -> None:
         """A question that was answered with a button: its message keeps its text, shows the

@@ -173,25 +173,12 @@ async def test_after_terug_houden_keeps_the_current_answer(bot: Harness) -> None
 async def test_taps_leave_a_trace_in_a_group_session(bot: Harness) -> None:
     await bot.say("/sessie 3012", user_id=FACILITATOR, **GROUP)
     await walk_to(bot, "huishouden.relatiestatus", user_id=FACILITATOR, **GROUP)
-    await assert_traced(
-        bot,
-        bot.button("Alleenstaand"),
-        "Alleenstaand",
-        chat_id=GROUP["chat_id"],
-        user_id=FACILITATOR,
-        chat_type="group",
-    )
+    in_group = {"chat_id": GROUP["chat_id"], "user_id": FACILITATOR, "chat_type": "group"}
+    await assert_traced(bot, bot.button("Alleenstaand"), "Alleenstaand", **in_group)
     assert answers(bot)["huishouden.relatiestatus"] == "Alleenstaand"
     await walk_to(bot, "situatieschets.domeinen", user_id=FACILITATOR, **GROUP)
     for label in ("Wonen", "Werk", "Financieel", "Opleiding"):
         calls = await bot.press(bot.button(label), user_id=FACILITATOR, **GROUP)
     assert [c.method for c in calls] == ["answerCallbackQuery"]
     assert "hoogstens 3" in texts(calls)[0]
-    await assert_traced(
-        bot,
-        bot.button("Klaar"),
-        "Wonen, Werk, Financieel",
-        chat_id=GROUP["chat_id"],
-        user_id=FACILITATOR,
-        chat_type="group",
-    )
+    await assert_traced(bot, bot.button("Klaar"), "Wonen, Werk, Financieel", **in_group)
