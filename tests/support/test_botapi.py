@@ -19,7 +19,7 @@ from telegram import (
     MessageEntity,
     Update,
 )
-from telegram.error import InvalidToken, NetworkError, RetryAfter
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
 from tests.support.botapi import BotApiStandIn
@@ -97,6 +97,33 @@ async def test_send_message_records_decoded_params(stand_in: BotApiStandIn) -> N
     assert edited.text == "Begonnen"
     assert edited.reply_markup is None
     assert stand_in.sent_texts() == ["Zullen we beginnen? ✓", "42", "Begonnen"]
+
+
+async def test_an_html_message_is_kept_as_text_and_entities(stand_in: BotApiStandIn) -> None:
+    """As Telegram does: what a callback query carries reads back as the HTML that was sent
+    (offsets in UTF-16 units, so an emoji before a bold word counts twice)."""
+    sent_html = "<b>Stap 1 van 6</b>\n\n✅ 🏠 <i>a &lt; b</i> &amp; <b>vet <i>schuin</i></b>"
+    async with bot_for(stand_in) as bot:
+        sent = await bot.send_message(1001, sent_html, parse_mode="HTML")
+        edited = await bot.edit_message_text(
+            f"{sent.text_html}\n\n✓ klaar", chat_id=1001, message_id=sent.message_id,
+            parse_mode="HTML",
+        )  # fmt: skip
+        with pytest.raises(BadRequest):
+            await bot.send_message(1001, "<b>open", parse_mode="HTML")
+    assert sent.text == "Stap 1 van 6\n\n✅ 🏠 a < b & vet schuin"
+    assert sent.text_html == sent_html
+    assert [(e.type, e.offset, e.length) for e in sent.entities] == [
+        ("bold", 0, 12),
+        ("italic", 19, 5),
+        ("bold", 27, 10),
+        ("italic", 31, 6),
+    ]
+    assert edited.text_html == f"{sent_html}\n\n✓ klaar"
+    pressed = stand_in.callback_update("x", message_id=sent.message_id)
+    update = Update.de_json({"update_id": 1, **pressed}, bot)
+    assert update.callback_query is not None
+    assert update.callback_query.message.text_html == f"{sent_html}\n\n✓ klaar"
 
 
 async def test_send_document_records_file_bytes(stand_in: BotApiStandIn) -> None:
