@@ -9,14 +9,14 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from dialogs.costs.oneline import OneLine
 from dialogs.costs.state import Draft, Pending, Stage
-from dialogs.costs.step import Prompt, Step, Unit, choose
+from dialogs.costs.step import MAX_LINE_TOTAL, Prompt, Step, Unit, choose
 from dialogs.events import Error, Question
 from dialogs.money import AmountError, parse_money, to_cents
-from dialogs.rendement import match_prices
+from dialogs.rendement import WHOLE_PERIOD, match_prices
 from dialogs.spec import Kind
 
-MAX_LINE_TOTAL = Decimal("10000000")
 MAX_DESCRIPTION = 200
 MAX_UNIT = 40
 
@@ -44,9 +44,34 @@ def on_description(step: Step, answer: str) -> bool:
     return take_description(step, description)
 
 
+def take_line(step: Step, parsed: OneLine) -> bool:
+    """A line typed in one message: its parts go into the draft; what is missing is asked."""
+    model = step.words.model
+    draft = Draft(ineen=True, eenheid=parsed.eenheid, frequentie=parsed.frequentie)
+    doubts: list[str] = []
+    if parsed.aantal is not None:
+        draft.aantal = str(parsed.aantal.value)
+        if parsed.aantal.ambiguous:
+            doubts.append(Stage.QUANTITY.value)
+    if parsed.prijs is not None:
+        draft.prijs = to_cents(parsed.prijs.value)
+        if parsed.prijs.ambiguous:
+            doubts.append(Stage.PRICE.value)
+    if draft.frequentie == WHOLE_PERIOD:
+        unit = model.unit(draft.eenheid or "")
+        if unit is not None and unit.per_month is None:
+            draft.frequentie = None  # `stuks de hele periode` has no length: asked
+    draft.twijfel = doubts or None
+    step.state.draft = draft
+    for reason in parsed.problems:
+        limit = {"getal_te_groot": "1.000.000"}.get(reason, "")
+        step.turn.replies.append(Error(step.spec.message(reason, max=limit)))
+    return on_description(step, parsed.omschrijving)
+
+
 def take_description(step: Step, description: str) -> bool:
     if step.stage is Stage.LINES:
-        step.state.draft = Draft(omschrijving=description)  # a new line
+        step.draft.omschrijving = description  # a new line (the list cleared the draft)
     else:
         step.draft.omschrijving = description
         step.draft.uit_prijslijst = False
@@ -57,16 +82,22 @@ def _entries(step: Step) -> list[Any]:
     return match_prices(step.driver.prices, step.draft.omschrijving or "")
 
 
-def _ask_price_list(step: Step, base: Question) -> Prompt:
-    entries = _entries(step)
+def _price_choices(step: Step, entries: list[Any]) -> tuple[str, ...]:
     choices = (
         *(step.words.price_label(e) for e in entries),
         step.spec.message("kosten_ander_bedrag"),
     )
+    if step.state.index is not None and step.draft.prijs is not None:
+        choices += (step.spec.message("kosten_huidige_prijs"),)  # editing a line
+    return choices
+
+
+def _ask_price_list(step: Step, base: Question) -> Prompt:
+    choices = _price_choices(step, _entries(step))
     text = step.spec.message(
         "kosten_prijslijst",
         omschrijving=step.draft.omschrijving,
-        bronnen=step.words.price_sources(entries),
+        bronnen=step.words.price_sources(_entries(step)),
     )
     return Prompt(text, Kind.CHOICE, choices)
 
@@ -75,8 +106,11 @@ def _on_price_list(step: Step, answer: str) -> bool:
     entries = _entries(step)
     labels = [step.words.price_label(e) for e in entries]
     other = step.spec.message("kosten_ander_bedrag")
-    choices = (*labels, other)
+    choices = _price_choices(step, entries)
     label = choose(choices, answer)
+    if label == step.spec.message("kosten_huidige_prijs"):
+        step.goto(Stage.QUANTITY)  # price and unit stay as they are
+        return step.ask()
     if label is None:
         # A typed amount is taken as the price straight away.
         try:
