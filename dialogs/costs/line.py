@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from dialogs.costs.oneline import OneLine
+from dialogs.costs.oneline import OneLine, parse_line
 from dialogs.costs.state import Draft, Pending, Stage
 from dialogs.costs.step import MAX_LINE_TOTAL, Prompt, Step, Unit, choose
-from dialogs.events import Error, Question
+from dialogs.events import Error, Message, Question
 from dialogs.money import AmountError, parse_money, to_cents
-from dialogs.rendement import WHOLE_PERIOD, match_prices
+from dialogs.rendement import WHOLE_PERIOD, CostLine, match_prices
 from dialogs.spec import Kind
 
 MAX_DESCRIPTION = 200
@@ -26,6 +26,10 @@ def _ask_description(step: Step, base: Question) -> Prompt:
 
 
 def on_description(step: Step, answer: str) -> bool:
+    if step.stage is Stage.DESCRIPTION and step.state.index is not None:
+        done = _changed_in_one(step, answer)
+        if done is not None:
+            return done
     if len(answer) > MAX_DESCRIPTION:
         return step.refuse("te_lang", max=MAX_DESCRIPTION)
     if not any(ch.isalpha() for ch in answer):
@@ -42,6 +46,49 @@ def on_description(step: Step, answer: str) -> bool:
         step.goto(Stage.CONFIRM)
         return step.ask()
     return take_description(step, description)
+
+
+def read_change(
+    step: Step, stored: dict[str, Any], answer: str
+) -> tuple[bool, dict[str, Any] | None]:
+    """A change to a stored line in one message: the whole line again, or only the parts that
+    change (`3`, `à € 70`, `2 uur per maand`). (False, None) when the answer is no such
+    change; (True, None) when it was one but is refused (already asked again).
+    """
+    model = step.words.model
+    own = parse_line(answer, model)
+    parsed = own or parse_line(f"{stored['omschrijving']}: {answer}", model)
+    if parsed is None:
+        return False, None
+    if parsed.problems:
+        limit = {"getal_te_groot": "1.000.000"}.get(parsed.problems[0], "")
+        step.refuse(parsed.problems[0], max=limit)
+        return True, None
+    changed = {k: v for k, v in stored.items() if k != "bron"}
+    if own is not None:
+        kinds, _ = step.driver.screener.redact_text(own.omschrijving)
+        if kinds or len(own.omschrijving) > MAX_DESCRIPTION:
+            # Not stored as typed: the step-by-step way screens and asks.
+            step.turn.replies.append(
+                Error(step.driver.screener.warning(kinds))
+                if kinds
+                else Error(step.spec.message("te_lang", max=MAX_DESCRIPTION))
+            )
+            step.ask()
+            return True, None
+        changed["omschrijving"] = own.omschrijving
+    if parsed.prijs is not None:
+        changed["prijs"] = to_cents(parsed.prijs.value)
+    if parsed.eenheid is not None:
+        changed["eenheid"], changed["frequentie"] = parsed.eenheid, parsed.frequentie
+        changed.pop("per_periode", None)
+        probe = CostLine.from_stored(dict(changed, aantal="0"))
+        if parsed.frequentie == WHOLE_PERIOD and model.per_period(probe, step.months()) is None:
+            step.refuse("kosten_hergebruik_onleesbaar")
+            return True, None
+    if parsed.aantal is not None:
+        changed["aantal"] = str(parsed.aantal.value)
+    return True, changed
 
 
 def take_line(step: Step, parsed: OneLine) -> bool:
@@ -67,6 +114,26 @@ def take_line(step: Step, parsed: OneLine) -> bool:
         limit = {"getal_te_groot": "1.000.000"}.get(reason, "")
         step.turn.replies.append(Error(step.spec.message(reason, max=limit)))
     return on_description(step, parsed.omschrijving)
+
+
+def _changed_in_one(step: Step, answer: str) -> bool | None:
+    """Editing: a change typed in one message replaces the line; None when it is none."""
+    assert step.state.index is not None
+    lines = step.lines()
+    handled, changed = read_change(step, lines[step.state.index], answer)
+    if not handled:
+        return None
+    if changed is None:
+        return False
+    line = CostLine.from_stored(changed)
+    if step.words.model.total(line, step.months()) > MAX_LINE_TOTAL:
+        return step.refuse("kosten_regel_te_hoog")
+    lines[step.state.index] = line.to_stored()
+    step.store_lines(lines)
+    step.state.index, step.state.draft = None, Draft()
+    step.turn.replies.append(Message(step.words.describe(line, step.months())))
+    step.goto(Stage.LINES)
+    return step.ask()
 
 
 def take_description(step: Step, description: str) -> bool:

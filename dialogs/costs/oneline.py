@@ -69,10 +69,24 @@ def _frequencies(model: CostModel) -> list[tuple[str, str]]:
     return sorted(phrases.items(), key=lambda item: -len(item[0]))
 
 
+def _singulars(word: str) -> list[str]:
+    """Guesses at the singular of a Dutch plural: `uren` -> uur, `weken` -> week, `stuks`."""
+    found = [word]
+    if word.endswith("s"):
+        found.append(word[:-1])
+    if word.endswith("en") and len(word) > 3:
+        stem = word[:-2]
+        found.append(stem)
+        if stem[-2] in "aeou" and stem[-1] not in "aeiou":
+            found.append(stem[:-1] + stem[-2] + stem[-1])  # a long vowel written once: ur -> uur
+    return found
+
+
 def _unit(model: CostModel, text: str) -> str | None:
-    unit = model.unit(text)
-    if unit is not None:
-        return unit.name
+    for guess in _singulars(text.lower()):
+        unit = model.unit(guess)
+        if unit is not None:
+            return unit.name
     if len(text) > MAX_UNIT or not _WORDS.match(text):
         return None
     return text.lower()

@@ -12,16 +12,14 @@ from decimal import Decimal
 from typing import Any
 
 from dialogs.costs.line import UNITS as LINE_UNITS
-from dialogs.costs.line import on_description, take_description, take_line
+from dialogs.costs.line import on_description, read_change, take_description, take_line
 from dialogs.costs.oneline import parse_line
 from dialogs.costs.state import Draft, Stage
 from dialogs.costs.step import MAX_LINE_TOTAL, Prompt, Step, Unit, choose
 from dialogs.events import Error, Message, Question
-from dialogs.money import to_cents
-from dialogs.rendement import WHOLE_PERIOD, CostLine
+from dialogs.rendement import CostLine
 from dialogs.screening import RETYPE, STORE_REDACTED
 from dialogs.spec import Kind
-
 
 _NUMBERED = re.compile(r"^\d+\.\s+")
 
@@ -183,33 +181,20 @@ def _on_reuse_quantity(step: Step, answer: str) -> bool:
         return take_reused(step, template.aantal)
     if picked == "nul":
         return take_reused(step, Decimal(0))
-    parsed = parse_line(f"{template.omschrijving}: {answer}", step.words.model)
-    if parsed is None or (parsed.prijs is None and parsed.eenheid is None):
-        value = step.quantity(answer, confirm=True)
-        return False if value is None else take_reused(step, value)
-    # A changed part typed in the line's form: `3`, `à € 70`, `2 uur per maand à € 70`.
-    if parsed.problems:
-        limit = {"getal_te_groot": "1.000.000"}.get(parsed.problems[0], "")
-        return step.refuse(parsed.problems[0], max=limit)
-    changed = template.to_stored()
-    if parsed.prijs is not None:
-        changed["prijs"] = to_cents(parsed.prijs.value)
-    if parsed.eenheid is not None:
-        changed["eenheid"], changed["frequentie"] = parsed.eenheid, parsed.frequentie
-        changed.pop("per_periode", None)
-        if (
-            parsed.frequentie == WHOLE_PERIOD
-            and step.words.model.per_period(CostLine.from_stored(changed), step.months()) is None
-        ):
-            return step.refuse("kosten_hergebruik_onleesbaar")
-    aantal = template.aantal if parsed.aantal is None else parsed.aantal.value
-    return take_reused(step, aantal, changed)
+    if any(ch.isalpha() or ch in "€×@à:" for ch in answer):
+        # A changed part in the line's form: `à € 70`, `2 uur per maand`, or a whole line.
+        handled, changed = read_change(step, template.to_stored(), answer)
+        if handled:
+            return False if changed is None else take_reused(step, None, changed)
+    value = step.quantity(answer, confirm=True)  # a bare number: `1.500` is read back
+    return False if value is None else take_reused(step, value)
 
 
-def take_reused(step: Step, value: Decimal, changed: dict[str, Any] | None = None) -> bool:
+def take_reused(step: Step, value: Decimal | None, changed: dict[str, Any] | None = None) -> bool:
     queue = list(step.state.queue)
     template = changed or {k: v for k, v in queue[0].items() if k != "bron"}
-    template["aantal"] = str(value)
+    if value is not None:
+        template["aantal"] = str(value)
     line = CostLine.from_stored(template)
     if step.words.model.total(line, step.months()) > MAX_LINE_TOTAL:
         return step.refuse("kosten_regel_te_hoog")
