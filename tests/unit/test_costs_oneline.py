@@ -137,22 +137,22 @@ def test_a_whole_line_is_stored_and_read_back(at_lines: Plan) -> None:
     ]
 
 
-def test_only_the_missing_price_is_asked(at_lines: Plan) -> None:
-    plan = at_lines
-    plan.send("Vervoer naar school: 40 stuks per maand")
-    assert plan.question.part == "prijs"
-    plan.send("€ 12,50")
-    assert plan.question.part == "regel"
-    assert texts(plan, Message)[0].startswith("Vervoer naar school: 40 stuks per maand × € 12,50")
-
-
-def test_a_doubtful_price_goes_through_the_confirmation(at_lines: Plan) -> None:
-    plan = at_lines
-    plan.send("Vervoer: 2 stuks per maand à 1.500")
-    assert plan.question.part == "bevestig"
-    plan.send("ja")
-    assert plan.question.part == "regel"
-    assert plan.snapshot.answers[FIELD][0]["prijs"] == 150000
+@pytest.mark.parametrize(
+    ("line", "asked", "answer", "cents"),
+    [
+        ("Vervoer naar school: 40 stuks per maand", "prijs", "€ 12,50", 1250),  # missing
+        ("Vervoer: 2 stuks per maand à 1.500", "bevestig", "ja", 150000),  # doubtful
+    ],
+)
+def test_only_a_missing_or_doubtful_part_is_asked(
+    at_lines: Plan, line: str, asked: str, answer: str, cents: int
+) -> None:
+    at_lines.send(line)
+    assert at_lines.question.part == asked
+    at_lines.send(answer)
+    assert at_lines.question.part == "regel"
+    assert at_lines.snapshot.answers[FIELD][0]["prijs"] == cents
+    assert texts(at_lines, Message)[0].startswith(line.partition(":")[0])
 
 
 def test_an_unreadable_part_is_named_and_asked(at_lines: Plan) -> None:
@@ -183,16 +183,14 @@ def test_a_plain_description_keeps_the_step_by_step_way(at_lines: Plan) -> None:
 def test_one_part_of_a_line_is_changed_in_one_question(at_lines: Plan) -> None:
     plan = at_lines
     plan.send("Vervoer: 2 stuks per maand à 15")
-    plan.send("Regel wijzigen")
-    plan.send("1")
-    assert plan.question.part == "omschrijving"
-    assert not plan.question.required  # 'overslaan' keeps the description
-    plan.send("à € 20")
-    assert plan.question.part == "regel"
+    for change in ("à € 20", "3"):  # only the price, then only the quantity
+        for answer in ("Regel wijzigen", "1"):
+            plan.send(answer)
+        assert plan.question.part == "omschrijving"
+        assert not plan.question.required  # 'overslaan' keeps the description
+        plan.send(change)
+        assert plan.question.part == "regel"
     assert plan.snapshot.answers[FIELD][0]["prijs"] == 2000
-    plan.send("Regel wijzigen")
-    plan.send("1")
-    plan.send("3")
     assert plan.snapshot.answers[FIELD][0]["aantal"] == "3"
     assert texts(plan, Message) == [
         "Vervoer: 3 stuks per maand × € 20,00 per stuk = € 60,00 per maand → € 720,00 per jaar"
