@@ -158,7 +158,7 @@ class CostsFlow:
                 help=base.help if stage is Stage.LINES else (),
                 choices=prompt.choices,
                 max=None,
-                required=stage not in OPTIONAL,
+                required=self.required(step),
                 step=base.step,
                 steps=base.steps,
                 step_name=base.step_name,
@@ -167,6 +167,17 @@ class CostsFlow:
                 part=stage.value,
             )
         )
+
+    @staticmethod
+    def required(step: Step) -> bool:
+        """Not when `overslaan` is taken: an optional stage, or a part kept while editing."""
+        stage = step.stage
+        if stage in OPTIONAL:
+            return False
+        if step.state.index is not None:
+            kept = step.draft.at(Stage.PRICE if stage is Stage.PRICE_LIST else stage)
+            return kept is None
+        return True
 
     def start_stage(self, turn: Turn, spec_field: Field) -> Stage:
         """A field met for the first time offers the lines of earlier scenarios, if any."""

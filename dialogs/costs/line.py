@@ -9,14 +9,14 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from dialogs.costs.oneline import OneLine, parse_line
 from dialogs.costs.state import Draft, Pending, Stage
-from dialogs.costs.step import Prompt, Step, Unit, choose
-from dialogs.events import Error, Question
+from dialogs.costs.step import MAX_LINE_TOTAL, Prompt, Step, Unit, choose
+from dialogs.events import Error, Message, Question
 from dialogs.money import AmountError, parse_money, to_cents
-from dialogs.rendement import match_prices
+from dialogs.rendement import WHOLE_PERIOD, CostLine, match_prices
 from dialogs.spec import Kind
 
-MAX_LINE_TOTAL = Decimal("10000000")
 MAX_DESCRIPTION = 200
 MAX_UNIT = 40
 
@@ -26,6 +26,10 @@ def _ask_description(step: Step, base: Question) -> Prompt:
 
 
 def on_description(step: Step, answer: str) -> bool:
+    if step.stage is Stage.DESCRIPTION and step.state.index is not None:
+        done = _changed_in_one(step, answer)
+        if done is not None:
+            return done
     if len(answer) > MAX_DESCRIPTION:
         return step.refuse("te_lang", max=MAX_DESCRIPTION)
     if not any(ch.isalpha() for ch in answer):
@@ -44,9 +48,97 @@ def on_description(step: Step, answer: str) -> bool:
     return take_description(step, description)
 
 
+def read_change(
+    step: Step, stored: dict[str, Any], answer: str
+) -> tuple[bool, dict[str, Any] | None]:
+    """A change to a stored line in one message: the whole line again, or only the parts that
+    change (`3`, `à € 70`, `2 uur per maand`). (False, None) when the answer is no such
+    change; (True, None) when it was one but is refused (already asked again).
+    """
+    model = step.words.model
+    own = parse_line(answer, model)
+    parsed = own or parse_line(f"{stored['omschrijving']}: {answer}", model)
+    if parsed is None:
+        return False, None
+    if parsed.problems:
+        limit = {"getal_te_groot": "1.000.000"}.get(parsed.problems[0], "")
+        step.refuse(parsed.problems[0], max=limit)
+        return True, None
+    changed = {k: v for k, v in stored.items() if k != "bron"}
+    if own is not None:
+        kinds, _ = step.driver.screener.redact_text(own.omschrijving)
+        if kinds or len(own.omschrijving) > MAX_DESCRIPTION:
+            # Not stored as typed: the step-by-step way screens and asks.
+            step.turn.replies.append(
+                Error(step.driver.screener.warning(kinds))
+                if kinds
+                else Error(step.spec.message("te_lang", max=MAX_DESCRIPTION))
+            )
+            step.ask()
+            return True, None
+        changed["omschrijving"] = own.omschrijving
+    if parsed.prijs is not None:
+        changed["prijs"] = to_cents(parsed.prijs.value)
+    if parsed.eenheid is not None:
+        changed["eenheid"], changed["frequentie"] = parsed.eenheid, parsed.frequentie
+        changed.pop("per_periode", None)
+        probe = CostLine.from_stored(dict(changed, aantal="0"))
+        if parsed.frequentie == WHOLE_PERIOD and model.per_period(probe, step.months()) is None:
+            step.refuse("kosten_hergebruik_onleesbaar")
+            return True, None
+    if parsed.aantal is not None:
+        changed["aantal"] = str(parsed.aantal.value)
+    return True, changed
+
+
+def take_line(step: Step, parsed: OneLine) -> bool:
+    """A line typed in one message: its parts go into the draft; what is missing is asked."""
+    model = step.words.model
+    draft = Draft(ineen=True, eenheid=parsed.eenheid, frequentie=parsed.frequentie)
+    doubts: list[str] = []
+    if parsed.aantal is not None:
+        draft.aantal = str(parsed.aantal.value)
+        if parsed.aantal.ambiguous:
+            doubts.append(Stage.QUANTITY.value)
+    if parsed.prijs is not None:
+        draft.prijs = to_cents(parsed.prijs.value)
+        if parsed.prijs.ambiguous:
+            doubts.append(Stage.PRICE.value)
+    if draft.frequentie == WHOLE_PERIOD:
+        unit = model.unit(draft.eenheid or "")
+        if unit is not None and unit.per_month is None:
+            draft.frequentie = None  # `stuks de hele periode` has no length: asked
+    draft.twijfel = doubts or None
+    step.state.draft = draft
+    for reason in parsed.problems:
+        limit = {"getal_te_groot": "1.000.000"}.get(reason, "")
+        step.turn.replies.append(Error(step.spec.message(reason, max=limit)))
+    return on_description(step, parsed.omschrijving)
+
+
+def _changed_in_one(step: Step, answer: str) -> bool | None:
+    """Editing: a change typed in one message replaces the line; None when it is none."""
+    assert step.state.index is not None
+    lines = step.lines()
+    handled, changed = read_change(step, lines[step.state.index], answer)
+    if not handled:
+        return None
+    if changed is None:
+        return False
+    line = CostLine.from_stored(changed)
+    if step.words.model.total(line, step.months()) > MAX_LINE_TOTAL:
+        return step.refuse("kosten_regel_te_hoog")
+    lines[step.state.index] = line.to_stored()
+    step.store_lines(lines)
+    step.state.index, step.state.draft = None, Draft()
+    step.turn.replies.append(Message(step.words.describe(line, step.months())))
+    step.goto(Stage.LINES)
+    return step.ask()
+
+
 def take_description(step: Step, description: str) -> bool:
     if step.stage is Stage.LINES:
-        step.state.draft = Draft(omschrijving=description)  # a new line
+        step.draft.omschrijving = description  # a new line (the list cleared the draft)
     else:
         step.draft.omschrijving = description
         step.draft.uit_prijslijst = False
@@ -57,16 +149,22 @@ def _entries(step: Step) -> list[Any]:
     return match_prices(step.driver.prices, step.draft.omschrijving or "")
 
 
-def _ask_price_list(step: Step, base: Question) -> Prompt:
-    entries = _entries(step)
+def _price_choices(step: Step, entries: list[Any]) -> tuple[str, ...]:
     choices = (
         *(step.words.price_label(e) for e in entries),
         step.spec.message("kosten_ander_bedrag"),
     )
+    if step.state.index is not None and step.draft.prijs is not None:
+        choices += (step.spec.message("kosten_huidige_prijs"),)  # editing a line
+    return choices
+
+
+def _ask_price_list(step: Step, base: Question) -> Prompt:
+    choices = _price_choices(step, _entries(step))
     text = step.spec.message(
         "kosten_prijslijst",
         omschrijving=step.draft.omschrijving,
-        bronnen=step.words.price_sources(entries),
+        bronnen=step.words.price_sources(_entries(step)),
     )
     return Prompt(text, Kind.CHOICE, choices)
 
@@ -75,8 +173,11 @@ def _on_price_list(step: Step, answer: str) -> bool:
     entries = _entries(step)
     labels = [step.words.price_label(e) for e in entries]
     other = step.spec.message("kosten_ander_bedrag")
-    choices = (*labels, other)
+    choices = _price_choices(step, entries)
     label = choose(choices, answer)
+    if label == step.spec.message("kosten_huidige_prijs"):
+        step.goto(Stage.QUANTITY)  # price and unit stay as they are
+        return step.ask()
     if label is None:
         # A typed amount is taken as the price straight away.
         try:

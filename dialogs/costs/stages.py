@@ -6,18 +6,22 @@ one line are in dialogs.costs.line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from dialogs.costs.line import UNITS as LINE_UNITS
-from dialogs.costs.line import on_description, take_description
+from dialogs.costs.line import on_description, read_change, take_description, take_line
+from dialogs.costs.oneline import parse_line
 from dialogs.costs.state import Draft, Stage
-from dialogs.costs.step import Prompt, Step, Unit, choose
+from dialogs.costs.step import MAX_LINE_TOTAL, Prompt, Step, Unit, choose
 from dialogs.events import Error, Message, Question
 from dialogs.rendement import CostLine
 from dialogs.screening import RETYPE, STORE_REDACTED
 from dialogs.spec import Kind
+
+_NUMBERED = re.compile(r"^\d+\.\s+")
 
 
 def handle(step: Step, text: str) -> bool:
@@ -47,6 +51,10 @@ def _on_lines(step: Step, answer: str) -> bool:
     if choice in ("wijzigen", "verwijderen"):
         step.goto(Stage.PICK_EDIT if choice == "wijzigen" else Stage.PICK_REMOVE)
         return step.ask()
+    step.state.draft = Draft()
+    parsed = parse_line(answer, step.words.model)
+    if parsed is not None:
+        return take_line(step, parsed)
     return on_description(step, answer)
 
 
@@ -57,7 +65,8 @@ def _ask_pick(step: Step, base: Question) -> Prompt:
 
 def _pick_line(step: Step, answer: str) -> int | None:
     labels = tuple(step.words.line_labels(step.lines(), step.months()))
-    label = choose(labels, answer)
+    # A label sent as shown once numbered (`2. Begeleiding (€ 3.600)`) still picks its line.
+    label = choose(labels, answer) or choose(labels, _NUMBERED.sub("", answer))
     if label is None:
         step.refuse("geen_keuze", keuzes=", ".join(labels))
         return None
@@ -139,33 +148,57 @@ def _reused(item: dict[str, Any]) -> CostLine:
     return CostLine.from_stored({k: v for k, v in item.items() if k != "bron"})
 
 
+def _reuse_options(step: Step) -> dict[str, str]:
+    """The choices at a line taken over: keyword -> label."""
+    return {
+        key: step.spec.message(f"kosten_hergebruik_{key}") for key in ("zelfde", "nul", "weglaten")
+    }
+
+
 def _ask_reuse_quantity(step: Step, base: Question) -> Prompt:
     item = step.state.queue[0]
     line, words = _reused(item), step.words
     text = step.spec.message(
         "kosten_hergebruik_aantal",
         omschrijving=line.omschrijving,
-        prijs=words.fmt.money(line.prijs, exact=True),
-        eenheid=line.eenheid,
         eenheden=words.model.plural(line.eenheid, Decimal(2)),
         scenario=words.scenario_name(step.field.scenario),
         was=words.describe(line, step.months()),
         bron=words.scenario_name(item["bron"]),
     )
-    return Prompt(text, Kind.NUMBER)
+    return Prompt(text, Kind.CHOICE, tuple(_reuse_options(step).values()))
 
 
 def _on_reuse_quantity(step: Step, answer: str) -> bool:
-    value = step.quantity(answer, confirm=True)
+    word = " ".join(answer.lower().split())
+    # Labels only, not their numbers: a typed number here is always the quantity.
+    picked = next((k for k, v in _reuse_options(step).items() if word == v.lower()), None)
+    template = _reused(step.state.queue[0])
+    if picked == "weglaten":
+        step.state.queue = step.state.queue[1:]
+        return next_reuse(step)
+    if picked == "zelfde":
+        return take_reused(step, template.aantal)
+    if picked == "nul":
+        return take_reused(step, Decimal(0))
+    if any(ch.isalpha() or ch in "€×@à:" for ch in answer):
+        # A changed part in the line's form: `à € 70`, `2 uur per maand`, or a whole line.
+        handled, changed = read_change(step, template.to_stored(), answer)
+        if handled:
+            return False if changed is None else take_reused(step, None, changed)
+    value = step.quantity(answer, confirm=True)  # a bare number: `1.500` is read back
     return False if value is None else take_reused(step, value)
 
 
-def take_reused(step: Step, value: Decimal) -> bool:
+def take_reused(step: Step, value: Decimal | None, changed: dict[str, Any] | None = None) -> bool:
     queue = list(step.state.queue)
-    template = {k: v for k, v in queue[0].items() if k != "bron"}
-    template["aantal"] = str(value)
-    step.store_lines([*step.lines(), template])
+    template = changed or {k: v for k, v in queue[0].items() if k != "bron"}
+    if value is not None:
+        template["aantal"] = str(value)
     line = CostLine.from_stored(template)
+    if step.words.model.total(line, step.months()) > MAX_LINE_TOTAL:
+        return step.refuse("kosten_regel_te_hoog")
+    step.store_lines([*step.lines(), template])
     step.turn.replies.append(Message(step.words.describe(line, step.months())))
     step.state.queue = queue[1:]
     return next_reuse(step)

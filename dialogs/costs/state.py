@@ -59,6 +59,10 @@ class Draft:
     eenheden: str | None = None  # a Decimal literal: price units in the period (free units)
     aantal: str | None = None  # a Decimal literal
     frequentie: str | None = None
+    # A line typed in one message: the stages whose part is set are passed by, and those
+    # in `twijfel` (a doubtful reading such as `1.500`) are read back first.
+    ineen: bool = False
+    twijfel: list[str] | None = None
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, Any] | None) -> Draft:
@@ -71,6 +75,8 @@ class Draft:
             eenheden=stored.get("eenheden"),
             aantal=stored.get("aantal"),
             frequentie=stored.get("frequentie"),
+            ineen=bool(stored.get("ineen")),
+            twijfel=list(stored["twijfel"]) if stored.get("twijfel") else None,
         )
 
     @classmethod

@@ -15,9 +15,20 @@ from dialogs.costs.words import CostWords
 from dialogs.events import Error, Message, Question
 from dialogs.flow import Turn
 from dialogs.money import AmountError, parse_decimal
-from dialogs.rendement import PERIOD_FIELD, CostLine, PriceEntry, match_prices, period_months
+from dialogs.rendement import (
+    PERIOD_FIELD,
+    WHOLE_PERIOD,
+    CostLine,
+    PriceEntry,
+    match_prices,
+    period_months,
+)
 from dialogs.screening import Screener
 from dialogs.spec import Field, Interview, Kind
+
+MAX_LINE_TOTAL = Decimal("10000000")
+# The draft part a stage fills, where it is not named after the stage.
+_FILLS = {Stage.PRICE_LIST: Stage.PRICE}
 
 
 @dataclass(frozen=True)
@@ -131,9 +142,34 @@ class Step:
     def go_on(self) -> bool:
         """Along the forward edge; back at the list, the line is complete and stored."""
         self.trigger("next_stage")
+        while self.draft.ineen and self.stage is not Stage.LINES:
+            filled = self.filled()
+            if filled is None:
+                break
+            doubts = self.draft.twijfel or []
+            if self.stage.value in doubts:
+                doubts.remove(self.stage.value)
+                return self.confirm(filled)
+            self.trigger("next_stage")
         if self.stage is Stage.LINES:
-            return self.save_line()
+            assert self.draft.frequentie is not None
+            if self.words.model.total(self.draft_line(self.draft.frequentie), self.months()) > (
+                MAX_LINE_TOTAL
+            ):
+                self.turn.replies.append(Error(self.spec.message("kosten_regel_te_hoog")))
+                self.draft.aantal = None
+                self.goto(Stage.QUANTITY)
+            else:
+                return self.save_line()
         return self.ask()
+
+    def filled(self) -> Any:
+        """The part of a line typed in one message that the current stage would ask, if set."""
+        if self.stage is Stage.UNITS_PER_PERIOD:
+            # Only a line for the whole period needs the length of a unit typed as free text.
+            frequency = self.draft.frequentie
+            return None if frequency in (None, WHOLE_PERIOD) else frequency
+        return self.draft.at(_FILLS.get(self.stage, self.stage))
 
     def confirm(self, value: Any) -> bool:
         self.state.pending = Pending(self.stage, value)

@@ -60,6 +60,9 @@ class CostWords:
             params["eenheden_periode"] = model.plural(line.eenheid, Decimal(2))
             return self.spec.message("kosten_regel_periode", **params)
         params["per"] = model.frequency(line.frequentie).per
+        if params["per"] == params["periode"]:
+            # `per jaar` over a year: `€ 140,00 per jaar → € 140,00 per jaar` says it twice.
+            return self.spec.message("kosten_regel_herhaald_kort", **params)
         return self.spec.message("kosten_regel_herhaald", **params)
 
     def summary_lines(self, answers: Mapping[str, Any], key: str) -> str:
@@ -77,11 +80,12 @@ class CostWords:
         return "\n".join(rows)
 
     def line_labels(self, lines: Sequence[Mapping[str, Any]], months: Decimal) -> list[str]:
+        # No number of our own: every front end numbers the choices it shows (`1. 1. ...`).
         labels = []
-        for number, stored in enumerate(lines, 1):
+        for stored in lines:
             line = CostLine.from_stored(stored)
             total = self.fmt.money(self.model.total(line, months))
-            labels.append(f"{number}. {line.omschrijving} ({total})")
+            labels.append(f"{line.omschrijving} ({total})")
         return labels
 
     def price_label(self, entry: PriceEntry) -> str:
