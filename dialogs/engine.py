@@ -10,6 +10,7 @@ from typing import Any
 from transitions import Machine
 
 from dialogs.answer_flow import AnswerFlow
+from dialogs.answers import by_number
 from dialogs.commands import parse_command
 from dialogs.costs import CostsFlow
 from dialogs.events import (
@@ -144,7 +145,7 @@ class Dialog:
                     turn.replies.append(Message(self.spec.message("plan_is_klaar")))
                     self._ask(turn)
                     return False
-                self._on_text(turn, event.text)
+                self._on_text(turn, event.text, numbered=event.numbered)
                 return False
             event = command
         return self._on_command(turn, event)
@@ -176,8 +177,12 @@ class Dialog:
             self._ask(turn)
         return False
 
-    def _on_text(self, turn: TurnModel, text: str) -> None:
+    def _on_text(self, turn: TurnModel, text: str, *, numbered: bool = True) -> None:
         flow, spec_field = self._flow(turn)
+        if not numbered and by_number(spec_field, text):
+            turn.replies.append(Error(self.spec.message("keuze_nummer_zonder_nummers")))
+            self._ask(turn)
+            return
         if flow.on_text(turn, spec_field, text):
             self._advance(turn)
 

@@ -1,0 +1,57 @@
+"""Forgiving Dutch input through the JSON-lines protocol, in the real process."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from dialogs import Interview
+from tests.e2e.protocol import Driver, assert_refused, kinds, question_of, stored_plan, walk
+
+
+def test_synonyms_typos_units_amounts_and_dates_are_taken(
+    jsonl: Any, spec: Interview, tmp_path: Path
+) -> None:
+    driver = Driver(jsonl("3012"))
+    given: dict[str, str] = {}
+    walk(driver, spec, driver.opening, given, until="huishouden.relatiestatus")
+    answers = {
+        "huishouden.relatiestatus": ("getrouwd", "Gehuwd of geregistreerd partnerschap"),
+        "huishouden.huisvesting": ("sociale huur", "Sociale huurwoning"),
+    }
+    for key, (typed, stored) in answers.items():
+        assert question_of(driver.send(typed))["field"] != key
+        assert stored_plan(tmp_path).answers[key] == stored
+    turn = driver.send("overslaan")  # type_huisvesting
+    assert question_of(turn)["field"] == "huishouden.inkomen"
+    # A euro sign and `,-` make the Dutch reading certain: stored without asking back.
+    turn = driver.send("€ 1.250,-")
+    assert kinds(turn) == ["question"]
+    assert question_of(turn)["field"] == "huishouden.type_inkomen"
+    assert stored_plan(tmp_path).answers["huishouden.inkomen"] == 125000
+    turn = driver.send("bijstnd")  # a typo in a synonym
+    assert stored_plan(tmp_path).answers["huishouden.type_inkomen"] == "Uitkering Participatiewet"
+
+    walk(driver, spec, turn, given, until="situatieschets.domeinen")
+    turn = driver.send("wonen; financeel")
+    assert stored_plan(tmp_path).answers["situatieschets.domeinen"] == ["Wonen", "Financieel"]
+
+    walk(driver, spec, turn, given, until="rendement.periode")
+    turn = driver.send("2 uur")
+    assert kinds(turn) == ["error", "question"]
+    assert "maanden" in turn[0]["text"]
+    turn = driver.send("anderhalf jaar")
+    assert stored_plan(tmp_path).answers["rendement.periode"] == "18"
+
+    walk(driver, spec, turn, given, until="actieplan.evaluatie")
+    assert_refused(
+        driver.send("1-1-2020"),
+        "01-01-2020 ligt in het verleden. Een evaluatie plan je vooruit: "
+        "kies een datum vanaf vandaag.",
+        "actieplan.evaluatie",
+    )
+    turn = driver.send("over 3 maanden")
+    assert "error" not in kinds(turn)
+    stored = date.fromisoformat(stored_plan(tmp_path).answers["actieplan.evaluatie"])
+    assert date.today() + timedelta(days=85) <= stored <= date.today() + timedelta(days=95)
