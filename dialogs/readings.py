@@ -191,3 +191,15 @@ def _part_of_month(m: re.Match[str], today: date) -> date | None:
     year = int(m[3]) if m[3] else today.year + (1 if month < today.month else 0)
     day = _FIRST_DAY.get(m[1]) or monthrange(year, month)[1]
     return date(year, month, day)
+
+
+# `weet ik het nog niet?` is `weet ik nog niet`: the words count, not the punctuation.
+_PUNCTUATION = re.compile(r"[.,!?…]+")
+# Close variants of the words in `commands.weet_niet` (a typo, a word more) count as well.
+_NOT_KNOWN_SCORE = 88.0
+
+
+def not_known(text: str, words: tuple[str, ...]) -> bool:
+    """Whether an answer says that it is not known yet (`weet ik nog niet`, `nog onbekend`)."""
+    said = normal(_PUNCTUATION.sub(" ", text))
+    return any(said == word or fuzz.ratio(said, word) >= _NOT_KNOWN_SCORE for word in words)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from dialogs import Interview
+from tests.conftest import sample_answer
 from tests.e2e.protocol import Driver, assert_refused, kinds, question_of, stored_plan, walk
 
 
@@ -55,3 +56,35 @@ def test_synonyms_typos_units_amounts_and_dates_are_taken(
     assert "error" not in kinds(turn)
     stored = date.fromisoformat(stored_plan(tmp_path).answers["actieplan.evaluatie"])
     assert date.today() + timedelta(days=85) <= stored <= date.today() + timedelta(days=95)
+
+
+def test_not_known_yet_is_an_open_point_in_the_overview_and_the_document(
+    jsonl: Any, spec: Interview, tmp_path: Path
+) -> None:
+    driver = Driver(jsonl("3012"))
+    given: dict[str, str] = {}
+    walk(driver, spec, driver.opening, given, until="plan.professional")
+    turn = driver.send("weet ik nog niet")
+    assert kinds(turn) == ["message", "question"]
+    assert question_of(turn)["field"] == "plan.werkgebied"
+    record = stored_plan(tmp_path)
+    assert "plan.professional" not in record.answers
+    assert record.data["open"] == ["plan.professional"]
+
+    overview = driver.send("overzicht")[0]["text"]
+    assert "Stap 1. Situatieschets: 1 van" in overview
+    assert "? open, nog niet bekend: Naam professional" in overview
+
+    turn = driver.send("overslaan")
+    while "question" in kinds(turn):
+        question = question_of(turn)
+        turn = driver.send(sample_answer(spec.field(question["field"])))
+    # The end: the plan as it is, and the open points; not finished, no `done`.
+    assert kinds(turn) == ["document", "message"]
+    markdown = turn[0]["text"]
+    assert "**Naam professional**  \n*open: nog niet bekend*\n" in markdown
+    assert turn[1]["text"] == (
+        "Het plan is nog niet compleet. Open punten (nog niet bekend): Naam professional. "
+        "Vul ze in met 'wijzig <stap>'."
+    )
+    assert stored_plan(tmp_path).status == "open"

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from dialogs import Dialog, Error, Interview, Text
+from dialogs import END, Dialog, Done, Error, Interview, Message, PlanStatus, Question, Text
 from dialogs.answers import (
     Accepted,
     Refusal,
@@ -16,6 +16,7 @@ from dialogs.answers import (
     parse_number,
 )
 from dialogs.spec import Field, Kind, SpecError
+from tests.conftest import sample_answer
 from tests.unit.test_dialog import Plan
 
 TODAY = date(2026, 12, 2)
@@ -182,3 +183,61 @@ def test_a_typed_number_is_kept_at_a_question_that_is_no_choice(dialog: Dialog) 
     plan.answer_until("rendement.periode")
     plan.send(Text("6", numbered=False))
     assert plan.snapshot.answers["rendement.periode"] == "6"
+
+
+def test_not_known_yet_keeps_a_required_question_open(dialog: Dialog) -> None:
+    plan = Plan(dialog)
+    plan.answer_until("plan.professional")
+    plan.send("Weet ik nog niet.")
+    assert plan.question.field == "plan.werkgebied"  # moved on
+    assert "plan.professional" not in plan.snapshot.answers
+    assert plan.snapshot.data["open"] == ["plan.professional"]
+    answered, _total, _step = dialog.progress(plan.snapshot)
+    assert answered == 1  # only the title: an open point is never counted as filled
+    overview = dialog.overview(plan.snapshot.answers, plan.snapshot.data)
+    assert "? open, nog niet bekend: Naam professional" in overview
+    assert "✗ verplicht, nog open: Naam professional" not in overview
+
+
+@pytest.mark.parametrize(
+    "typed", ["weet ik niet", "nog onbekend", "geen idee!", "weet ik nog neit"]
+)
+def test_close_variants_count_as_not_known(dialog: Dialog, typed: str) -> None:
+    plan = Plan(dialog)
+    plan.answer_until("situatieschets.wat_speelt")
+    plan.send(typed)
+    assert plan.snapshot.data["open"] == ["situatieschets.wat_speelt"]
+
+
+def test_an_optional_question_takes_the_words_as_its_answer(dialog: Dialog) -> None:
+    plan = Plan(dialog)
+    plan.answer_until("plan.werkgebied")
+    plan.send("weet ik nog niet")
+    assert plan.snapshot.answers["plan.werkgebied"] == "weet ik nog niet"
+    assert "open" not in plan.snapshot.data
+
+
+def test_a_plan_with_open_points_is_not_complete_until_they_are_answered(
+    dialog: Dialog,
+) -> None:
+    plan = Plan(dialog)
+    plan.answer_until("overzicht.zelf")
+    plan.send("weet ik nog niet")
+    while any(isinstance(r, Question) for r in plan.replies):
+        plan.send(sample_answer(dialog.spec.field(plan.question.field)))
+    assert plan.snapshot.state == END
+    assert plan.snapshot.status == PlanStatus.OPEN
+    assert not [r for r in plan.replies if isinstance(r, Done)]
+    texts = [r.text for r in plan.replies if isinstance(r, Message)]
+    assert texts[-1].startswith("Het plan is nog niet compleet. Open punten (nog niet bekend): ")
+    assert "A. Wat kan het huishouden zelf doen?" in texts[-1]
+    # Text at the end repeats the open points instead of calling the plan done.
+    plan.send("hallo")
+    assert [r.text for r in plan.replies if isinstance(r, Message)] == texts[-1:]
+    plan.send("wijzig 3")
+    assert plan.question.field == "overzicht.zelf"
+    plan.send("Zelf de administratie bijhouden")
+    while not any(isinstance(r, Done) for r in plan.replies):
+        plan.send("overslaan")
+    assert plan.snapshot.status == PlanStatus.FINISHED
+    assert plan.snapshot.data["open"] == []
