@@ -141,46 +141,18 @@ class Renderer:
             },
         }
 
-    def pdf(
-        self,
-        household: str,
-        answers: Mapping[str, Any],
-        today: date,
-        open_points: Collection[str] = (),
-    ) -> bytes:
-        return render_pdf(self.data(household, answers, today, open_points), self.template_dirs)
+    def pdf(self, household: str, answers: Mapping[str, Any], today: date) -> bytes:
+        return self.from_data("pdf", self.data(household, answers, today))
 
-    def chart(
-        self,
-        household: str,
-        answers: Mapping[str, Any],
-        today: date,
-        open_points: Collection[str] = (),
-    ) -> bytes:
+    def chart(self, household: str, answers: Mapping[str, Any], today: date) -> bytes:
         """The cost chart as a PNG picture."""
-        return render_chart(self.data(household, answers, today, open_points), self.template_dirs)
+        return self.from_data("png", self.data(household, answers, today))
 
-    def docx(
-        self,
-        household: str,
-        answers: Mapping[str, Any],
-        today: date,
-        open_points: Collection[str] = (),
-    ) -> bytes:
-        data = self.data(household, answers, today, open_points)
-        chart = render_chart(data, self.template_dirs)
-        template = next(d / "plan.docx" for d in self.template_dirs if (d / "plan.docx").exists())
-        return render_docx(data, template, chart)
+    def docx(self, household: str, answers: Mapping[str, Any], today: date) -> bytes:
+        return self.from_data("docx", self.data(household, answers, today))
 
-    def html(
-        self,
-        household: str,
-        answers: Mapping[str, Any],
-        today: date,
-        open_points: Collection[str] = (),
-    ) -> str:
-        data = self.data(household, answers, today, open_points)
-        return self.html_env.get_template("plan.html.j2").render(**data)
+    def html(self, household: str, answers: Mapping[str, Any], today: date) -> str:
+        return self.from_data("html", self.data(household, answers, today)).decode("utf-8")
 
     def render(
         self,
@@ -190,18 +162,27 @@ class Renderer:
         today: date,
         open_points: Collection[str] = (),
     ) -> bytes:
-        """A document in one of FORMATS, as bytes ready to write or send."""
+        """A document in one of FORMATS, as bytes ready to write or send; `open_points` are
+        the fields noted `weet ik nog niet` (dialogs.noted_open), shown as open."""
+        if fmt == "md":
+            return self.markdown(household, answers, today, open_points).encode("utf-8")
+        return self.from_data(fmt, self.data(household, answers, today, open_points))
+
+    def from_data(self, fmt: str, data: dict[str, Any]) -> bytes:
+        """A document other than Markdown from the data of `data()`."""
         match fmt:
             case "pdf":
-                return self.pdf(household, answers, today, open_points)
-            case "docx":
-                return self.docx(household, answers, today, open_points)
+                return render_pdf(data, self.template_dirs)
             case "png":
-                return self.chart(household, answers, today, open_points)
+                return render_chart(data, self.template_dirs)
+            case "docx":
+                chart = render_chart(data, self.template_dirs)
+                dirs = self.template_dirs
+                template = next(d / "plan.docx" for d in dirs if (d / "plan.docx").exists())
+                return render_docx(data, template, chart)
             case "html":
-                return self.html(household, answers, today, open_points).encode("utf-8")
-            case "md":
-                return self.markdown(household, answers, today, open_points).encode("utf-8")
+                html = self.html_env.get_template("plan.html.j2").render(**data)
+                return html.encode("utf-8")
         raise ValueError(f"unknown document format {fmt!r}")
 
     def message(self, part: str, answers: Mapping[str, Any]) -> str:

@@ -14,9 +14,7 @@ from tests.e2e.protocol import Driver, assert_refused, kinds, question_of, store
 def test_synonyms_typos_units_amounts_and_dates_are_taken(
     jsonl: Any, spec: Interview, tmp_path: Path
 ) -> None:
-    driver = Driver(jsonl("3012"))
-    given: dict[str, str] = {}
-    walk(driver, spec, driver.opening, given, until="huishouden.relatiestatus")
+    driver, given = driver_at(jsonl, spec, "huishouden.relatiestatus")
     answers = {
         "huishouden.relatiestatus": ("getrouwd", "Gehuwd of geregistreerd partnerschap"),
         "huishouden.huisvesting": ("sociale huur", "Sociale huurwoning"),
@@ -61,9 +59,7 @@ def test_synonyms_typos_units_amounts_and_dates_are_taken(
 def test_not_known_yet_is_an_open_point_in_the_overview_and_the_document(
     jsonl: Any, spec: Interview, tmp_path: Path
 ) -> None:
-    driver = Driver(jsonl("3012"))
-    given: dict[str, str] = {}
-    walk(driver, spec, driver.opening, given, until="plan.professional")
+    driver, _ = driver_at(jsonl, spec, "plan.professional")
     turn = driver.send("weet ik nog niet")
     assert kinds(turn) == ["message", "question"]
     assert question_of(turn)["field"] == "plan.werkgebied"
@@ -88,3 +84,11 @@ def test_not_known_yet_is_an_open_point_in_the_overview_and_the_document(
         "Vul ze in met 'wijzig <stap>'."
     )
     assert stored_plan(tmp_path).status == "open"
+
+
+def driver_at(jsonl: Any, spec: Interview, key: str) -> tuple[Driver, dict[str, str]]:
+    """A new plan in the real process, answered with sample answers up to the question `key`."""
+    driver = Driver(jsonl("3012"))
+    given: dict[str, str] = {}
+    walk(driver, spec, driver.opening, given, until=key)
+    return driver, given

@@ -20,6 +20,15 @@ from tests.conftest import sample_answer
 from tests.unit.test_dialog import Plan
 
 TODAY = date(2026, 12, 2)
+
+
+def plan_at(dialog: Dialog, key: str) -> Plan:
+    """A new plan answered with sample answers up to the question `key`."""
+    plan = Plan(dialog)
+    plan.answer_until(key)
+    return plan
+
+
 DOMAINS = Field(
     key="d", kind=Kind.MULTICHOICE, text="", choices=("Wonen", "Welzijn", "Werk", "Financieel")
 )
@@ -150,8 +159,7 @@ def test_text_that_is_no_date_stays_refused(typed: str) -> None:
 
 
 def test_the_past_date_message_says_why(dialog: Dialog) -> None:
-    plan = Plan(dialog)
-    plan.answer_until("actieplan.evaluatie")
+    plan = plan_at(dialog, "actieplan.evaluatie")
     plan.send("1-1-2020")
     assert plan.errors() == [
         "01-01-2020 ligt in het verleden. Een evaluatie plan je vooruit: "
@@ -163,8 +171,7 @@ def test_the_past_date_message_says_why(dialog: Dialog) -> None:
 def test_a_typed_number_where_buttons_are_not_numbered_is_refused_with_a_hint(
     dialog: Dialog,
 ) -> None:
-    plan = Plan(dialog)
-    plan.answer_until("huishouden.relatiestatus")
+    plan = plan_at(dialog, "huishouden.relatiestatus")
     plan.send(Text("2", numbered=False))
     assert plan.errors() == [dialog.spec.message("keuze_nummer_zonder_nummers")]
     assert plan.question.field == "huishouden.relatiestatus"
@@ -179,15 +186,13 @@ def test_a_typed_number_where_buttons_are_not_numbered_is_refused_with_a_hint(
 
 
 def test_a_typed_number_is_kept_at_a_question_that_is_no_choice(dialog: Dialog) -> None:
-    plan = Plan(dialog)
-    plan.answer_until("rendement.periode")
+    plan = plan_at(dialog, "rendement.periode")
     plan.send(Text("6", numbered=False))
     assert plan.snapshot.answers["rendement.periode"] == "6"
 
 
 def test_not_known_yet_keeps_a_required_question_open(dialog: Dialog) -> None:
-    plan = Plan(dialog)
-    plan.answer_until("plan.professional")
+    plan = plan_at(dialog, "plan.professional")
     plan.send("Weet ik nog niet.")
     assert plan.question.field == "plan.werkgebied"  # moved on
     assert "plan.professional" not in plan.snapshot.answers
@@ -203,15 +208,13 @@ def test_not_known_yet_keeps_a_required_question_open(dialog: Dialog) -> None:
     "typed", ["weet ik niet", "nog onbekend", "geen idee!", "weet ik nog neit"]
 )
 def test_close_variants_count_as_not_known(dialog: Dialog, typed: str) -> None:
-    plan = Plan(dialog)
-    plan.answer_until("situatieschets.wat_speelt")
+    plan = plan_at(dialog, "situatieschets.wat_speelt")
     plan.send(typed)
     assert plan.snapshot.data["open"] == ["situatieschets.wat_speelt"]
 
 
 def test_an_optional_question_takes_the_words_as_its_answer(dialog: Dialog) -> None:
-    plan = Plan(dialog)
-    plan.answer_until("plan.werkgebied")
+    plan = plan_at(dialog, "plan.werkgebied")
     plan.send("weet ik nog niet")
     assert plan.snapshot.answers["plan.werkgebied"] == "weet ik nog niet"
     assert "open" not in plan.snapshot.data
@@ -220,8 +223,7 @@ def test_an_optional_question_takes_the_words_as_its_answer(dialog: Dialog) -> N
 def test_a_plan_with_open_points_is_not_complete_until_they_are_answered(
     dialog: Dialog,
 ) -> None:
-    plan = Plan(dialog)
-    plan.answer_until("overzicht.zelf")
+    plan = plan_at(dialog, "overzicht.zelf")
     plan.send("weet ik nog niet")
     while any(isinstance(r, Question) for r in plan.replies):
         plan.send(sample_answer(dialog.spec.field(plan.question.field)))
