@@ -24,7 +24,7 @@ from bot.local import LocalChat, write_private
 from bot.service import snapshot_of
 from bot.terminal import run_terminal
 from bot.unavailable import StorageUnavailable
-from dialogs import Interview, SpecError
+from dialogs import Interview, SpecError, noted_open
 from dialogs.household import normalise_household
 from storage import AnswerRecord, PlanRecord
 from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey
@@ -296,7 +296,9 @@ def _export(
     if fmt == "json":
         content = exchange.dumps(exchange.export_plan(spec, record, history)).encode("utf-8")
     else:
-        content = app.renderer.render(fmt, household, record.answers, record.updated_at.date())
+        content = app.renderer.render(
+            fmt, household, record.answers, record.updated_at.date(), noted_open(record.data)
+        )
     app.access.record(app.settings.terminal_author, EXPORTED, record.id, fmt)
     if output == "-":
         sys.stdout.buffer.write(content)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -80,19 +80,32 @@ class Renderer:
         self.env.filters["md"] = md_escape
         self.env.filters["md_block"] = md_block
 
-    def markdown(self, household: str, answers: Mapping[str, Any], today: date) -> str:
+    def markdown(
+        self,
+        household: str,
+        answers: Mapping[str, Any],
+        today: date,
+        open_points: Collection[str] = (),
+    ) -> str:
         title = answers.get("plan.titel") or self.spec.title
         text = self.env.get_template("plan.md.j2").render(
             title=title,
             household=household,
             date=self.fmt.date(today),
-            steps=plan_view(self.spec, answers, self.fmt),
+            steps=plan_view(self.spec, answers, self.fmt, open_points),
             rendement=rendement_view(self.spec, answers, self.fmt),
             missing=self.spec.message("niet_ingevuld"),
+            open_point=self.spec.message("document_open_punt"),
         )
         return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"
 
-    def data(self, household: str, answers: Mapping[str, Any], today: date) -> dict[str, Any]:
+    def data(
+        self,
+        household: str,
+        answers: Mapping[str, Any],
+        today: date,
+        open_points: Collection[str] = (),
+    ) -> dict[str, Any]:
         """Everything a document shows, as JSON-compatible data (user text stays data)."""
         rendement = rendement_view(self.spec, answers, self.fmt)
         largest = max((s.total for s in rendement.scenarios), default=Decimal(0))
@@ -113,7 +126,7 @@ class Renderer:
             "date": self.fmt.date(today),
             "missing": self.spec.message("niet_ingevuld"),
             "wording": wording,
-            "steps": _jsonable(plan_view(self.spec, answers, self.fmt)),
+            "steps": _jsonable(plan_view(self.spec, answers, self.fmt, open_points)),
             "rendement": {
                 **_jsonable(rendement),
                 "bars": bars,
@@ -129,35 +142,47 @@ class Renderer:
         }
 
     def pdf(self, household: str, answers: Mapping[str, Any], today: date) -> bytes:
-        return render_pdf(self.data(household, answers, today), self.template_dirs)
+        return self.from_data("pdf", self.data(household, answers, today))
 
     def chart(self, household: str, answers: Mapping[str, Any], today: date) -> bytes:
         """The cost chart as a PNG picture."""
-        return render_chart(self.data(household, answers, today), self.template_dirs)
+        return self.from_data("png", self.data(household, answers, today))
 
     def docx(self, household: str, answers: Mapping[str, Any], today: date) -> bytes:
-        data = self.data(household, answers, today)
-        chart = render_chart(data, self.template_dirs)
-        template = next(d / "plan.docx" for d in self.template_dirs if (d / "plan.docx").exists())
-        return render_docx(data, template, chart)
+        return self.from_data("docx", self.data(household, answers, today))
 
     def html(self, household: str, answers: Mapping[str, Any], today: date) -> str:
-        data = self.data(household, answers, today)
-        return self.html_env.get_template("plan.html.j2").render(**data)
+        return self.from_data("html", self.data(household, answers, today)).decode("utf-8")
 
-    def render(self, fmt: str, household: str, answers: Mapping[str, Any], today: date) -> bytes:
-        """A document in one of FORMATS, as bytes ready to write or send."""
+    def render(
+        self,
+        fmt: str,
+        household: str,
+        answers: Mapping[str, Any],
+        today: date,
+        open_points: Collection[str] = (),
+    ) -> bytes:
+        """A document in one of FORMATS, as bytes ready to write or send; `open_points` are
+        the fields noted `weet ik nog niet` (dialogs.noted_open), shown as open."""
+        if fmt == "md":
+            return self.markdown(household, answers, today, open_points).encode("utf-8")
+        return self.from_data(fmt, self.data(household, answers, today, open_points))
+
+    def from_data(self, fmt: str, data: dict[str, Any]) -> bytes:
+        """A document other than Markdown from the data of `data()`."""
         match fmt:
             case "pdf":
-                return self.pdf(household, answers, today)
-            case "docx":
-                return self.docx(household, answers, today)
+                return render_pdf(data, self.template_dirs)
             case "png":
-                return self.chart(household, answers, today)
+                return render_chart(data, self.template_dirs)
+            case "docx":
+                chart = render_chart(data, self.template_dirs)
+                dirs = self.template_dirs
+                template = next(d / "plan.docx" for d in dirs if (d / "plan.docx").exists())
+                return render_docx(data, template, chart)
             case "html":
-                return self.html(household, answers, today).encode("utf-8")
-            case "md":
-                return self.markdown(household, answers, today).encode("utf-8")
+                html = self.html_env.get_template("plan.html.j2").render(**data)
+                return html.encode("utf-8")
         raise ValueError(f"unknown document format {fmt!r}")
 
     def message(self, part: str, answers: Mapping[str, Any]) -> str:

@@ -114,7 +114,8 @@ class _Writer:
         label.paragraph_format.keep_with_next = True
         label.add_run(clean(field["label"])).bold = True
         if not field["filled"]:
-            self.doc.add_paragraph().add_run(self.missing).italic = True
+            shown = clean(self.words["open_punt"]) if field["open"] else self.missing
+            self.doc.add_paragraph().add_run(shown).italic = True
         elif rules(field["kind"]).layout is Layout.COSTS:
             if field["rows"]:
                 total = [self.words["totaal"]] + [""] * (len(field["columns"]) - 2)

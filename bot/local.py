@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bot.bootstrap import App
 from bot.service import PlanFinished, Turn
-from dialogs import Document, Done, Error, Message, Question, Reply, Summary, Text
+from dialogs import Document, Done, Error, Message, Question, Reply, Summary, Text, noted_open
 
 # The field names of the two questions about a finished plan, asked before it is opened; they
 # are not fields of the interview (see docs/protocol.md).
@@ -164,7 +164,9 @@ class LocalChat:
     def _document(self, fmt: str, turn: Turn) -> list[Item]:
         if fmt != "md":
             raise ValueError(f"no renderer for format {fmt!r}")
-        text = self.app.renderer.markdown(turn.household, turn.answers, date.today())
+        text = self.app.renderer.markdown(
+            turn.household, turn.answers, date.today(), noted_open(turn.outcome.data)
+        )
         if self.document is None:
             return [PlanDocument(fmt, text)]
         try:

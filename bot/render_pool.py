@@ -14,7 +14,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
@@ -64,9 +64,11 @@ def _worker_renderer() -> Renderer:
     return _renderer
 
 
-def _render(fmt: str, household: str, answers: dict[str, Any], today: date) -> bytes:
+def _render(
+    fmt: str, household: str, answers: dict[str, Any], today: date, open_points: tuple[str, ...]
+) -> bytes:
     """Runs in the worker: one document."""
-    return _worker_renderer().render(fmt, household, answers, today)
+    return _worker_renderer().render(fmt, household, answers, today, open_points)
 
 
 def _warm_up() -> int:
@@ -129,7 +131,12 @@ class DocumentPool:
         return self._executor is not None
 
     async def render(
-        self, fmt: str, household: str, answers: Mapping[str, Any], today: date
+        self,
+        fmt: str,
+        household: str,
+        answers: Mapping[str, Any],
+        today: date,
+        open_points: Collection[str] = (),
     ) -> bytes:
         """A document in one of bot.documents.FORMATS, rendered in the worker process.
 
@@ -138,7 +145,7 @@ class DocumentPool:
         """
         loop = asyncio.get_running_loop()
         # A plain dict pickles the same whatever Mapping the caller holds.
-        args = (fmt, household, dict(answers), today)
+        args = (fmt, household, dict(answers), today, tuple(open_points))
         self._busy += 1
         if self._idle_timer is not None:
             self._idle_timer.cancel()

@@ -20,7 +20,7 @@ from dialogs.events import (
 from dialogs.kinds import present
 from dialogs.spec import Field, Interview, Kind, SpecError, Step
 from dialogs.status import PlanStatus
-from dialogs.turn import Snapshot
+from dialogs.turn import Snapshot, noted_open
 
 __all__ = [
     "END",
@@ -46,5 +46,6 @@ __all__ = [
     "Submit",
     "Summary",
     "Text",
+    "noted_open",
     "present",
 ]

@@ -15,7 +15,7 @@ CONFIRM = "bevestig"  # an ambiguous reading waiting for ja/nee
 ANONYMOUS = "anoniem"  # an answer with personal data left out, waiting to be stored or retyped
 # Commands after which the offer to store an answer without personal data is not kept: it is
 # made again when the field is answered again.
-_LEAVING = ("terug", "overslaan", "wijzig")
+_LEAVING = ("terug", "overslaan", "wijzig", "weet_niet")
 
 
 class AnswerFlow:

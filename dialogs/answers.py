@@ -11,23 +11,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from dialogs.money import AmountError, parse_decimal, parse_money, to_cents
-from dialogs.spec import Field
+from dialogs import readings
+from dialogs.money import AmountError, parse_money, to_cents
+from dialogs.spec import Field, Kind
 
 # Stored forms are JSON-compatible so that storage never sees Decimal, date or float:
 # text/choice -> str, multichoice/list -> list[str], money -> int cents,
 # number -> str (a Decimal literal), date -> ISO 8601 str.
 
 MAX_ITEM = 500
-_MONTHS = {
-    "januari": 1, "jan": 1, "februari": 2, "feb": 2, "maart": 3, "mrt": 3, "april": 4,
-    "apr": 4, "mei": 5, "juni": 6, "jun": 6, "juli": 7, "jul": 7, "augustus": 8, "aug": 8,
-    "september": 9, "sep": 9, "sept": 9, "oktober": 10, "okt": 10, "november": 11,
-    "nov": 11, "december": 12, "dec": 12,
-}  # fmt: skip
 _NUMERIC_DATE = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_WORD_DATE = re.compile(r"^(\d{1,2})\s+([a-z]+)\.?\s+(\d{4})$")
 
 
 @dataclass(frozen=True)
@@ -46,42 +40,56 @@ class Accepted:
 
 
 def match_choice(spec_field: Field, text: str) -> str | None:
-    """A choice by its exact label (any case) or its number in the list."""
-    wanted = _normal(text)
-    for label in spec_field.choices:
-        # Labels may hold a no-break space (`€ 100,00` from the money format): compare both
-        # sides with their white space folded, so a pressed button matches its own label.
-        if _normal(label) == wanted:
-            return label
-    if wanted.isdigit() and 1 <= int(wanted) <= len(spec_field.choices):
-        return spec_field.choices[int(wanted) - 1]
-    return None
+    """A choice by its label, number, synonym or a label with a small typo; None if unsure."""
+    return readings.match_choice(spec_field, text).label
 
 
-def _normal(text: str) -> str:
-    return " ".join(text.split()).lower()
+def by_number(spec_field: Field, text: str) -> bool:
+    """Whether a choice answer names an option by its number rather than by its label."""
+    if spec_field.kind not in (Kind.CHOICE, Kind.MULTICHOICE):
+        return False
+    return any(
+        part.strip().isdigit() and part.strip() not in spec_field.choices
+        for part in _parts(spec_field, text)
+    )
+
+
+def _parts(spec_field: Field, text: str) -> list[str]:
+    """A multiple choice typed as `1;3`, one option per line, or `1, 3`."""
+    parts = [p for p in re.split(r"[;\n]", text) if p.strip()]
+    if len(parts) == 1 and "," in parts[0] and match_choice(spec_field, parts[0]) is None:
+        parts = [p for p in parts[0].split(",") if p.strip()]
+    return parts
+
+
+def _choice(spec_field: Field, text: str) -> str | Refusal:
+    found = readings.match_choice(spec_field, text)
+    if found.label is not None:
+        return found.label
+    if found.candidates:
+        return Refusal(
+            "keuze_twijfel", {"antwoord": text.strip(), "keuzes": " of ".join(found.candidates)}
+        )
+    return Refusal(
+        "geen_keuze_van", {"antwoord": text.strip(), "keuzes": ", ".join(spec_field.choices)}
+    )
 
 
 def parse_choice(spec_field: Field, text: str) -> Accepted | Refusal:
-    label = match_choice(spec_field, text)
-    if label is None:
-        return Refusal("geen_keuze", {"keuzes": ", ".join(spec_field.choices)})
+    label = _choice(spec_field, text)
+    if isinstance(label, Refusal):
+        if label.reason == "geen_keuze_van":
+            return Refusal("geen_keuze", {"keuzes": ", ".join(spec_field.choices)})
+        return label
     return Accepted(label)
 
 
 def parse_multichoice(spec_field: Field, text: str) -> Accepted | Refusal:
-    parts = [p for p in re.split(r"[;\n]", text) if p.strip()]
-    if len(parts) == 1 and "," in parts[0] and match_choice(spec_field, parts[0]) is None:
-        # Numbered options are often typed as `1, 3`.
-        parts = [p for p in parts[0].split(",") if p.strip()]
     chosen: list[str] = []
-    for part in parts:
-        label = match_choice(spec_field, part)
-        if label is None:
-            return Refusal(
-                "geen_keuze_van",
-                {"antwoord": part.strip(), "keuzes": ", ".join(spec_field.choices)},
-            )
+    for part in _parts(spec_field, text):
+        label = _choice(spec_field, part)
+        if isinstance(label, Refusal):
+            return label
         if label not in chosen:
             chosen.append(label)
     if not chosen:
@@ -94,18 +102,19 @@ def parse_multichoice(spec_field: Field, text: str) -> Accepted | Refusal:
 
 def parse_number(spec_field: Field, text: str) -> Accepted | Refusal:
     try:
-        reading = parse_decimal(text, max_places=4)
+        value, ambiguous = readings.read_quantity(text, spec_field.unit)
+    except readings.UnitError as exc:
+        return Refusal("eenheid_onbekend", {"eenheid": exc.args[0], "in": spec_field.unit})
     except AmountError as exc:
         return Refusal("geen_getal" if exc.reason != "bedrag_negatief" else "getal_negatief")
-    value = reading.value
     if spec_field.min_value is not None and value < Decimal(spec_field.min_value):
         return Refusal("getal_te_klein", {"min": spec_field.min_value})
     if spec_field.max_value is not None and value > Decimal(spec_field.max_value):
         return Refusal("getal_te_groot", {"max": spec_field.max_value})
-    return Accepted(
-        str(value.normalize() if value == value.to_integral() else value),
-        confirm=reading.ambiguous,
-    )
+    if value != value.quantize(Decimal("0.0001")):
+        return Refusal("geen_getal")  # e.g. minutes that are no whole ten-thousandth of an hour
+    # `f` keeps 30 from reading as `3E+1` after normalize().
+    return Accepted(format(value.normalize(), "f"), confirm=ambiguous)
 
 
 def parse_money_answer(text: str) -> Accepted | Refusal:
@@ -116,24 +125,27 @@ def parse_money_answer(text: str) -> Accepted | Refusal:
     return Accepted(to_cents(reading.value), confirm=reading.ambiguous)
 
 
-def parse_date(text: str) -> date | None:
+def parse_date(text: str, today: date | None = None) -> date | None:
     lowered = " ".join(text.lower().split())
     try:
         if m := _NUMERIC_DATE.match(lowered):
             return date(int(m[3]), int(m[2]), int(m[1]))
         if m := _ISO_DATE.match(lowered):
             return date(int(m[1]), int(m[2]), int(m[3]))
-        if (m := _WORD_DATE.match(lowered)) and m[2] in _MONTHS:
-            return date(int(m[3]), _MONTHS[m[2]], int(m[1]))
     except ValueError:
         return None
-    return None
+    return readings.read_date(lowered, today or date.today())
 
 
-def parse_date_answer(text: str) -> Accepted | Refusal:
-    parsed = parse_date(text)
+def parse_date_answer(
+    spec_field: Field, text: str, today: date | None = None
+) -> Accepted | Refusal:
+    today = today or date.today()
+    parsed = parse_date(text, today)
     if parsed is None:
         return Refusal("geen_datum")
+    if spec_field.future and parsed < today:
+        return Refusal("datum_verleden", {"datum": parsed.strftime("%d-%m-%Y")})
     return Accepted(parsed.isoformat())
 
 

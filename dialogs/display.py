@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -38,6 +38,8 @@ class FieldView:
     rows: tuple[tuple[str, ...], ...] = ()
     # For a costs field: the scenario's total, formatted.
     total: str = ""
+    # Not filled because it is not known yet (`weet ik nog niet`): shown as an open point.
+    open: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,9 @@ class StepView:
     sections: tuple[SectionView, ...]
 
 
-def plan_view(spec: Interview, answers: Mapping[str, Any], fmt: Formatter) -> tuple[StepView, ...]:
+def plan_view(
+    spec: Interview, answers: Mapping[str, Any], fmt: Formatter, open_points: Collection[str] = ()
+) -> tuple[StepView, ...]:
     """Every step with its applicable fields, answers formatted; the input of all documents."""
     steps = []
     for step in spec.steps:
@@ -76,6 +80,8 @@ def plan_view(spec: Interview, answers: Mapping[str, Any], fmt: Formatter) -> tu
                 view = FieldView(spec_field.key, spec_field.title, Kind.NUMBER.value, True, shown)
             else:
                 view = field_view(spec_field, answers.get(spec_field.key), fmt)
+                if not view.filled and spec_field.key in open_points:
+                    view = replace(view, open=True)
             if sections and sections[-1].key == group:
                 last = sections[-1]
                 sections[-1] = SectionView(last.key, last.title, (*last.fields, view))

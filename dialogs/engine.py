@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from itertools import pairwise
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 from transitions import Machine
 
 from dialogs.answer_flow import AnswerFlow
+from dialogs.answers import by_number
 from dialogs.commands import parse_command
 from dialogs.costs import CostsFlow
 from dialogs.events import (
@@ -31,10 +32,11 @@ from dialogs.kinds import Formatter
 from dialogs.models import ModelPool
 from dialogs.overview import current_step, overview, progress
 from dialogs.questions import Questions
+from dialogs.readings import not_known
 from dialogs.screening import Screener
 from dialogs.spec import Field, Interview, Kind, Step
 from dialogs.status import PlanStatus
-from dialogs.turn import EDITING, SELECTION, SKIPPED, Snapshot, TurnModel
+from dialogs.turn import EDITING, OPEN, SELECTION, SKIPPED, Snapshot, TurnModel
 
 # The state after the last question: every question has been asked. Not a status: a plan
 # there is FINISHED only once nothing required is open. Stored as "klaar", which it stays.
@@ -141,10 +143,11 @@ class Dialog:
             command = parse_command(self.spec, event.text)
             if command is None:
                 if turn.state == END:
-                    turn.replies.append(Message(self.spec.message("plan_is_klaar")))
+                    if not self.open_points(turn.answers, turn.data):
+                        turn.replies.append(Message(self.spec.message("plan_is_klaar")))
                     self._ask(turn)
                     return False
-                self._on_text(turn, event.text)
+                self._on_text(turn, event.text, numbered=event.numbered)
                 return False
             event = command
         return self._on_command(turn, event)
@@ -176,10 +179,45 @@ class Dialog:
             self._ask(turn)
         return False
 
-    def _on_text(self, turn: TurnModel, text: str) -> None:
+    def _on_text(self, turn: TurnModel, text: str, *, numbered: bool = True) -> None:
         flow, spec_field = self._flow(turn)
+        if not numbered and by_number(spec_field, text):
+            turn.replies.append(Error(self.spec.message("keuze_nummer_zonder_nummers")))
+            self._ask(turn)
+            return
+        # Cost lines keep their own flow; every one-message question may be left open.
+        if spec_field.required and spec_field.kind is not Kind.COSTS and self._not_known(text):
+            self._keep_open(turn, spec_field)
+            return
         if flow.on_text(turn, spec_field, text):
             self._advance(turn)
+
+    def _not_known(self, text: str) -> bool:
+        return not_known(text, self.spec.commands.get("weet_niet", ()))
+
+    def _keep_open(self, turn: TurnModel, spec_field: Field) -> None:
+        """`weet ik nog niet` at a required question: an open point, and on to the next."""
+        for flow in self._distinct_flows:
+            flow.interrupted(turn, "weet_niet")
+        if spec_field.key in turn.answers:
+            # An answer is never thrown away by a doubt: it stays until it is replaced.
+            turn.replies.append(Error(self.spec.message("open_al_ingevuld")))
+            self._ask(turn)
+            return
+        turn.mark_open(spec_field.key)
+        turn.replies.append(Message(self.spec.message("open_genoteerd")))
+        self._advance(turn)
+
+    def open_points(self, answers: Mapping[str, Any], data: Mapping[str, Any]) -> list[Field]:
+        """Required fields noted as open points that still apply and have no answer."""
+        noted = set(data.get(OPEN, []))
+        return [
+            f
+            for f in self.spec.fields
+            if f.key in noted
+            and f.key not in answers
+            and (f.when is None or f.when.holds(answers))
+        ]
 
     def _on_button(self, turn: TurnModel, event: Choose | Submit) -> None:
         question = self._question_now(turn)
@@ -283,7 +321,8 @@ class Dialog:
             return False
         if turn.data.get(EDITING) is not None:
             return True  # while editing a step, every question of it is asked again
-        return key not in turn.answers and key not in turn.data.get(SKIPPED, [])
+        passed = (*turn.data.get(SKIPPED, []), *turn.data.get(OPEN, []))
+        return key not in turn.answers and key not in passed
 
     def _advance(self, turn: TurnModel) -> None:
         """Move on to the next question that needs asking and ask it, or finish."""
@@ -312,9 +351,9 @@ class Dialog:
         turn.data.pop(EDITING, None)
 
     def _first_open(self, turn: TurnModel) -> str:
-        skipped = turn.data.get(SKIPPED, [])
+        passed = (*turn.data.get(SKIPPED, []), *turn.data.get(OPEN, []))
         for key in self._order:
-            if self._applies(turn, key) and key not in turn.answers and key not in skipped:
+            if self._applies(turn, key) and key not in turn.answers and key not in passed:
                 return key
         return END
 
@@ -324,10 +363,17 @@ class Dialog:
             self._advance(turn)
             return
         if turn.state == END:
-            missing = self.first_missing(turn.answers)
+            missing = self.first_missing(turn.answers, turn.data.get(OPEN, ()))
             if missing is not None:
                 self.machine.set_state(missing, model=turn)
                 turn.replies.append(Message(self.spec.message("nog_open")))
+            elif self.open_points(turn.answers, turn.data):
+                # Not complete while open points remain, but not asked again either.
+                turn.status = PlanStatus.OPEN
+                if not resume:
+                    turn.replies.append(Document("md"))
+                self._ask(turn)
+                return
             elif resume and turn.status == PlanStatus.FINISHED:
                 turn.replies.append(Message(self.spec.message("plan_is_klaar")))
                 return
@@ -343,11 +389,15 @@ class Dialog:
             turn.status = PlanStatus.FINISHED if finished else PlanStatus.OPEN
         self._ask(turn)
 
-    def first_missing(self, answers: Mapping[str, Any]) -> str | None:
+    def first_missing(
+        self, answers: Mapping[str, Any], open_points: Collection[str] = ()
+    ) -> str | None:
+        """The first required question without an answer (open points left out if given)."""
         for spec_field in self.spec.fields:
             if (
                 spec_field.required
                 and spec_field.key not in answers
+                and spec_field.key not in open_points
                 and (spec_field.when is None or spec_field.when.holds(answers))
             ):
                 return spec_field.key
@@ -357,7 +407,12 @@ class Dialog:
 
     def _ask(self, turn: TurnModel) -> None:
         if turn.state == END:
-            turn.replies.append(Message(self.spec.message("plan_is_klaar")))
+            points = self.open_points(turn.answers, turn.data)
+            if points:
+                shown = "; ".join(f.title for f in points)
+                turn.replies.append(Message(self.spec.message("open_punten", punten=shown)))
+            else:
+                turn.replies.append(Message(self.spec.message("plan_is_klaar")))
             return
         flow, spec_field = self._flow(turn)
         flow.ask(turn, spec_field)
@@ -370,7 +425,7 @@ class Dialog:
     # --- where a plan stands (dialogs.overview) -------------------------------------------
 
     def overview(self, answers: Mapping[str, Any], data: Mapping[str, Any]) -> str:
-        return overview(self.spec, answers, data.get(SKIPPED, []))
+        return overview(self.spec, answers, data.get(SKIPPED, []), data.get(OPEN, []))
 
     def current_step(self, snapshot: Snapshot) -> Step:
         """The step the plan is at; the last step once the plan is done."""

@@ -11,6 +11,9 @@ class Text:
     """Free text typed by the professional: an answer or a command word."""
 
     text: str
+    # False where choices are shown as buttons without numbers (Telegram): a typed number
+    # then names no choice the professional could see, so it is refused, not guessed.
+    numbered: bool = True
 
 
 @dataclass(frozen=True)

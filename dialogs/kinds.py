@@ -135,7 +135,7 @@ KINDS: Mapping[Kind, KindRules] = {
         lambda stored, fmt, exact: fmt.money(from_cents(stored), exact=exact), False, Layout.TEXT,
     ),
     Kind.DATE: KindRules(
-        lambda f, text: answers.parse_date_answer(text), _is_iso_date,
+        lambda f, text: answers.parse_date_answer(f, text), _is_iso_date,
         lambda stored, fmt, exact: fmt.date(date.fromisoformat(stored)), False, Layout.TEXT,
     ),
     Kind.LIST: KindRules(

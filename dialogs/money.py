@@ -37,9 +37,12 @@ def parse_decimal(text: str, *, max_places: int = 2) -> Reading:
 
     A single separator followed by exactly three digits (`1.500`, `1,500`) could be a
     thousands separator or a decimal point; it is read the Dutch way (thousands for a
-    dot, decimals for a comma) and flagged as ambiguous so the caller can read it back.
+    dot, decimals for a comma) and flagged as ambiguous so the caller can read it back,
+    unless a euro sign, `euro` or `,-` marks the Dutch form (`€ 1.250,-`, `1.250 euro`).
     """
     raw = " ".join(text.split())
+    # A euro sign, `euro` or `,-` marks a Dutch amount: there `1.250` can only be thousands.
+    marked = bool(_CURRENCY.search(raw) or _DASH_CENTS.search(raw))
     raw = _CURRENCY.sub("", raw).strip()
     raw = _DASH_CENTS.sub("", raw)
     raw = raw.replace(" ", "").replace("\u00a0", "")
@@ -70,7 +73,7 @@ def parse_decimal(text: str, *, max_places: int = 2) -> Reading:
                 raise AmountError("bedrag_onleesbaar")
             number = "".join(parts)
         elif len(parts[1]) == 3 and len(parts[0]) <= 3:
-            ambiguous = True
+            ambiguous = not (marked and sep == ".")
             number = parts[0] + parts[1] if sep == "." else parts[0] + "." + parts[1]
         else:
             number = parts[0] + "." + parts[1]

@@ -9,15 +9,21 @@ from dialogs.spec import Interview, Step
 
 OVERVIEW_GROUPS = (
     "overzicht_ingevuld",
+    "overzicht_open_punt",
     "overzicht_verplicht_open",
     "overzicht_open",
     "overzicht_overgeslagen",
 )
 
 
-def overview(spec: Interview, answers: Mapping[str, Any], skipped: Collection[str]) -> str:
+def overview(
+    spec: Interview,
+    answers: Mapping[str, Any],
+    skipped: Collection[str],
+    open_points: Collection[str] = (),
+) -> str:
     """Per step: how many questions are filled, and which are filled, open or passed over."""
-    passed = set(skipped)
+    passed, noted = set(skipped), set(open_points)
     lines = [spec.message("overzicht_kop")]
     for step in spec.steps:
         fields = [f for f in step.fields if f.when is None or f.when.holds(answers)]
@@ -35,6 +41,8 @@ def overview(spec: Interview, answers: Mapping[str, Any], skipped: Collection[st
         for f in fields:
             if f.key in answers:
                 group = "overzicht_ingevuld"
+            elif f.key in noted:
+                group = "overzicht_open_punt"
             elif f.required:
                 group = "overzicht_verplicht_open"
             elif f.key in passed:

@@ -64,6 +64,12 @@ class Field:
     max_length: int | None = None
     # For a costs field: which scenario of the rendement it holds.
     scenario: str = ""
+    # Other words for a choice (`synoniemen:` in the YAML), lowercased, each to its label.
+    synonyms: tuple[tuple[str, str], ...] = ()
+    # The unit a number is stored in (`unit: maanden`), so `een jaar` can be read as 12.
+    unit: str = ""
+    # A date that may not lie in the past (`future: true`), such as an evaluation.
+    future: bool = False
 
     @property
     def title(self) -> str:
@@ -256,7 +262,21 @@ def _field(raw: Any, where: str) -> Field:
         max_value=None if raw.get("max_value") is None else str(raw["max_value"]),
         max_length=max_length,
         scenario=_scenario(raw, kind, where),
+        synonyms=_synonyms(raw.get("synoniemen"), choices, where),
+        unit=str(raw.get("unit", "")),
+        future=bool(raw.get("future", False)),
     )
+
+
+def _synonyms(raw: Any, choices: tuple[str, ...], where: str) -> tuple[tuple[str, str], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping):
+        raise SpecError(f"{where}.synoniemen: a mapping of word to choice")
+    for word, label in raw.items():
+        if label not in choices:
+            raise SpecError(f"{where}.synoniemen: '{word}' points to '{label}', not a choice")
+    return tuple((" ".join(str(w).split()).lower(), str(label)) for w, label in raw.items())
 
 
 SCENARIOS = ("huidig", "dreigend", "doorbraak")

@@ -13,7 +13,13 @@ from dialogs.status import PlanStatus
 # Keys of the engine's private sub-state (stored with the plan as JSON).
 EDITING = "wijzig"  # step number being edited after `wijzig <stap>`
 SKIPPED = "overgeslagen"  # optional fields passed over with `overslaan`
+OPEN = "open"  # required fields answered `weet ik nog niet`: open points, never filled
 SELECTION = "selectie"  # options ticked with buttons on a multiple choice, not yet submitted
+
+
+def noted_open(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The keys noted as open points in a plan's dialog data (for the documents)."""
+    return tuple(data.get(OPEN, ()))
 
 
 @dataclass(frozen=True)
@@ -60,9 +66,17 @@ class TurnModel:
     def record(self, key: str, value: Any) -> None:
         self.answers[key] = value
         self.changes.append((key, value))
-        skipped = self.data.get(SKIPPED)
-        if skipped and key in skipped:
-            self.data[SKIPPED] = [k for k in skipped if k != key]
+        for noted in (SKIPPED, OPEN):
+            keys = self.data.get(noted)
+            if keys and key in keys:
+                self.data[noted] = [k for k in keys if k != key]
+
+    def mark_open(self, key: str) -> None:
+        """Note a required field as an open point: the interview moves on, the plan stays open."""
+        keys = list(self.data.get(OPEN, []))
+        if key not in keys:
+            keys.append(key)
+        self.data[OPEN] = keys
 
     def pass_over(self, key: str) -> None:
         skipped = list(self.data.get(SKIPPED, []))

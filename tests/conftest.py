@@ -76,7 +76,7 @@ def sample_answer(field: Field) -> str:
         case Kind.NUMBER:
             return "3"
         case Kind.DATE:
-            return "15-03-2027"
+            return "15-03-2037"
         case Kind.LIST if field.columns:
             return f"Wijkteam - {slug} regelen - binnen een week\nHuishouden - {slug} zelf - maart"
         case Kind.LIST:

@@ -167,7 +167,7 @@ class TelegramFrontEnd:
         if message.chat.type == PRIVATE and looks_like_code(message.text, SHARE_PREFIX):
             await sharing.join_by_text(self.kit, update, context, message)
             return
-        await plans.to_plan(self.kit, context, update, Text(message.text))
+        await plans.to_plan(self.kit, context, update, Text(message.text, numbered=False))
 
     async def on_unsupported(self, update: Update, context: Context) -> None:
         await self._tell_if_addressed(update, context, "telegram_alleen_tekst")

@@ -15,6 +15,7 @@ from bot.service import Turn
 from bot.telegram.failures import Caller
 from bot.telegram.sending import retried, say
 from bot.telegram_view import FORGET, Button
+from dialogs import noted_open
 
 # Seconds without a document after which the document worker process stops.
 DOCUMENT_WORKER_IDLE = 300.0
@@ -49,13 +50,14 @@ class Files:
             lambda: self.access.record(actor, EXPORTED, turn.plan_id, "pdf docx png"),
         )
         render, today = self.documents.render, date.today()
+        opened = noted_open(turn.outcome.data)
         name = f"doorbraakplan-{turn.household}"
-        pdf = await render("pdf", turn.household, turn.answers, today)
+        pdf = await render("pdf", turn.household, turn.answers, today, opened)
         await retried(lambda: bot.send_document(chat_id, document=pdf, filename=f"{name}.pdf"))
         await retried(lambda: bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT))
-        docx = await render("docx", turn.household, turn.answers, today)
+        docx = await render("docx", turn.household, turn.answers, today, opened)
         await retried(lambda: bot.send_document(chat_id, document=docx, filename=f"{name}.docx"))
-        chart = await render("png", turn.household, turn.answers, today)
+        chart = await render("png", turn.household, turn.answers, today, opened)
         caption = self.spec.message("document_grafiek_titel")
         await retried(
             lambda: bot.send_photo(

@@ -270,7 +270,7 @@ def shown_in_document(spec_field: Field, answer: str) -> list[str]:
         case Kind.MONEY:
             return [{"1.052,32": "\n€ 1.052,32\n"}[answer]]
         case Kind.DATE:
-            return [{"15-03-2027": "\n15 maart 2027\n"}[answer]]
+            return [{"15-03-2037": "\n15 maart 2037\n"}[answer]]
         case Kind.COSTS:
             return [{"Klaar": "Geen kosten: € 0"}[answer]]
         case _:

@@ -89,7 +89,7 @@ def test_full_interview_ends_with_a_document_holding_every_answer(
     assert_document_shows(spec, markdown, given)
     # spot checks of the formatting, independent of the helper
     assert "**Inkomen per maand**  \n€ 1.052,32\n" in plain(markdown)
-    assert "**Eerste evaluatie**  \n15 maart 2027\n" in markdown
+    assert "**Eerste evaluatie**  \n15 maart 2037\n" in markdown
     assert "**Relatiestatus**  \nAlleenstaande ouder\n" in markdown
     assert "**Domeinen**  \n\n- Wonen\n- Welzijn\n" in markdown
     assert "Antwoord over huishouden type\\_huisvesting ✓ café" in markdown
@@ -99,7 +99,7 @@ def test_full_interview_ends_with_a_document_holding_every_answer(
     assert plan.status == "klaar"
     assert set(plan.answers) == set(given)
     assert plan.answers["huishouden.inkomen"] == 105232
-    assert plan.answers["actieplan.evaluatie"] == "2027-03-15"
+    assert plan.answers["actieplan.evaluatie"] == "2037-03-15"
 
     # the process keeps reading after `done`: `plan` writes the document again
     turn = driver.send("plan", until=("message",))

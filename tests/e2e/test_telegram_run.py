@@ -417,7 +417,7 @@ def test_whole_plan_over_telegram_with_a_restart(
     for key in ("toekomstperspectief.korte_termijn", "toekomstperspectief.lange_termijn"):
         assert f"tweede {key.replace('.', ' ')}" in flat, key
     assert "Inkomen per maand € 1.052,32" in flat
-    assert "Eerste evaluatie 15 maart 2027" in flat
+    assert "Eerste evaluatie 15 maart 2037" in flat
     assert bot.proc is not None and bot.proc.poll() is None, bot.log()
     # Finished: /nieuw offers a choice instead of replacing the plan without a word.
     offer = chat.message("/nieuw 3012", "Het plan van huishouden 3012 is af. Wat wil je doen?")

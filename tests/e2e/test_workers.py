@@ -65,13 +65,17 @@ TIMEOUT = 120.0
 
 
 def typed(field: Any, variant: int) -> str:
-    """An answer typed as a professional might: choices by label or by number."""
+    """An answer typed as a professional might: choices by label, in any case.
+
+    Not by number: Telegram's buttons are not numbered, so a typed `2` is refused there
+    (issue 13); the text is all the process gets, and the replay reads it the same way.
+    """
     match field.kind:
         case Kind.CHOICE:
             label = sample_answer(field)
-            return label if variant % 2 else str(field.choices.index(label) + 1)
+            return label if variant % 2 else label.lower()
         case Kind.MULTICHOICE:
-            return "1;2"
+            return ";".join(field.choices[:2]).lower()
         case Kind.TEXT:
             return f"{sample_answer(field)} nr {variant}"
         case _:
@@ -103,7 +107,7 @@ def replay(dialog: Dialog, texts: list[str]) -> Replay:
     outcome = dialog.start(start)
     done = Replay(after(start, outcome), list(outcome.answers), outcome)
     for text in texts:
-        outcome = dialog.handle(done.snapshot, Text(text))
+        outcome = dialog.handle(done.snapshot, Text(text, numbered=False))
         done.snapshot = after(done.snapshot, outcome)
         done.history += outcome.answers
         done.outcome = outcome

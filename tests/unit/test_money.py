@@ -22,7 +22,13 @@ from dialogs.money import AmountError, from_cents, parse_decimal, parse_money, t
         ("2,5", "2.5", False),
         ("1.000.000", "1000000", False),
         ("EUR 12,50", "12.50", False),
-        ("  € 7.000 ", "7000", True),
+        # A euro sign, `euro` or `,-` marks the Dutch form: the dot groups thousands.
+        ("  € 7.000 ", "7000", False),
+        ("€ 1.250,-", "1250", False),
+        ("€1.250,00", "1250.00", False),
+        ("1.250 euro", "1250", False),
+        ("1.250,-", "1250", False),
+        ("1,250 euro", "1250", True),
         ("1,052.32", "1052.32", False),
     ],
 )
