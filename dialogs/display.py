@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from dialogs.answers import split_columns
+from dialogs.actions import split_point
 from dialogs.kinds import Formatter, Layout, present, rules
 from dialogs.rendement import (
     DEFAULT_PERIOD_MONTHS,
@@ -76,6 +76,11 @@ def plan_view(spec: Interview, answers: Mapping[str, Any], fmt: Formatter) -> tu
                 view = FieldView(spec_field.key, spec_field.title, Kind.NUMBER.value, True, shown)
             else:
                 view = field_view(spec_field, answers.get(spec_field.key), fmt)
+                if view.rows:
+                    # An action point whose wanneer was not given is shown as open.
+                    still = spec.message("actiepunt_open")
+                    rows = tuple(tuple(c or still for c in row) for row in view.rows)
+                    view = replace(view, rows=rows)
             if sections and sections[-1].key == group:
                 last = sections[-1]
                 sections[-1] = SectionView(last.key, last.title, (*last.fields, view))
@@ -99,7 +104,7 @@ def field_view(spec_field: Field, stored: Any, fmt: Formatter) -> FieldView:
     items = tuple(stored)
     rows: tuple[tuple[str, ...], ...] = ()
     if spec_field.columns:
-        rows = tuple(tuple(split_columns(i, len(spec_field.columns))) for i in items)
+        rows = tuple(tuple(split_point(i, len(spec_field.columns))) for i in items)
     return FieldView(
         key,
         label,
