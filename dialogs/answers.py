@@ -147,4 +147,3 @@ def parse_list(text: str) -> Accepted | Refusal:
     if too_long is not None:
         return Refusal("item_te_lang", {"max": MAX_ITEM})
     return Accepted(items)
-

@@ -80,7 +80,7 @@ def test_the_eveline_plan_in_every_format(app: App) -> None:
                 assert line["omschrijving"] in text
         elif isinstance(value, list):
             for item in value:
-                parts = [p for p in item.split(" - ")] if field.columns else [item]
+                parts = item.split(" | ") if field.columns else [item]
                 for part in parts:
                     assert flat(part) in text, (key, part)
         elif field.kind is Kind.MONEY:
