@@ -15,14 +15,68 @@ STORED_SEPARATOR = " | "
 # After `wie: wat` a last part after a comma is the wanneer only when it reads as a time;
 # otherwise the comma belongs to the wat (`bel Wmo, CIZ en zorgkantoor`).
 _TIME_WORDS = frozenset(
-    """
-    dag dagen week weken maand maanden jaar jaren kwartaal morgen overmorgen vandaag direct
-    meteen zsm z.s.m. binnenkort binnen uiterlijk eind begin medio half halverwege
-    dagelijks wekelijks maandelijks doorlopend zodra
-    maandag dinsdag woensdag donderdag vrijdag zaterdag zondag
-    januari februari maart april mei juni juli augustus september oktober november december
-    jan feb mrt apr jun jul aug sep sept okt nov dec
-    """.split()
+    [
+        "dag",
+        "dagen",
+        "week",
+        "weken",
+        "maand",
+        "maanden",
+        "jaar",
+        "jaren",
+        "kwartaal",
+        "morgen",
+        "overmorgen",
+        "vandaag",
+        "direct",
+        "meteen",
+        "zsm",
+        "z.s.m.",
+        "binnenkort",
+        "binnen",
+        "uiterlijk",
+        "eind",
+        "begin",
+        "medio",
+        "half",
+        "halverwege",
+        "dagelijks",
+        "wekelijks",
+        "maandelijks",
+        "doorlopend",
+        "zodra",
+        "maandag",
+        "dinsdag",
+        "woensdag",
+        "donderdag",
+        "vrijdag",
+        "zaterdag",
+        "zondag",
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+        "jan",
+        "feb",
+        "mrt",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "okt",
+        "nov",
+        "dec",
+    ]
 )
 
 

@@ -321,8 +321,8 @@ def _check_references(spec: Interview) -> None:
                 )
         if f.earlier and spec.field(f.earlier).kind is not f.kind:
             raise SpecError(f"field '{f.key}': 'earlier' must be a field of the same type")
-        for source in f.provisions:
-            if spec.field(source).kind is not Kind.MULTICHOICE:
+        for laws_field in f.provisions:
+            if spec.field(laws_field).kind is not Kind.MULTICHOICE:
                 raise SpecError(f"field '{f.key}': provisions come from a multichoice field")
         if f.when is not None:
             source = spec.field(f.when.field)

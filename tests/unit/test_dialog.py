@@ -12,7 +12,6 @@ import pytest
 
 import prompts
 from bot.formatting import DutchFormatter
-
 from dialogs import (
     END,
     Choose,
