@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dialogs import actions
 from dialogs.answers import Refusal
 from dialogs.events import Error, Message
 from dialogs.flow import Turn
@@ -51,8 +52,7 @@ class AnswerFlow:
         if anonymous is not None and anonymous.get("field") == key:
             choice = self.screener.choice(text)
             if choice == STORE_REDACTED:
-                turn.record(key, anonymous["value"])
-                return True
+                return self._store(turn, spec_field, anonymous["value"])
             if choice == RETYPE:
                 return self._again(turn, spec_field)
             # Anything else is a new answer, checked like the first.
@@ -64,6 +64,11 @@ class AnswerFlow:
                 return True
             if word in self.spec.commands.get("nee", ()):
                 return self._again(turn, spec_field)
+        earlier = self.questions.earlier(spec_field, turn.answers)
+        if earlier is not None and _same(text, self.spec.message("overnemen")):
+            # The earlier answer, confirmed as the answer to this question too.
+            turn.record(key, earlier)
+            return True
         reading = parse_answer(spec_field, text)
         if isinstance(reading, Refusal):
             turn.replies.append(Error(self.spec.message(reading.reason, **reading.params)))
@@ -84,10 +89,23 @@ class AnswerFlow:
         elif reading.confirm:
             turn.data[CONFIRM] = {"field": key, "value": reading.value}
         else:
-            turn.record(key, reading.value)
-            return True
+            return self._store(turn, spec_field, reading.value)
         self.ask(turn, spec_field)
         return False
+
+    def _store(self, turn: Turn, spec_field: Field, value: object) -> bool:
+        """Record an answer; action points are read back as a table, open parts named."""
+        turn.record(spec_field.key, value)
+        if spec_field.columns and isinstance(value, list):
+            still = self.spec.message("actiepunt_open")
+            shown = actions.table(value, spec_field.columns, still)
+            turn.replies.append(Message(self.spec.message("actiepunten_genoteerd", tabel=shown)))
+            missing = actions.open_points(value, len(spec_field.columns))
+            if missing:
+                step = self.spec.step_of(spec_field.key).number
+                words = {"wie": ", ".join(missing), "stap": step, "open": still}
+                turn.replies.append(Message(self.spec.message("actiepunten_open", **words)))
+        return True
 
     def back(self, turn: Turn, spec_field: Field) -> bool:
         return False  # one message: `terug` always means the previous field
@@ -110,3 +128,7 @@ class AnswerFlow:
         turn.replies.append(Message(self.spec.message("opnieuw_invullen")))
         self.ask(turn, spec_field)
         return False
+
+
+def _same(typed: str, word: str) -> bool:
+    return " ".join(typed.split()).lower() == word.lower()

@@ -159,9 +159,3 @@ def parse_list(text: str) -> Accepted | Refusal:
     if too_long is not None:
         return Refusal("item_te_lang", {"max": MAX_ITEM})
     return Accepted(items)
-
-
-def split_columns(item: str, columns: int) -> list[str]:
-    """Split a list item typed as `wie - wat - wanneer` into at most `columns` cells."""
-    cells = [c.strip() for c in re.split(r"\s+[-–|]\s+|\s*\|\s*", item, maxsplit=columns - 1)]
-    return cells + [""] * (columns - len(cells))

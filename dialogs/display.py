@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from dialogs.answers import split_columns
+from dialogs.actions import split_point
 from dialogs.kinds import Formatter, Layout, present, rules
 from dialogs.rendement import (
     DEFAULT_PERIOD_MONTHS,
@@ -82,6 +82,11 @@ def plan_view(
                 view = field_view(spec_field, answers.get(spec_field.key), fmt)
                 if not view.filled and spec_field.key in open_points:
                     view = replace(view, open=True)
+                if view.rows:
+                    # An action point whose wanneer was not given is shown as open.
+                    still = spec.message("actiepunt_open")
+                    rows = tuple(tuple(c or still for c in row) for row in view.rows)
+                    view = replace(view, rows=rows)
             if sections and sections[-1].key == group:
                 last = sections[-1]
                 sections[-1] = SectionView(last.key, last.title, (*last.fields, view))
@@ -105,7 +110,7 @@ def field_view(spec_field: Field, stored: Any, fmt: Formatter) -> FieldView:
     items = tuple(stored)
     rows: tuple[tuple[str, ...], ...] = ()
     if spec_field.columns:
-        rows = tuple(tuple(split_columns(i, len(spec_field.columns))) for i in items)
+        rows = tuple(tuple(split_point(i, len(spec_field.columns))) for i in items)
     return FieldView(
         key,
         label,

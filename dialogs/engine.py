@@ -290,7 +290,7 @@ class Dialog:
             turn.replies.append(Error(self.spec.message("eerste_vraag")))
         elif EDITING in turn.data and self.spec.step_of(turn.state).number != turn.data[EDITING]:
             turn.data.pop(EDITING)
-        self._ask(turn)
+        self._arrive(turn)
 
     def _edit(self, turn: TurnModel, ref: str) -> None:
         step = self.spec.find_step(ref) if ref else None
@@ -387,6 +387,12 @@ class Dialog:
         if turn.status == PlanStatus.FINISHED and turn.state != END:
             finished = self.first_missing(turn.answers) is None
             turn.status = PlanStatus.FINISHED if finished else PlanStatus.OPEN
+        self._arrive(turn)
+
+    def _arrive(self, turn: TurnModel) -> None:
+        """Ask the question moved to, after the summary it is to be answered with, if any."""
+        if turn.state != END and (summary := self.spec.field(turn.state).summary):
+            turn.replies.append(Summary(summary))
         self._ask(turn)
 
     def first_missing(

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Protocol
 
-from dialogs import answers
+from dialogs import actions, answers
 from dialogs.answers import Accepted, Refusal
 from dialogs.money import from_cents
 from dialogs.spec import Field, Kind
@@ -118,6 +118,12 @@ def _joined(separator: str) -> Callable[[Any, Formatter, bool], str]:
     return lambda stored, fmt, exact: separator.join(stored)
 
 
+def _parse_list(spec_field: Field, text: str) -> Accepted | Refusal:
+    if spec_field.columns:
+        return actions.parse_points(text, spec_field.columns)  # wie, wat, wanneer
+    return answers.parse_list(text)
+
+
 # fmt: off
 KINDS: Mapping[Kind, KindRules] = {
     # kind:          parse, check, present, screen (free text), layout
@@ -139,7 +145,7 @@ KINDS: Mapping[Kind, KindRules] = {
         lambda stored, fmt, exact: fmt.date(date.fromisoformat(stored)), False, Layout.TEXT,
     ),
     Kind.LIST: KindRules(
-        lambda f, text: answers.parse_list(text), _is_texts, _joined("; "), True, Layout.ITEMS
+        _parse_list, _is_texts, _joined("; "), True, Layout.ITEMS
     ),
     Kind.COSTS: KindRules(
         _costs_by_lines, _is_cost_lines,

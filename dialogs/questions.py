@@ -23,15 +23,51 @@ class Questions:
         current = answers.get(spec_field.key)
         first = step.fields[0].key == spec_field.key
         shown = None if current is None else present(spec_field, current, self.fmt)
+        earlier = self.earlier(spec_field, answers)
+        choices = spec_field.choices
+        if earlier is not None and current is None and not choices:
+            choices = (self.spec.message("overnemen"),)
+        helps = (*self._earlier_help(spec_field, earlier), *self.provisions(spec_field, answers))
         return replace(
-            self.in_between(spec_field, spec_field.text, spec_field.choices),
+            self.in_between(spec_field, spec_field.text, choices),
             kind=spec_field.kind.value,
-            help=spec_field.help,
+            help=(*spec_field.help, *helps),
             max=spec_field.max,
             required=spec_field.required,
             current=shown,
             intro=self.intro(step) if first else "",
         )
+
+    def earlier(self, spec_field: Field, answers: Mapping[str, Any]) -> Any:
+        """The stored answer of the earlier field this question builds on, if any."""
+        return answers.get(spec_field.earlier) if spec_field.earlier else None
+
+    def _earlier_help(self, spec_field: Field, earlier: Any) -> tuple[str, ...]:
+        if earlier is None:
+            return ()
+        source = self.spec.field(spec_field.earlier)
+        shown = present(source, earlier, self.fmt)
+        return (self.spec.message("eerder_antwoord", vraag=source.title, antwoord=shown),)
+
+    def provisions(self, spec_field: Field, answers: Mapping[str, Any]) -> tuple[str, ...]:
+        """The provisions of wetten.yaml for the laws picked in the fields named, as help."""
+        laws: list[str] = []
+        for source in spec_field.provisions:
+            picked = answers.get(source)
+            laws += [law for law in picked or () if law not in laws]
+        lines = [
+            self.spec.message(
+                "wet_bepaling",
+                wet=law,
+                artikel=p.artikel,
+                ruimte=p.ruimte,
+                beslist=p.beslist,
+                bron=p.bron,
+            )
+            for law in laws
+            for p in self.spec.wetten.get(law, ())
+        ]
+        return (self.spec.message("wet_bepalingen"), *lines) if lines else ()
 
     def intro(self, step: Step) -> str:
         lines = [step.question]

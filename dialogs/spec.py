@@ -25,6 +25,16 @@ class Kind(StrEnum):
     COSTS = "costs"
 
 
+@dataclass(frozen=True)
+class Provision:
+    """A provision for maatwerk or deviation in a law, as a method text names it."""
+
+    artikel: str
+    ruimte: str  # what it allows, in one line
+    beslist: str  # who decides
+    bron: str  # the source: file and a short locator
+
+
 class SpecError(ValueError):
     """The interview data is malformed; the message names the offending place."""
 
@@ -36,8 +46,13 @@ class Condition:
     field: str
     equals: str | None = None
     includes: str | None = None
+    # `when: {empty: [a, b]}`: every one of these fields is unanswered or empty (`field` is
+    # then the last of them, so the order check below sees the latest one).
+    empty: tuple[str, ...] = ()
 
     def holds(self, answers: Mapping[str, Any]) -> bool:
+        if self.empty:
+            return all(answers.get(key) in (None, "", []) for key in self.empty)
         value = answers.get(self.field)
         if self.equals is not None:
             return value == self.equals
@@ -70,6 +85,15 @@ class Field:
     unit: str = ""
     # A date that may not lie in the past (`future: true`), such as an evaluation.
     future: bool = False
+    # An earlier field whose answer is shown with this question, to confirm or extend rather
+    # than to type twice.
+    earlier: str = ""
+    # A template (templates/<summary>.txt.j2) sent just before this question is asked, so
+    # the answer is given with that summary on the screen.
+    summary: str = ""
+    # Earlier multiple-choice fields of laws: the provisions of wetten.yaml for the laws
+    # picked there are offered as help with this question.
+    provisions: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
@@ -99,6 +123,8 @@ class Interview:
     sections: Mapping[str, str] = field(default_factory=dict)
     costs: CostModel = field(default_factory=lambda: CostModel((), ()))
     prices: tuple[PriceEntry, ...] = ()
+    # Per law (a choice of a laws question): the provisions for maatwerk the sources name.
+    wetten: Mapping[str, tuple[Provision, ...]] = field(default_factory=dict)
     fields: tuple[Field, ...] = field(init=False)
     _by_key: Mapping[str, Field] = field(init=False, repr=False)
     _step_of: Mapping[str, Step] = field(init=False, repr=False)
@@ -140,6 +166,7 @@ class Interview:
         messages: Mapping[str, Any],
         costs: Mapping[str, Any] | None = None,
         prices: Mapping[str, Any] | None = None,
+        wetten: Mapping[str, Any] | None = None,
     ) -> Interview:
         """Build and validate an interview from parsed YAML mappings."""
         raw_steps = _require(interview, "steps", list, "interview")
@@ -160,6 +187,7 @@ class Interview:
             sections={str(k): str(v) for k, v in (interview.get("sections") or {}).items()},
             costs=_cost_model(costs or {}),
             prices=_price_list(prices or {}),
+            wetten=_wetten(wetten or {}),
         )
         _check_references(spec)
         return spec
@@ -237,13 +265,7 @@ def _field(raw: Any, where: str) -> Field:
     when = raw.get("when")
     condition = None
     if when is not None:
-        if not isinstance(when, Mapping) or "field" not in when:
-            raise SpecError(f"{where}: 'when' needs a 'field'")
-        condition = Condition(
-            field=str(when["field"]),
-            equals=None if when.get("equals") is None else str(when["equals"]),
-            includes=None if when.get("includes") is None else str(when["includes"]),
-        )
+        condition = _condition(when, where)
     max_length = raw.get("max_length")
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
         raise SpecError(f"{where}: max_length must be a positive whole number")
@@ -265,6 +287,24 @@ def _field(raw: Any, where: str) -> Field:
         synonyms=_synonyms(raw.get("synoniemen"), choices, where),
         unit=str(raw.get("unit", "")),
         future=bool(raw.get("future", False)),
+        earlier=str(raw.get("earlier", "")),
+        summary=str(raw.get("summary", "")),
+        provisions=_strings(raw.get("provisions"), f"{where}.provisions"),
+    )
+
+
+def _condition(when: Any, where: str) -> Condition:
+    if isinstance(when, Mapping) and when.get("empty") is not None:
+        empty = _strings(when["empty"], f"{where}.when.empty")
+        if not empty:
+            raise SpecError(f"{where}: 'when: empty' needs at least one field")
+        return Condition(field=empty[-1], empty=empty)
+    if not isinstance(when, Mapping) or "field" not in when:
+        raise SpecError(f"{where}: 'when' needs a 'field' or 'empty'")
+    return Condition(
+        field=str(when["field"]),
+        equals=None if when.get("equals") is None else str(when["equals"]),
+        includes=None if when.get("includes") is None else str(when["includes"]),
     )
 
 
@@ -294,11 +334,17 @@ def _check_references(spec: Interview) -> None:
     for f in spec.fields:
         if f.key in seen:
             raise SpecError(f"field '{f.key}' appears twice")
-        if f.when is not None:
-            if f.when.field not in seen:
+        for earlier in _earlier_refs(f):
+            if earlier not in seen:
                 raise SpecError(
-                    f"field '{f.key}': 'when' must refer to an earlier field, not '{f.when.field}'"
+                    f"field '{f.key}': '{earlier}' must be an earlier field of the interview"
                 )
+        if f.earlier and spec.field(f.earlier).kind is not f.kind:
+            raise SpecError(f"field '{f.key}': 'earlier' must be a field of the same type")
+        for laws_field in f.provisions:
+            if spec.field(laws_field).kind is not Kind.MULTICHOICE:
+                raise SpecError(f"field '{f.key}': provisions come from a multichoice field")
+        if f.when is not None:
             source = spec.field(f.when.field)
             for value in (f.when.equals, f.when.includes):
                 if value is not None and source.choices and value not in source.choices:
@@ -306,8 +352,20 @@ def _check_references(spec: Interview) -> None:
                         f"field '{f.key}': '{value}' is not a choice of '{source.key}'"
                     )
         seen.add(f.key)
+    laws = {c for f in spec.fields for source in f.provisions for c in spec.field(source).choices}
+    for law in spec.wetten:
+        if law not in laws:
+            raise SpecError(
+                f"wetten '{law}': not a choice of a laws question that offers provisions"
+            )
     if any(f.kind is Kind.COSTS for f in spec.fields) and not spec.costs.frequencies:
         raise SpecError("costs fields need the units and frequencies of kosten.yaml")
+
+
+def _earlier_refs(f: Field) -> tuple[str, ...]:
+    """The fields this one refers to, each of which must come before it."""
+    when = () if f.when is None else (f.when.empty or (f.when.field,))
+    return (*when, *((f.earlier,) if f.earlier else ()), *f.provisions)
 
 
 def _fraction(value: Any, where: str) -> Fraction | None:
@@ -366,3 +424,29 @@ def _price_list(data: Mapping[str, Any]) -> tuple[PriceEntry, ...]:
             )
         )
     return tuple(entries)
+
+
+_PROVISION_KEYS = ("artikel", "ruimte", "beslist", "bron")
+
+
+def _wetten(data: Mapping[str, Any]) -> dict[str, tuple[Provision, ...]]:
+    raw_laws = data.get("wetten") or {}
+    if not isinstance(raw_laws, Mapping):
+        raise SpecError("wetten.wetten: expected a mapping from a law to its provisions")
+    laws: dict[str, tuple[Provision, ...]] = {}
+    for law, raw in raw_laws.items():
+        where = f"wetten '{law}'"
+        provisions = []
+        for i, entry in enumerate(_as_list(raw, where)):
+            here = f"{where}[{i}]"
+            if not isinstance(entry, Mapping):
+                raise SpecError(f"{here}: expected a mapping")
+            unknown = set(entry) - set(_PROVISION_KEYS)
+            if unknown:
+                raise SpecError(f"{here}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+            values = {k: str(_require(entry, k, str, here)).strip() for k in _PROVISION_KEYS}
+            if not all(values.values()):
+                raise SpecError(f"{here}: {', '.join(_PROVISION_KEYS)} may not be empty")
+            provisions.append(Provision(**values))
+        laws[str(law)] = tuple(provisions)
+    return laws

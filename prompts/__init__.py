@@ -24,7 +24,8 @@ def _load_yaml(path: Path) -> Any:
 
 
 def load_interview(directory: Path | None = None) -> Interview:
-    """The interview from `interview.yaml`, `messages.yaml`, `kosten.yaml`, `prijslijst.yaml`.
+    """The interview from `interview.yaml`, `messages.yaml`, `kosten.yaml`, `prijslijst.yaml`
+    and `wetten.yaml`.
 
     A file missing from `directory` is taken from the shipped prompts, so a municipality
     can override just the questions or just the wording.
@@ -40,6 +41,7 @@ def load_interview(directory: Path | None = None) -> Interview:
         _load_yaml(pick("messages.yaml")),
         costs=_load_yaml(pick("kosten.yaml")),
         prices=_load_yaml(pick("prijslijst.yaml")),
+        wetten=_load_yaml(pick("wetten.yaml")),
     )
 
 

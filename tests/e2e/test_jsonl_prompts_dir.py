@@ -100,7 +100,7 @@ def test_added_questions_are_asked_in_their_place(
     assert (turn[0]["field"], turn[0]["current"]) == ("huishouden.sinds", "1 april 2024")
 
     turn = driver.send("overzicht")
-    assert "Stap 1. Situatieschets: 5 van 24 ingevuld" in turn[0]["text"].splitlines()
+    assert "Stap 1. Situatieschets: 5 van 30 ingevuld" in turn[0]["text"].splitlines()
 
     turn = driver.send("plan")
     assert kinds(turn) == ["document", "question"]

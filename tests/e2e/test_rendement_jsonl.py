@@ -76,7 +76,7 @@ def test_eveline_totals_and_comparisons(
         "Huurtoeslag: 1 huishouden per jaar × € 2.100,00 per huishouden = € 2.100,00 per jaar"
         in messages
     )
-    # the waardendriehoek is sent when step 5 is done
+    # the waardendriehoek is sent just before the weging is asked
     triangle = next(m for m in messages if m.startswith("Waardendriehoek"))
     assert "- De huidige situatie: € 0" in triangle
     assert "- Het dreigend scenario: € 57.650" in triangle

@@ -80,7 +80,7 @@ def test_the_eveline_plan_in_every_format(app: App) -> None:
                 assert line["omschrijving"] in text
         elif isinstance(value, list):
             for item in value:
-                parts = [p for p in item.split(" - ")] if field.columns else [item]
+                parts = item.split(" | ") if field.columns else [item]
                 for part in parts:
                     assert flat(part) in text, (key, part)
         elif field.kind is Kind.MONEY:
@@ -151,3 +151,33 @@ def test_a_large_plan_renders_whole(app: App) -> None:
     assert "woord0 woord1 woord2" in words
     assert long.split()[-1] in words
     assert words.count(long.split()[-1]) >= 10
+
+
+def test_the_new_canvas_fields_and_an_open_wanneer_show_in_the_documents(app: App) -> None:
+    def answer(field: Field) -> str:
+        if field.key == "actieplan.na_doorbraak":
+            return "Wijkteam: bel Wmo, CIZ en zorgkantoor"
+        return sample_answer(field)
+
+    answers = build(app, answer, ["Klaar", "Klaar", "Klaar"])
+    markdown = app.renderer.markdown("3012", answers, TODAY)
+    for label in (
+        "Waar wordt steeds tegenaan gelopen?",
+        "Problemen op persoonlijk gebied",
+        "Professionele problemen",
+        "Systeemproblemen",
+        "Domeinen waartussen het schuurt",
+        "Wetten waartussen het schuurt",
+        "Perspectief over vijf jaar",
+        "Hoe de wet van toepassing is",
+        "Waarom geen rendement",
+        "Regievoerder",
+        "Hoe vaak evalueren",
+        "Waaraan de evaluatie toetst",
+    ):
+        assert f"**{label}**" in markdown, label
+    assert "### Problemen" in markdown
+    assert "Antwoord over rendement geen\\_kosten" in markdown
+    assert "| Wijkteam | bel Wmo, CIZ en zorgkantoor | open |" in markdown
+    text = flat(pdf_text(app.renderer.pdf("3012", answers, TODAY)))
+    assert "Waarom geen rendement" in text and "Perspectief over vijf jaar" in text

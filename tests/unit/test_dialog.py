@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import prompts
+from bot.formatting import DutchFormatter
 from dialogs import (
     END,
     Choose,
@@ -24,8 +28,10 @@ from dialogs import (
     Question,
     Snapshot,
     Submit,
+    Summary,
     Text,
 )
+from dialogs.spec import SpecError
 from tests.conftest import sample_answer
 
 
@@ -196,16 +202,18 @@ def test_overzicht_lists_filled_and_missing_per_step(plan: Plan) -> None:
     plan.send("Een titel")
     plan.send("overzicht")
     text = next(r.text for r in plan.replies if isinstance(r, Message))
-    assert "Stap 1. Situatieschets: 1 van 22 ingevuld" in text
+    assert "Stap 1. Situatieschets: 1 van 28 ingevuld" in text
     assert "✓ ingevuld: Titel van het plan" in text
     assert "Naam professional" in text.split("verplicht, nog open:")[1]
-    assert "Stap 6. Actieplan: 0 van 4 ingevuld" in text
+    assert "Stap 6. Actieplan: 0 van 7 ingevuld" in text
     assert plan.question.field == "plan.professional"
 
 
 def test_wijzig_edits_a_whole_step_then_returns(plan: Plan, spec: Interview) -> None:
     plan.answer_until("overzicht.ondersteuning")
     plan.send("wijzig 2")
+    assert plan.question.field == "toekomstperspectief.perspectief"
+    plan.send("overslaan")  # keep the stored answer
     assert plan.question.field == "toekomstperspectief.korte_termijn"
     assert plan.question.current is not None
     plan.send("rust; een eigen woning")
@@ -242,7 +250,7 @@ def test_a_conditional_question_follows_its_trigger(plan: Plan) -> None:
     plan.send("Wmo; Anders, namelijk")
     assert plan.question.field == "legitimiteit.wetten_anders"
     plan.send("Wet basisregistratie personen")
-    assert plan.question.field == "legitimiteit.regel"
+    assert plan.question.field == "legitimiteit.toepassing"
 
 
 def test_commands_stop_plan_help_and_unknown(plan: Plan) -> None:
@@ -337,3 +345,204 @@ def test_one_dialog_serves_threads_at_once(dialog: Dialog, spec: Interview) -> N
         histories = list(pool.map(interview, [Plan(dialog) for _ in range(8)]))
     assert all(history == expected for history in histories)
     assert len(dialog.machine.models) <= 4 + 1  # a model per thread at most, reused
+
+
+# --- issue 13: every canvas field, legitimiteit with the law at hand, action points ----------
+
+
+def test_the_canvas_fields_come_in_the_methods_order(spec: Interview) -> None:
+    keys = [f.key for f in spec.fields]
+    canvas = [
+        "situatieschets.domeinen",
+        "situatieschets.tegenaan",
+        "situatieschets.geprobeerd_persoonlijk",
+        "situatieschets.geprobeerd_professioneel",
+        "situatieschets.geprobeerd_systeem",
+        "situatieschets.dreigend_scenario",
+        "problemen.persoonlijk",
+        "problemen.professioneel",
+        "problemen.systeem",
+        "problemen.domeinen",
+        "problemen.wetten",
+        "toekomstperspectief.perspectief",
+        "legitimiteit.wetten",
+        "legitimiteit.toepassing",
+        "legitimiteit.uitzonderingsgronden",
+        "legitimiteit.wie_beslist",
+        "rendement.doorbraak",
+        "rendement.geen_kosten",
+        "waardendriehoek.weging",
+        "actieplan.regievoerder",
+        "actieplan.voor_doorbraak",
+        "actieplan.evaluatie",
+        "actieplan.evaluatie_ritme",
+        "actieplan.evaluatie_criteria",
+    ]
+    assert [k for k in keys if k in canvas] == canvas
+    assert (
+        "Er is geen passende regeling voor dit huishouden omdat"
+        in spec.field("problemen.systeem").text
+    )
+    assert spec.field("problemen.wetten").text == "Tussen welke wetten schuurt het?"
+    assert spec.field("problemen.domeinen").text == "Tussen welke domeinen schuurt het?"
+    assert "over vijf jaar" in spec.field("toekomstperspectief.perspectief").text
+
+
+def test_what_the_household_can_do_offers_the_earlier_answer(plan: Plan, spec: Interview) -> None:
+    plan.answer_until("overzicht.zelf")
+    earlier = plan.snapshot.answers["situatieschets.zelf_ondernomen"]
+    question = plan.question
+    assert question.choices == ("Overnemen",)
+    assert any(earlier in line and "Zelf ondernomen" in line for line in question.help)
+    plan.send("Overnemen")
+    assert plan.snapshot.answers["overzicht.zelf"] == earlier
+    # step 5's "Wat kan de bewoner zelf doen" offers step 3's answer the same way; a typed
+    # answer extends it instead
+    plan.answer_until("betrokkenheid.zelf_doen")
+    assert any(earlier in line for line in plan.question.help)
+    plan.send(f"{earlier} En de buurvrouw past op.")
+    assert plan.snapshot.answers["betrokkenheid.zelf_doen"].endswith("de buurvrouw past op.")
+
+
+def test_the_waardendriehoek_is_shown_before_the_weging(plan: Plan) -> None:
+    plan.answer_until("betrokkenheid.zelf_doen")
+    replies = plan.send("Zij regelen de verhuizing zelf.")
+    kinds = [type(r).__name__ for r in replies]
+    assert kinds[-2:] == ["Summary", "Question"]
+    assert replies[-2] == Summary("waardendriehoek")
+    assert plan.question.field == "waardendriehoek.weging"
+    replies = plan.send("De doorbraak weegt het zwaarst.")
+    assert not any(isinstance(r, Summary) for r in replies)  # not again after the step
+    plan.send("terug")
+    assert any(isinstance(r, Summary) for r in plan.replies)  # back at it: shown again
+
+
+def test_a_plan_without_cost_lines_needs_a_reason(plan: Plan, spec: Interview) -> None:
+    plan.answer_until("rendement.geen_kosten")  # the cost tables were left empty
+    assert plan.question.required
+    plan.send("overslaan")
+    assert plan.errors() and plan.question.field == "rendement.geen_kosten"
+    plan.send("De doorbraak kost niets extra; er valt geen zorg weg.")
+    assert plan.question.field == "betrokkenheid.regie"
+    condition = spec.field("rendement.geen_kosten").when
+    assert condition is not None
+    line = {"omschrijving": "Inzet", "prijs": 6500, "eenheid": "uur", "aantal": "2"}
+    assert not condition.holds({"rendement.dreigend": [{**line, "frequentie": "week"}]})
+    assert condition.holds({"rendement.huidig": [], "rendement.doorbraak": []})
+
+
+@pytest.mark.parametrize(
+    ("laws", "shown"),
+    [
+        ("Participatiewet", ["art. 16 lid 1", "art. 41 lid 4"]),
+        ("Wmo", ["Memorie van toelichting"]),
+    ],
+)
+def test_the_provisions_of_a_picked_law_are_offered_as_help(
+    plan: Plan, laws: str, shown: list[str]
+) -> None:
+    plan.answer_until("legitimiteit.wetten")
+    plan.send(laws)
+    for field in ("legitimiteit.uitzonderingsgronden", "legitimiteit.wie_beslist"):
+        plan.answer_until(field)
+        help_text = "\n".join(plan.question.help)
+        assert "Ruimte in de gekozen wetten" in help_text
+        for article in shown:
+            assert f"{laws}, {article}" in help_text
+        assert "Bron: doorbraakboek-deel-I-II.txt" in help_text
+        plan.send("Het college")
+
+
+def test_a_law_without_named_provisions_offers_none(plan: Plan) -> None:
+    plan.answer_until("problemen.wetten")
+    plan.send("Woningwet")
+    plan.answer_until("legitimiteit.wetten")
+    plan.send("Woningwet; Zorgverzekeringswet")
+    plan.answer_until("legitimiteit.uitzonderingsgronden")
+    assert not any("Ruimte in de gekozen wetten" in h for h in plan.question.help)
+
+
+def test_action_points_are_read_in_every_form_and_read_back(plan: Plan) -> None:
+    plan.answer_until("actieplan.voor_doorbraak")
+    plan.send(
+        "Wijkteam: plan bespreken met de Wmo, binnen een week\n"
+        "Wmo - kosten vaststellen - 1 april\n"
+        "Kinderen | plek zoeken | drie weken\n"
+        "Wijkteam: bel Wmo, CIZ en zorgkantoor"
+    )
+    assert plan.snapshot.answers["actieplan.voor_doorbraak"] == [
+        "Wijkteam | plan bespreken met de Wmo | binnen een week",
+        "Wmo | kosten vaststellen | 1 april",
+        "Kinderen | plek zoeken | drie weken",
+        "Wijkteam | bel Wmo, CIZ en zorgkantoor",
+    ]
+    texts = [r.text for r in plan.replies if isinstance(r, Message)]
+    assert texts[0].splitlines() == [
+        "Genoteerd:",
+        "Wie | Wat | Wanneer",
+        "Wijkteam | plan bespreken met de Wmo | binnen een week",
+        "Wmo | kosten vaststellen | 1 april",
+        "Kinderen | plek zoeken | drie weken",
+        "Wijkteam | bel Wmo, CIZ en zorgkantoor | open",
+    ]
+    assert "'Wanneer' staat nog op 'open' bij: Wijkteam" in texts[1]
+    assert "wijzig 6" in texts[1]
+
+
+def test_an_action_point_without_separators_is_refused_not_stored_as_wie(plan: Plan) -> None:
+    plan.answer_until("actieplan.voor_doorbraak")
+    plan.send("Wijkteam - belt de school - morgen\nwijkteam belt de wmo volgende week")
+    assert "actieplan.voor_doorbraak" not in plan.snapshot.answers
+    (error,) = plan.errors()
+    assert "'wijkteam belt de wmo volgende week'" in error and "wie: wat, wanneer" in error
+    assert plan.question.field == "actieplan.voor_doorbraak"
+
+
+def test_the_shipped_wetten_name_only_checklist_laws(spec: Interview) -> None:
+    checklist = spec.field("legitimiteit.wetten").choices
+    assert set(spec.wetten) <= set(checklist)
+    assert [p.artikel for p in spec.wetten["Participatiewet"]] == [
+        "art. 16 lid 1",
+        "art. 41 lid 4",
+    ]
+    assert spec.wetten["Woningwet"] == ()  # the method texts name none
+    assert all(
+        p.bron.startswith("doorbraakboek-deel-I-II.txt") for ps in spec.wetten.values() for p in ps
+    )
+
+
+def _wetten_file(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "wetten.yaml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def test_a_municipality_extends_the_wetten(tmp_path: Path) -> None:
+    folder = _wetten_file(
+        tmp_path,
+        "wetten:\n  Woningwet:\n    - artikel: art. 1\n      ruimte: Een woning met voorrang.\n"
+        "      beslist: De wethouder\n      bron: beleidsregels, par. 2\n",
+    )
+    spec = prompts.load_interview(folder)
+    plan = Plan(Dialog(spec, DutchFormatter()))
+    plan.answer_until("legitimiteit.wetten")
+    plan.send("Woningwet")
+    plan.answer_until("legitimiteit.wie_beslist")
+    assert any("Woningwet, art. 1: Een woning met voorrang." in h for h in plan.question.help)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("wetten:\n  Jeugdwet: []\n", "'Jeugdwet': not a choice"),
+        ("wetten:\n  Wmo:\n    - artikel: art. 2\n      ruimte: x\n      beslist: y\n", "bron"),
+        (
+            "wetten:\n  Wmo:\n    - {artikel: a, ruimte: b, beslist: c, bron: d, url: e}\n",
+            "unknown key(s) url",
+        ),
+        ("wetten:\n  Wmo:\n    - {artikel: '', ruimte: b, beslist: c, bron: d}\n", "empty"),
+        ("wetten: [Wmo]\n", "expected a mapping"),
+    ],
+)
+def test_a_wrong_wetten_file_is_refused_at_load(tmp_path: Path, text: str, problem: str) -> None:
+    with pytest.raises(SpecError, match=re.escape(problem)):
+        prompts.load_interview(_wetten_file(tmp_path, text))
