@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -11,6 +13,8 @@ from pathlib import Path
 from bot.bootstrap import App
 from bot.service import PlanFinished, Turn
 from dialogs import Document, Done, Error, Message, Question, Reply, Summary, Text, noted_open
+from dialogs.answers import match_choice
+from dialogs.spec import Field, Kind
 
 # The field names of the two questions about a finished plan, asked before it is opened; they
 # are not fields of the interview (see docs/protocol.md).
@@ -119,10 +123,9 @@ class LocalChat:
         assert self.finished is not None and self.plan_id is not None
         spec = self.app.dialog.spec
         question = self._finished_question(confirm=self.confirming)
-        word = text.strip().lower()
-        if word in spec.commands["stop"]:
+        if text.strip().lower() in spec.commands["stop"]:
             return [Message(spec.message("gepauzeerd")), Done()], True
-        picked = _pick(word, question.choices)
+        picked = _pick(text, question, spec.commands)
         if picked is None:
             keuzes = ", ".join(f"{n}. {c}" for n, c in enumerate(question.choices, 1))
             return [Error(spec.message("geen_keuze", keuzes=keuzes)), question], False
@@ -201,13 +204,31 @@ def write_private(path: Path, content: bytes) -> None:
         raise
 
 
-def _pick(word: str, choices: tuple[str, ...]) -> int | None:
-    """The 1-based choice that `word` names: its number, or the start of its label."""
-    if word.isdigit():
-        number = int(word)
-        return number if 1 <= number <= len(choices) else None
-    found = [n for n, label in enumerate(choices, 1) if word and label.lower().startswith(word)]
-    return found[0] if len(found) == 1 else None
+def _pick(text: str, question: Question, yes_no: Mapping[str, tuple[str, ...]]) -> int | None:
+    """The 1-based choice that `text` names, read like every other choice (dialogs.answers):
+    its number, its label with a small typo, or a word of four letters or more that only its
+    label has (`bekijken`, `nieuw`); for a yes/no, the dialog's words for ja and nee too.
+    None if unsure."""
+    labels = question.choices
+    words = [set(re.findall(r"\w+", label.lower())) for label in labels]
+    synonyms = {
+        word: label
+        for label, own in zip(labels, words, strict=True)
+        for word in own
+        if len(word) >= 4 and sum(word in other for other in words) == 1
+    }
+    if len(labels) == 2:
+        for label, key in zip(labels, ("ja", "nee"), strict=True):
+            synonyms.update(dict.fromkeys(yes_no.get(key, ()), label))
+    menu = Field(
+        key=question.field,
+        kind=Kind.CHOICE,
+        text=question.text,
+        choices=labels,
+        synonyms=tuple(synonyms.items()),
+    )
+    chosen = match_choice(menu, text)
+    return None if chosen is None else labels.index(chosen) + 1
 
 
 def is_text(text: str) -> bool:

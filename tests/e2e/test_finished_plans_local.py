@@ -39,8 +39,8 @@ def test_reopening_a_finished_plan_offers_a_choice_and_changes_nothing(
     assert kinds(turn) == ["error", "question"]
     assert turn[1]["field"] == "plan_af"
 
-    # Looking at it: the overview and the document, then the same choice again.
-    turn = driver.send("bekijken")
+    # Looking at it (typed in a hurry): the overview and the document, then the choice again.
+    turn = driver.send("Bekjken")
     assert kinds(turn) == ["message", "document", "question"]
     assert turn[0]["text"].startswith("Overzicht van het plan:")
     assert given["plan.titel"] in turn[1]["text"]
