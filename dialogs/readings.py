@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-import dateparser
 from rapidfuzz import fuzz
 
 from dialogs.money import AmountError, parse_decimal
@@ -169,6 +168,10 @@ def read_date(text: str, today: date) -> date | None:
         return _part_of_month(m, today)
     if lowered.isdigit() or not _DATE_HINT.search(lowered):
         return None
+    # Imported here, not at the top: it costs about 40 ms and its data, and the bot, the
+    # document worker and the terminal start without it until someone types a date.
+    import dateparser
+
     # `over een jaar`, `over drie weken`: dateparser counts in digits only.
     counted = " ".join(str(_NUMBER_WORDS.get(word, word)) for word in lowered.split())
     parsed = dateparser.parse(
