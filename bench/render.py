@@ -55,6 +55,8 @@ def _answer(field: Any, long: bool) -> str:
             return "Wijkteam - bespreekt het plan met de Wmo - binnen een week"
         case Kind.LIST:
             return "rust in huis; een eigen woning"
+        case Kind.GROUP:
+            return "Nee"  # no further rules in the way: the first rule has its own fields
     base = "Het huishouden woont sinds een half jaar bij vrienden en zoekt een eigen plek. "
     return base * 50 if long and not field.max_length else base
 

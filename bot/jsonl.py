@@ -27,6 +27,7 @@ def encode(item: Item) -> dict[str, Any]:
             "intro": item.intro,
             "current": item.current,
             "part": item.part,
+            "skip_rest": item.skip_rest,
         }
     if isinstance(item, Error):
         return {"type": "error", "text": item.text}

@@ -16,11 +16,15 @@ MAX_CALLBACK_DATA = 64
 
 # Callback data: `<action>|<plan id>|<revision>|<value>`. The revision identifies the
 # question a button belongs to: a press on a button of an older question is refused. What
-# the value means depends on the action: read it through `choice`, `answer` or `message_id`.
+# the value means depends on the action: read it through `choice`, `answer`, `rest` or
+# `message_id`.
 CHOOSE, SUBMIT, SKIP, RESUME = "c", "k", "s", "h"
 # Keep the current answer of a question asked again (after /terug or /wijzig): the dialog
 # hears `overslaan`, which keeps an answered question's answer; only the trace differs.
 KEEP = "g"
+# SKIP's value: 0 passes over the one question, SKIP_REST the optional rest of the step
+# (the dialog hears `verder`).
+SKIP_REST = 1
 # /verwijder's confirmation (answer DELETE_YES or DELETE_NO), and deleting a plan's
 # messages from the chat (message_id: the message that carries the button).
 DELETE, FORGET = "v", "x"
@@ -58,6 +62,11 @@ class Button:
         return self.value
 
     @property
+    def rest(self) -> bool:
+        """SKIP: whether the optional rest of the step is passed over, not one question."""
+        return self.value == SKIP_REST
+
+    @property
     def message_id(self) -> int:
         """FORGET: the id of the message that carries the button."""
         return self.value
@@ -93,12 +102,13 @@ def question_html(q: Question, spec: Interview, ideas: Sequence[str] = ()) -> st
     parts = [f"<b>{esc(progress)}</b>"]
     if q.intro:
         parts.append(f"<i>{esc(q.intro)}</i>")
-    mark = spec.message("verplicht_kenmerk" if q.required else "niet_verplicht_kenmerk")
+    mark = spec.message(q.mark)
     parts.append(f"<b>{esc(q.text)}</b> {esc(mark)}")
     if q.help:
         parts.append("\n".join(f"• {esc(h)}" for h in q.help))
     if q.ticks:
-        parts.append(esc(spec.message("telegram_vink_aan", max=q.max or len(q.choices))))
+        key = "telegram_vink_aan" if q.limited else "telegram_vink_aan_vrij"
+        parts.append(esc(spec.message(key, max=q.max)))
     if q.current is not None:
         parts.append(esc(spec.message("huidig_antwoord", antwoord=q.current)))
     if ideas:
@@ -142,6 +152,10 @@ def keyboard(q: Question, spec: Interview, plan_id: int) -> InlineKeyboardMarkup
     elif not q.part and not q.required:
         skip = Button(SKIP, plan_id, q.revision).encode()
         rows.append([InlineKeyboardButton(spec.message("knop_overslaan"), callback_data=skip)])
+        if q.skip_rest:
+            rest = Button(SKIP, plan_id, q.revision, SKIP_REST).encode()
+            label = spec.message("knop_rest_overslaan")
+            rows.append([InlineKeyboardButton(label, callback_data=rest)])
     return InlineKeyboardMarkup(rows) if rows else None
 
 

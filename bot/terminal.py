@@ -35,14 +35,15 @@ def format_question(q: Question, spec: Interview) -> str:
         lines = ["", f"[{progress}]"]
         if q.intro:
             lines += [q.intro, ""]
-        mark = spec.message("verplicht_kenmerk" if q.required else "niet_verplicht_kenmerk")
+        mark = spec.message(q.mark)
         lines.append(f"{q.text} {mark}")
     lines += [f"  {h}" for h in q.help]
     if q.choices:
         width = len(str(len(q.choices)))
         lines += [f"  {i:>{width}}. {c}" for i, c in enumerate(q.choices, 1)]
         if q.kind == "multichoice":
-            lines.append(spec.message("meerdere_keuzes", max=q.max or len(q.choices)))
+            key = "meerdere_keuzes" if q.limited else "meerdere_keuzes_vrij"
+            lines.append(spec.message(key, max=q.max))
         else:
             lines.append(spec.message("keuze_nummer"))
     if q.current is not None:

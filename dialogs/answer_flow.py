@@ -65,7 +65,8 @@ class AnswerFlow:
             if word in self.spec.commands.get("nee", ()):
                 return self._again(turn, spec_field)
         earlier = self.questions.earlier(spec_field, turn.answers)
-        if earlier is not None and _same(text, self.spec.message("overnemen")):
+        takes_over = (self.spec.message("overnemen"), *self.spec.commands.get("overnemen", ()))
+        if earlier is not None and any(_same(text, word) for word in takes_over):
             # The earlier answer, confirmed as the answer to this question too.
             turn.record(key, earlier)
             return True

@@ -70,6 +70,10 @@ def _choice(spec_field: Field, text: str) -> str | Refusal:
         return Refusal(
             "keuze_twijfel", {"antwoord": text.strip(), "keuzes": " of ".join(found.candidates)}
         )
+    other = next((c for c in spec_field.choices if c.lower().startswith("anders")), None)
+    if other is not None and spec_field.kind is Kind.MULTICHOICE:
+        # E.g. a law that is not in the canvas's list: say how to name it anyway.
+        return Refusal("geen_keuze_anders", {"antwoord": text.strip(), "anders": other})
     return Refusal(
         "geen_keuze_van", {"antwoord": text.strip(), "keuzes": ", ".join(spec_field.choices)}
     )

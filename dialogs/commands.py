@@ -6,7 +6,7 @@ from dialogs.events import Command
 from dialogs.spec import Interview
 
 # The dialog's own commands; their words are under `commands:` in prompts/messages.yaml.
-COMMANDS = ("terug", "overslaan", "overzicht", "wijzig", "stop", "plan", "help")
+COMMANDS = ("terug", "overslaan", "verder", "overzicht", "wijzig", "stop", "plan", "help")
 
 
 def parse_command(spec: Interview, text: str) -> Command | None:

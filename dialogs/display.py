@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from dialogs.actions import split_point
+from dialogs.groups import group_item_text, group_rows
 from dialogs.kinds import Formatter, Layout, present, rules
 from dialogs.rendement import (
     DEFAULT_PERIOD_MONTHS,
@@ -107,10 +108,16 @@ def field_view(spec_field: Field, stored: Any, fmt: Formatter) -> FieldView:
     text = present(spec_field, stored, fmt)
     if layout is not Layout.ITEMS:
         return FieldView(key, label, kind, filled=True, text=text, layout=layout.value)
-    items = tuple(stored)
+    if isinstance(stored, str):  # a group's answer from before it was a group: free text
+        return FieldView(key, label, kind, filled=True, text=text, layout=Layout.TEXT.value)
     rows: tuple[tuple[str, ...], ...] = ()
-    if spec_field.columns:
-        rows = tuple(tuple(split_point(i, len(spec_field.columns))) for i in items)
+    if spec_field.kind is Kind.GROUP:
+        rows = tuple(tuple(cells) for cells in group_rows(spec_field, stored))
+        items = tuple(group_item_text(list(row.items())) for row in stored)
+    else:
+        items = tuple(stored)
+        if spec_field.columns:
+            rows = tuple(tuple(split_point(i, len(spec_field.columns))) for i in items)
     return FieldView(
         key,
         label,

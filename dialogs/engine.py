@@ -28,6 +28,7 @@ from dialogs.events import (
     Text,
 )
 from dialogs.flow import FieldFlow
+from dialogs.group_flow import GroupFlow
 from dialogs.kinds import Formatter
 from dialogs.models import ModelPool
 from dialogs.overview import current_step, overview, progress
@@ -50,6 +51,7 @@ def field_flows(spec: Interview, fmt: Formatter) -> dict[Kind, FieldFlow]:
     answer = AnswerFlow(spec, questions, screener)
     flows: dict[Kind, FieldFlow] = {kind: answer for kind in Kind}
     flows[Kind.COSTS] = CostsFlow(spec, questions, screener)
+    flows[Kind.GROUP] = GroupFlow(spec, questions, screener)
     return flows
 
 
@@ -163,6 +165,8 @@ class Dialog:
             self._back(turn)
         elif name == "overslaan":
             self._skip(turn)
+        elif name == "verder":
+            self._skip_rest(turn)
         elif name == "overzicht":
             turn.replies.append(Message(self.overview(turn.answers, turn.data)))
             self._ask(turn)
@@ -275,6 +279,49 @@ class Dialog:
         flow, spec_field = self._flow(turn)
         if flow.skip(turn, spec_field):
             self._advance(turn)
+
+    def _optional_rest(self, turn: TurnModel) -> list[str]:
+        """The optional questions of this step from here on that would still be asked."""
+        step = self.spec.step_of(turn.state)
+        keys = [f.key for f in step.fields]
+        # Cost lines are never passed over wholesale: a costs field has its own `overslaan`.
+        return [
+            f.key
+            for f in step.fields[keys.index(turn.state) :]
+            if not f.required
+            and f.kind is not Kind.COSTS
+            and self._wanted(turn, f.key)
+            and f.key not in turn.answers
+        ]
+
+    def _skip_rest(self, turn: TurnModel) -> None:
+        """`verder`: pass over the optional questions left in this step; required ones stay."""
+        if turn.state == END:
+            turn.replies.append(Error(self.spec.message("niets_over_te_slaan")))
+            self._ask(turn)
+            return
+        rest = self._optional_rest(turn)
+        if not rest:
+            turn.replies.append(Error(self.spec.message("rest_niets")))
+            self._ask(turn)
+            return
+        for key in rest:
+            turn.pass_over(key)
+        if turn.data.pop(EDITING, None) is not None:
+            # Editing asks every question again; passing over the rest ends the edit.
+            self.machine.set_state(self._first_open(turn), model=turn)
+        step = self.spec.step_of(rest[0])
+        costs = any(
+            f.kind is Kind.COSTS and self._wanted(turn, f.key)
+            for f in step.fields[step.fields.index(self.spec.field(rest[0])) :]
+        )
+        key = "rest_overgeslagen_kosten" if costs else "rest_overgeslagen"
+        turn.replies.append(Message(self.spec.message(key, stap=step.number)))
+        here = self.spec.field(turn.state) if turn.state != END else None
+        if here is not None and here.required and here.key not in turn.answers:
+            self._ask(turn)  # the question asked stays: it is required
+            return
+        self._advance(turn)
 
     def _back(self, turn: TurnModel) -> None:
         start = turn.state
@@ -422,11 +469,21 @@ class Dialog:
             return
         flow, spec_field = self._flow(turn)
         flow.ask(turn, spec_field)
+        last = turn.replies[-1] if turn.replies else None
+        if isinstance(last, Question) and not last.part and self._skips_rest(turn, last):
+            turn.replies[-1] = replace(last, skip_rest=True)
         # Ticks given with buttons so far are shown on the multiple choice they belong to.
         selection = turn.data.get(SELECTION) or {}
         last = turn.replies[-1] if turn.replies else None
         if selection.get("field") == spec_field.key and isinstance(last, Question) and last.ticks:
             turn.replies[-1] = replace(last, selected=tuple(selection["labels"]))
+
+    def _skips_rest(self, turn: TurnModel, question: Question) -> bool:
+        """Whether `verder` is offered: an optional question with more optional ones after it
+        in its step (so it saves more than `overslaan` would)."""
+        if question.required or question.current is not None:
+            return False
+        return len(self._optional_rest(turn)) > 1
 
     # --- where a plan stands (dialogs.overview) -------------------------------------------
 

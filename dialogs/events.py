@@ -64,6 +64,20 @@ class Question:
     part: str = ""
     # The options ticked so far on a multiple choice answered with buttons.
     selected: tuple[str, ...] = ()
+    # `verder` would pass over this and the other optional questions left in the step.
+    skip_rest: bool = False
+
+    @property
+    def mark(self) -> str:
+        """The message key of the note after the question's text: required, or how to skip."""
+        if self.required:
+            return "verplicht_kenmerk"
+        return "niet_verplicht_rest_kenmerk" if self.skip_rest else "niet_verplicht_kenmerk"
+
+    @property
+    def limited(self) -> bool:
+        """Whether a multiple choice allows fewer options than it shows (`Kies er hoogstens`)."""
+        return self.max is not None and self.max < len(self.choices)
 
     @property
     def ticks(self) -> bool:

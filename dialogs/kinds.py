@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from dialogs import actions, answers
 from dialogs.answers import Accepted, Refusal
+from dialogs.groups import group_item_text
 from dialogs.money import from_cents
 from dialogs.spec import Field, Kind
 
@@ -106,6 +107,31 @@ def _is_cost_lines(value: Any) -> bool:
     return isinstance(value, list) and all(is_cost_line(line) for line in value)
 
 
+def _is_rows(value: Any) -> bool:
+    """A group's items, each a mapping of its parts to text; or the text of a plan from
+    before the field became a group (`legitimiteit.andere_regels` was free text)."""
+    return isinstance(value, str) or (
+        isinstance(value, list)
+        and all(
+            isinstance(row, dict)
+            and row
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in row.items())
+            for row in value
+        )
+    )
+
+
+def _rows_as_text(stored: Any, fmt: Formatter, exact: bool) -> str:
+    """Items as `regel (bedoeling: …; wie beslist: …)`, a part not given as `—`."""
+    if isinstance(stored, str):
+        return stored
+    return "; ".join(group_item_text(list(row.items())) for row in stored)
+
+
+def _group_by_parts(spec_field: Field, text: str) -> Accepted | Refusal:
+    return Refusal("groep_per_deel")  # the group flow asks part by part
+
+
 def _as_text(stored: Any, fmt: Formatter, exact: bool) -> str:
     return str(stored)
 
@@ -151,6 +177,7 @@ KINDS: Mapping[Kind, KindRules] = {
         _costs_by_lines, _is_cost_lines,
         lambda stored, fmt, exact: f"{len(stored)} kostenposten", False, Layout.COSTS,
     ),
+    Kind.GROUP: KindRules(_group_by_parts, _is_rows, _rows_as_text, False, Layout.ITEMS),
 }
 # fmt: on
 

@@ -23,6 +23,8 @@ class Kind(StrEnum):
     DATE = "date"
     LIST = "list"
     COSTS = "costs"
+    # Several items, each with the same parts (`columns`), asked part by part (`parts`).
+    GROUP = "group"
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,9 @@ class Field:
     # Earlier multiple-choice fields of laws: the provisions of wetten.yaml for the laws
     # picked there are offered as help with this question.
     provisions: tuple[str, ...] = ()
+    # For a group: the questions for the second and later columns of each item (the first
+    # column is the answer to `text`).
+    parts: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
@@ -269,6 +274,10 @@ def _field(raw: Any, where: str) -> Field:
     max_length = raw.get("max_length")
     if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
         raise SpecError(f"{where}: max_length must be a positive whole number")
+    columns = _strings(raw.get("columns"), f"{where}.columns")
+    parts = _strings(raw.get("parts"), f"{where}.parts")
+    if kind is Kind.GROUP and (len(columns) < 2 or len(parts) != len(columns) - 1):
+        raise SpecError(f"{where}: a group names its columns and one question per later column")
     return Field(
         key=key,
         kind=kind,
@@ -277,7 +286,8 @@ def _field(raw: Any, where: str) -> Field:
         required=bool(raw.get("required", False)),
         choices=choices,
         max=maximum,
-        columns=_strings(raw.get("columns"), f"{where}.columns"),
+        columns=columns,
+        parts=parts,
         when=condition,
         label=str(raw.get("label", "")).strip(),
         min_value=None if raw.get("min") is None else str(raw["min"]),

@@ -67,6 +67,8 @@ def sample_answer(field: Field) -> str:
     match field.kind:
         case Kind.COSTS:
             return "Klaar"
+        case Kind.GROUP:
+            return "Nee"  # no (more) items: the group's own tests fill one
         case Kind.CHOICE:
             return field.choices[1]
         case Kind.MULTICHOICE:

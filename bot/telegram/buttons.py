@@ -128,7 +128,10 @@ async def _on_answer_button(kit: Kit, pressed: Pressed) -> None:
         event = Submit()
     else:
         assert button.action in (SKIP, KEEP)
-        event = Command("overslaan")  # on an answered question it keeps the answer
+        if button.action == SKIP and button.rest:
+            event = Command("verder")
+        else:
+            event = Command("overslaan")  # on an answered question it keeps the answer
 
     def admit(binding: ChatRecord | None) -> Decline | None:
         if binding is None or binding.plan_id != button.plan_id:
@@ -176,7 +179,8 @@ def _answer_shown(kit: Kit, pressed: Pressed) -> str | None:
     markup = message.reply_markup if isinstance(message, Message) else None
     action = pressed.button.action
     if action == SKIP:
-        return kit.spec.message("telegram_overgeslagen")
+        rest = pressed.button.rest
+        return kit.spec.message("telegram_rest_overgeslagen" if rest else "telegram_overgeslagen")
     if action == KEEP:
         return kit.spec.message("telegram_gehouden")
     if action == SUBMIT:

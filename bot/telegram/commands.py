@@ -67,6 +67,7 @@ COMMANDS: tuple[CommandRow, ...] = (
     _dialog("overzicht"),
     _dialog("terug"),
     _dialog("overslaan"),
+    _dialog("verder"),
     _dialog("wijzig"),
     _dialog("plan"),
     _dialog("stop"),

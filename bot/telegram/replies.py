@@ -127,6 +127,11 @@ class Replies:
                 found = []
             ideas = [s.text for s in found]
         text = "\n\n".join([*pending, question_html(question, self.spec, ideas)])
+        in_group = group is not None and group.kind == GROUP
+        if in_group and question.choices and question.kind not in ("choice", "multichoice"):
+            # Buttons and typed text both answer it (a cost line, `Overnemen`): the keyboard
+            # stays, so say how typed text reaches a bot that hears only replies.
+            text += "\n\n" + esc(self.spec.message("telegram_groep_typ_als_reactie"))
         markup: InlineKeyboardMarkup | ForceReply | None = keyboard(
             question, self.spec, turn.plan_id
         )

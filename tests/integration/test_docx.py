@@ -129,7 +129,7 @@ def test_the_eveline_plan(app: App) -> None:
     for total in ("€ 0", "€ 57.650", "€ 3.600", "€ 54.050"):
         assert total in text
     assert "Directe kosten: € 3.600 (doorbraakscenario tegenover de huidige situatie)" in text
-    assert "Reële baten: € 54.050 (doorbraakscenario tegenover het dreigend scenario)" in text
+    assert "Reële baten: € 54.050 (doorbraakscenario tegenover het dreigende scenario)" in text
 
     # the actieplan: real tables whose header row repeats on every page
     actions = table_with_header(doc, "Wie", "Wat", "Wanneer")
@@ -153,7 +153,7 @@ def test_the_eveline_plan(app: App) -> None:
     (scenarios,) = table_with_header(doc, "Scenario", "Totaal")
     assert [[c.text.replace("\xa0", " ") for c in row.cells] for row in scenarios.rows[1:]] == [
         ["De huidige situatie", "€ 0"],
-        ["Het dreigend scenario", "€ 57.650"],
+        ["Het dreigende scenario", "€ 57.650"],
         ["Het doorbraakscenario", "€ 3.600"],
     ]
     # the chart, 15 cm wide

@@ -16,7 +16,7 @@ from bot import exchange
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings
 from bot.local import LocalChat
-from dialogs import Field
+from dialogs import Field, Kind
 from dialogs.kinds import UnknownKind
 from tests.conftest import ROOT, sample_answer
 from tests.support.stored import every_plan
@@ -51,8 +51,12 @@ def fill_plan(app: App, household: str, costs: list[str], *, every_field: bool) 
             return "12" if every_field else "overslaan"
         if field.key in ("legitimiteit.wetten", "problemen.wetten") and every_field:
             return "Wmo; Anders, namelijk"
+        if field.kind is Kind.GROUP and every_field and field.key not in given:
+            given.add(field.key)  # one whole item in one message, then no more
+            return " | ".join(f"{column} van een tweede regel" for column in field.columns)
         return sample_answer(field)
 
+    given: set[str] = set()
     drive_plan(app, household, costs, answer, author="terminal:tester")
 
 

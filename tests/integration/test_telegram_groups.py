@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import re
 
-from tests.support.harness import FACILITATOR, MEMBER_A, MEMBER_B, Harness, texts
+from tests.support.harness import (
+    FACILITATOR,
+    MEMBER_A,
+    MEMBER_B,
+    Harness,
+    answer_current,
+    texts,
+)
 
 GROUP_ID = -4201
 GROUP = {"chat_type": "group", "chat_id": GROUP_ID}
@@ -139,3 +146,28 @@ async def test_without_a_known_name_the_facilitator_is_named_by_role(bot: Harnes
     assert texts(calls) == [
         "Alleen de gespreksleider of de eigenaar van het plan kan de sessie stoppen."
     ]
+
+
+async def test_a_question_with_buttons_that_also_takes_text_says_how_in_a_group(
+    bot: Harness,
+) -> None:
+    await bot.say("/sessie 3012", **LEADER)
+    for _ in range(80):
+        if bot.current_field() == "rendement.huidig":
+            break
+        await answer_current(bot, **LEADER)
+    asked = bot.last_question()
+    assert asked.params["chat_id"] == GROUP_ID
+    assert "inline_keyboard" in asked.params["reply_markup"]  # Klaar stays a button
+    hint = bot.spec.message("telegram_groep_typ_als_reactie")
+    assert asked.params["text"].endswith(hint)
+    # The typed line, sent as a reply to that question, is taken.
+    calls = await bot.say("Inzet wijkteam: 2 uur per week à € 65", **LEADER)
+    assert "Inzet wijkteam: 2 uur per week" in texts(calls)[0]
+    # A plain choice question shows no such line: its buttons are the answer.
+    status = [
+        c.params["text"]
+        for c in bot.stand_in.sent_to(GROUP_ID)
+        if c.method == "sendMessage" and "Wat is de relatiestatus?" in str(c.params.get("text"))
+    ]
+    assert status and hint not in status[0]
