@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from bot.docx_render import render_docx
 from bot.pdf import render_chart, render_pdf
 from dialogs import Formatter, Interview
-from dialogs.display import plan_view, rendement_view
+from dialogs.display import canvas_view, capitalized, plan_view, rendement_view
 from dialogs.kinds import present
 
 # Formats a plan can be rendered to (JSON is an export of the data itself, see exchange).
@@ -114,11 +114,13 @@ class Renderer:
             int(s.total * 1000 / largest) if largest > 0 else 0
             for s in rendement.scenarios
         ]
+        keys = [s.key for s in rendement.scenarios]
         wording = {
             key.removeprefix("document_"): value
             for key, value in self.spec.messages.items()
             if key.startswith("document_")
         }
+        steps = plan_view(self.spec, answers, self.fmt, open_points)
         return {
             "title": str(answers.get("plan.titel") or self.spec.title),
             "household": household,
@@ -126,17 +128,17 @@ class Renderer:
             "date": self.fmt.date(today),
             "missing": self.spec.message("niet_ingevuld"),
             "wording": wording,
-            "steps": _jsonable(plan_view(self.spec, answers, self.fmt, open_points)),
+            "canvas": _jsonable(canvas_view(self.spec, steps, answers)),
+            "steps": _jsonable(steps),
             "rendement": {
                 **_jsonable(rendement),
                 "bars": bars,
+                "doorbraak_index": keys.index("doorbraak") if "doorbraak" in keys else 0,
                 "scenarios": [
-                    {**_jsonable(s), "label": s.name[:1].upper() + s.name[1:]}
-                    for s in rendement.scenarios
+                    {**_jsonable(s), "label": capitalized(s.name)} for s in rendement.scenarios
                 ],
                 "comparisons": [
-                    {**_jsonable(c), "title": c.label[:1].upper() + c.label[1:]}
-                    for c in rendement.comparisons
+                    {**_jsonable(c), "title": capitalized(c.label)} for c in rendement.comparisons
                 ],
             },
         }
