@@ -79,7 +79,7 @@ def test_eveline_totals_and_comparisons(
     # the waardendriehoek is sent just before the weging is asked
     triangle = next(m for m in messages if m.startswith("Waardendriehoek"))
     assert "- De huidige situatie: € 0" in triangle
-    assert "- Het dreigend scenario: € 57.650" in triangle
+    assert "- Het dreigende scenario: € 57.650" in triangle
     assert "- Het doorbraakscenario: € 3.600" in triangle
     assert "- Directe kosten: € 3.600" in triangle
     assert "- Reële baten: € 54.050" in triangle
@@ -87,7 +87,7 @@ def test_eveline_totals_and_comparisons(
     document = next(t for t in seen if t["type"] == "document")
     summary = plain(document["text"])
     assert "| De huidige situatie | € 0 |" in summary
-    assert "| Het dreigend scenario | € 57.650 |" in summary
+    assert "| Het dreigende scenario | € 57.650 |" in summary
     assert "| Het doorbraakscenario | € 3.600 |" in summary
     assert "**Directe kosten: € 3.600**" in summary
     assert "**Reële baten: € 54.050**" in summary
