@@ -18,6 +18,10 @@ from dialogs import Formatter, Interview
 from dialogs.display import canvas_view, capitalized, plan_view, rendement_view
 from dialogs.kinds import present
 
+# The chart beside the totals on the Word file's first page is drawn this wide (half the
+# text width), at the size it is shown.
+WORD_CHART_CM = 8
+
 # Formats a plan can be rendered to (JSON is an export of the data itself, see exchange).
 FORMATS = ("pdf", "docx", "md", "html", "png")
 
@@ -46,13 +50,40 @@ def md_block(text: str) -> str:
 
 def _jsonable(value: Any) -> Any:
     """Views as plain JSON data for templates in other languages (Typst), amounts as text."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, str | int | bool) or value is None:
+        return value
     if isinstance(value, tuple | list):
         return [_jsonable(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # The views are plain frozen dataclasses: their fields are their __dict__.
+        return {name: _jsonable(v) for name, v in vars(value).items()}
     return value
+
+
+class _CachedFormatter:
+    """A Formatter that remembers what it formatted: a plan shows the same amounts in
+    several places, and Babel takes tens of microseconds for each."""
+
+    def __init__(self, fmt: Formatter) -> None:
+        self._fmt = fmt
+        self._money: dict[tuple[Decimal, bool], str] = {}
+
+    def money(self, amount: Decimal, *, exact: bool = False) -> str:
+        key = (amount, exact)
+        shown = self._money.get(key)
+        if shown is None:
+            if len(self._money) > 4096:  # amounts from many plans: start again
+                self._money.clear()
+            shown = self._money[key] = self._fmt.money(amount, exact=exact)
+        return shown
+
+    def number(self, value: Decimal) -> str:
+        return self._fmt.number(value)
+
+    def date(self, value: date) -> str:
+        return self._fmt.date(value)
 
 
 class Renderer:
@@ -60,7 +91,7 @@ class Renderer:
 
     def __init__(self, spec: Interview, fmt: Formatter, template_dirs: list[Path]) -> None:
         self.spec = spec
-        self.fmt = fmt
+        self.fmt: Formatter = _CachedFormatter(fmt)
         self.template_dirs = template_dirs
         self.html_env = Environment(
             loader=FileSystemLoader([str(d) for d in template_dirs]),
@@ -178,7 +209,8 @@ class Renderer:
             case "png":
                 return render_chart(data, self.template_dirs)
             case "docx":
-                chart = render_chart(data, self.template_dirs)
+                figures = data["rendement"]["figures"]
+                chart = render_chart(data, self.template_dirs, WORD_CHART_CM) if figures else None
                 dirs = self.template_dirs
                 template = next(d / "plan.docx" for d in dirs if (d / "plan.docx").exists())
                 return render_docx(data, template, chart)
