@@ -13,7 +13,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.docx_render import render_docx
-from bot.pdf import render_chart, render_pdf
+from bot.pdf import render_chart, render_pdf, render_poster
 from dialogs import Formatter, Interview
 from dialogs.display import canvas_view, capitalized, plan_view, rendement_view
 from dialogs.kinds import present
@@ -23,7 +23,9 @@ from dialogs.kinds import present
 WORD_CHART_CM = 8
 
 # Formats a plan can be rendered to (JSON is an export of the data itself, see exchange).
-FORMATS = ("pdf", "docx", "md", "html", "png")
+FORMATS = ("pdf", "docx", "md", "html", "png", "poster")
+# The file name extension of each format where it is not the format's own name.
+EXTENSIONS = {"poster": "pdf"}
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -208,6 +210,8 @@ class Renderer:
                 return render_pdf(data, self.template_dirs)
             case "png":
                 return render_chart(data, self.template_dirs)
+            case "poster":
+                return render_poster(data, self.template_dirs)
             case "docx":
                 figures = data["rendement"]["figures"]
                 chart = render_chart(data, self.template_dirs, WORD_CHART_CM) if figures else None

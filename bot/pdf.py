@@ -39,6 +39,11 @@ def render_pdf(data: dict[str, Any], template_dirs: list[Path]) -> bytes:
     return _compile(_template(template_dirs, "plan.typ"), data, format="pdf")
 
 
+def render_poster(data: dict[str, Any], template_dirs: list[Path]) -> bytes:
+    """The canvas on one A3 landscape page, for the wall of the kraak-en-maaksessie."""
+    return _compile(_template(template_dirs, "poster.typ"), data, format="pdf")
+
+
 def render_chart(data: dict[str, Any], template_dirs: list[Path], width_cm: int = 16) -> bytes:
     """The chart as a PNG `width_cm` wide: 16 for the chat, narrower beside the totals."""
     return _compile(
