@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pypdf
@@ -19,6 +22,7 @@ from bench.render import EVELINE_COSTS, drive_plan
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings
 from docs.make_images import ANSWERS
+from tests.conftest import ROOT, env_for
 
 TODAY = date(2026, 11, 23)
 TOTALS = ("€ 0,00", "€ 57.650,00", "€ 3.600,00")
@@ -232,3 +236,35 @@ def test_hostile_text_stays_verbatim_in_every_format(app: App) -> None:
         assert plain(hostile) in word, hostile
         assert plain(hostile) in shown, hostile
     assert "bold" in text and "<b>" not in html
+
+
+def test_the_poster_is_one_a3_landscape_page_with_hostile_text_verbatim(app: App) -> None:
+    poster = app.renderer.render("poster", "6066", hostile_answers(), TODAY)
+    reader = pypdf.PdfReader(io.BytesIO(poster))
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (1191, 842)  # A3, landscape
+    text = plain(reader.pages[0].extract_text())
+    for hostile in HOSTILE[:3]:  # the title band, the professional, the werkgebied
+        assert plain(hostile) in text, hostile
+
+
+def test_export_writes_the_poster_from_the_command_line(
+    app: App, eveline: dict[str, Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "poster.pdf"
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "export", "--household", "3012", "--format", "poster",
+         "-o", str(out)],
+        env=env_for(app.settings.data_dir, DOORBRAAK_SECRET_KEY=""),  # the key file there
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    reader = pypdf.PdfReader(out)
+    assert len(reader.pages) == 1 and float(reader.pages[0].mediabox.width) > 1190
+    text = plain(reader.pages[0].extract_text())
+    for figure in (*TOTALS, *COMPARISONS, ANSWERS["doorbraak.doorbraak"]):
+        assert figure in text, figure
