@@ -268,3 +268,12 @@ def test_export_writes_the_poster_from_the_command_line(
     text = plain(reader.pages[0].extract_text())
     for figure in (*TOTALS, *COMPARISONS, ANSWERS["doorbraak.doorbraak"]):
         assert figure in text, figure
+
+
+def test_a_long_answer_is_shortened_on_page_one_with_a_pointer(app: App) -> None:
+    answers = {"plan.titel": "Lang", "situatieschets.wat_speelt": "woord " * 300}
+    pages = pdf_pages(app.renderer.render("pdf", "7073", answers, TODAY))
+    assert "(verder in stap 1, pagina 2)" in pages[0]
+    assert pages[0].count("woord") < 60 and " ".join(pages).count("woord") >= 300
+    html = app.renderer.render("html", "7073", answers, TODAY).decode()
+    assert '<a href="#stap-1">(verder in stap 1)</a>' in html and 'id="stap-1"' in html
