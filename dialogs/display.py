@@ -393,6 +393,8 @@ CANVAS_WEGING = "waardendriehoek.weging"
 CANVAS_ACTIONS = "actieplan.voor_doorbraak"
 CANVAS_EVALUATION = "actieplan.evaluatie"
 CANVAS_FIRST_ACTIONS = 3
+# The most characters of an action point's wie, wat and wanneer on page 1.
+CANVAS_CELL = (40, 90, 40)
 
 
 @dataclass(frozen=True)
@@ -476,7 +478,8 @@ def canvas_view(
         weging=item(CANVAS_WEGING, 200),
         action_columns=actions_view.columns if actions_view is not None else (),
         actions=tuple(
-            tuple(shorten(c, 90)[0] for c in row) for row in rows[:CANVAS_FIRST_ACTIONS]
+            tuple(shorten(c, CANVAS_CELL[min(i, 2)])[0] for i, c in enumerate(row))
+            for row in rows[:CANVAS_FIRST_ACTIONS]
         ),
         more_actions=len(rows) > CANVAS_FIRST_ACTIONS,
         evaluation=item(CANVAS_EVALUATION),

@@ -277,3 +277,22 @@ def test_a_long_answer_is_shortened_on_page_one_with_a_pointer(app: App) -> None
     assert pages[0].count("woord") < 60 and " ".join(pages).count("woord") >= 300
     html = app.renderer.render("html", "7073", answers, TODAY).decode()
     assert '<a href="#stap-1">(verder in stap 1)</a>' in html and 'id="stap-1"' in html
+
+
+def test_the_canvas_stays_on_page_one_when_every_answer_is_long(app: App) -> None:
+    long = "lange tekst " * 100
+    keys = ("situatieschets.wat_speelt", "doorbraak.doorbraak", "doorbraak.nodig",
+            "legitimiteit.regel", "legitimiteit.wetten_anders", "betrokkenheid.regie",
+            "waardendriehoek.weging")  # fmt: skip
+    answers: dict[str, Any] = dict.fromkeys(keys, long)
+    answers |= {
+        "plan.titel": "Een hele lange titel " * 9,
+        "plan.werkgebied": "W " * 90,
+        "legitimiteit.wetten": ["Participatiewet", "Wmo", "Anders, namelijk"],
+        "actieplan.voor_doorbraak": [f"Wijkteam | {long} | {long}"] * 4,
+    }
+    pages = pdf_pages(app.renderer.render("pdf", "7074", answers, TODAY))
+    assert "Eerste actiepunten" in pages[0] and "Evaluatie" in pages[0]
+    assert "Stap 1. Situatieschets" not in pages[0] and "Stap 1. Situatieschets" in pages[1]
+    poster = app.renderer.render("poster", "7074", answers, TODAY)
+    assert len(pypdf.PdfReader(io.BytesIO(poster)).pages) == 1
