@@ -72,17 +72,26 @@ def drive_plan(
     strict: bool = False,
 ) -> dict[str, Any]:
     """Make a complete plan through the dialog and return its stored answers: `answer` gives
-    the text for each question, `costs` the texts typed in the cost-line fields, in order;
+    the text for each question (for a group: its first item, typed whole), `costs` the texts
+    typed in the cost-line fields, in order;
     `typed` collects each question and the text given to it; `strict` fails on any refusal."""
     chat = LocalChat(app, household, author=author)
     items = chat.begin()
     pending = list(costs)
+    grouped: set[str] = set()
     for _ in range(2000):
         if any(isinstance(i, Done) for i in items):
             break
         question = [i for i in items if isinstance(i, Question)][-1]
         field = app.dialog.spec.field(question.field)
-        text = pending.pop(0) if field.kind is Kind.COSTS else answer(field)
+        if field.kind is Kind.COSTS:
+            text = pending.pop(0)
+        elif field.kind is Kind.GROUP and field.key in grouped:
+            text = "Nee"  # a group's question comes back after each item: one is enough
+        else:
+            text = answer(field)
+            if field.kind is Kind.GROUP:
+                grouped.add(field.key)
         if typed is not None:
             typed.append((question, text))
         items, _ = chat.send(text)

@@ -18,7 +18,7 @@ from bot import exchange
 from bot.access import EXPORTED
 from bot.bootstrap import App, MissingKey, bootstrap, write_key_file
 from bot.config import SettingError, Settings
-from bot.documents import FORMATS
+from bot.documents import EXTENSIONS, FORMATS
 from bot.jsonl import run_jsonl
 from bot.local import LocalChat, write_private
 from bot.service import snapshot_of
@@ -53,7 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the Telegram bot (long polling, or a webhook)")
     sub.add_parser("plans", help="list plans with their progress")
     export = sub.add_parser("export", help="write a household's current plan to a file")
-    export.add_argument("household", help="household number")
+    export.add_argument("household", nargs="?", help="household number")
+    export.add_argument(
+        "--household", dest="household_option", metavar="HOUSEHOLD", help="the same, as an option"
+    )
     export.add_argument("--format", choices=(*FORMATS, "json"), default="pdf")
     export.add_argument(
         "-o", "--output", help="file to write, '-' for standard output (default: the export dir)"
@@ -119,8 +122,10 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(args, spec.message(key, **params), code)
 
     household = None
+    if args.command == "export" and args.household_option is not None:
+        args.household = args.household_option
     if args.command in ("chat", "export", "deel", "archief"):
-        household = normalise_household(args.household)
+        household = normalise_household(args.household or "")
         if household is None:
             return fail("huishoudnummer_ongeldig", 2)
     document = None
@@ -304,7 +309,8 @@ def _export(
         sys.stdout.buffer.write(content)
         sys.stdout.flush()
         return 0
-    default = app.settings.resolved_export_dir / f"doorbraakplan-{household}.{fmt}"
+    name = f"doorbraakplan-{household}{'-' + fmt if fmt in EXTENSIONS else ''}"
+    default = app.settings.resolved_export_dir / f"{name}.{EXTENSIONS.get(fmt, fmt)}"
     path = Path(output) if output else default
     path.parent.mkdir(parents=True, exist_ok=True)
     write_private(path, content)

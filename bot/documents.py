@@ -13,13 +13,19 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.docx_render import render_docx
-from bot.pdf import render_chart, render_pdf
+from bot.pdf import render_chart, render_pdf, render_poster
 from dialogs import Formatter, Interview
-from dialogs.display import plan_view, rendement_view
+from dialogs.display import canvas_view, capitalized, plan_view, rendement_view
 from dialogs.kinds import present
 
+# The chart beside the totals on the Word file's first page is drawn this wide (half the
+# text width), at the size it is shown.
+WORD_CHART_CM = 8
+
 # Formats a plan can be rendered to (JSON is an export of the data itself, see exchange).
-FORMATS = ("pdf", "docx", "md", "html", "png")
+FORMATS = ("pdf", "docx", "md", "html", "png", "poster")
+# The file name extension of each format where it is not the format's own name.
+EXTENSIONS = {"poster": "pdf"}
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -46,13 +52,40 @@ def md_block(text: str) -> str:
 
 def _jsonable(value: Any) -> Any:
     """Views as plain JSON data for templates in other languages (Typst), amounts as text."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, str | int | bool) or value is None:
+        return value
     if isinstance(value, tuple | list):
         return [_jsonable(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # The views are plain frozen dataclasses: their fields are their __dict__.
+        return {name: _jsonable(v) for name, v in vars(value).items()}
     return value
+
+
+class _CachedFormatter:
+    """A Formatter that remembers what it formatted: a plan shows the same amounts in
+    several places, and Babel takes tens of microseconds for each."""
+
+    def __init__(self, fmt: Formatter) -> None:
+        self._fmt = fmt
+        self._money: dict[tuple[Decimal, bool], str] = {}
+
+    def money(self, amount: Decimal, *, exact: bool = False) -> str:
+        key = (amount, exact)
+        shown = self._money.get(key)
+        if shown is None:
+            if len(self._money) > 4096:  # amounts from many plans: start again
+                self._money.clear()
+            shown = self._money[key] = self._fmt.money(amount, exact=exact)
+        return shown
+
+    def number(self, value: Decimal) -> str:
+        return self._fmt.number(value)
+
+    def date(self, value: date) -> str:
+        return self._fmt.date(value)
 
 
 class Renderer:
@@ -60,7 +93,7 @@ class Renderer:
 
     def __init__(self, spec: Interview, fmt: Formatter, template_dirs: list[Path]) -> None:
         self.spec = spec
-        self.fmt = fmt
+        self.fmt: Formatter = _CachedFormatter(fmt)
         self.template_dirs = template_dirs
         self.html_env = Environment(
             loader=FileSystemLoader([str(d) for d in template_dirs]),
@@ -114,11 +147,13 @@ class Renderer:
             int(s.total * 1000 / largest) if largest > 0 else 0
             for s in rendement.scenarios
         ]
+        keys = [s.key for s in rendement.scenarios]
         wording = {
             key.removeprefix("document_"): value
             for key, value in self.spec.messages.items()
             if key.startswith("document_")
         }
+        steps = plan_view(self.spec, answers, self.fmt, open_points)
         return {
             "title": str(answers.get("plan.titel") or self.spec.title),
             "household": household,
@@ -126,17 +161,17 @@ class Renderer:
             "date": self.fmt.date(today),
             "missing": self.spec.message("niet_ingevuld"),
             "wording": wording,
-            "steps": _jsonable(plan_view(self.spec, answers, self.fmt, open_points)),
+            "canvas": _jsonable(canvas_view(self.spec, steps, answers)),
+            "steps": _jsonable(steps),
             "rendement": {
                 **_jsonable(rendement),
                 "bars": bars,
+                "doorbraak_index": keys.index("doorbraak") if "doorbraak" in keys else 0,
                 "scenarios": [
-                    {**_jsonable(s), "label": s.name[:1].upper() + s.name[1:]}
-                    for s in rendement.scenarios
+                    {**_jsonable(s), "label": capitalized(s.name)} for s in rendement.scenarios
                 ],
                 "comparisons": [
-                    {**_jsonable(c), "title": c.label[:1].upper() + c.label[1:]}
-                    for c in rendement.comparisons
+                    {**_jsonable(c), "title": capitalized(c.label)} for c in rendement.comparisons
                 ],
             },
         }
@@ -175,8 +210,11 @@ class Renderer:
                 return render_pdf(data, self.template_dirs)
             case "png":
                 return render_chart(data, self.template_dirs)
+            case "poster":
+                return render_poster(data, self.template_dirs)
             case "docx":
-                chart = render_chart(data, self.template_dirs)
+                figures = data["rendement"]["figures"]
+                chart = render_chart(data, self.template_dirs, WORD_CHART_CM) if figures else None
                 dirs = self.template_dirs
                 template = next(d / "plan.docx" for d in dirs if (d / "plan.docx").exists())
                 return render_docx(data, template, chart)

@@ -18,13 +18,15 @@ def _template(dirs: list[Path], name: str) -> Path:
     raise FileNotFoundError(f"template {name} not found in {', '.join(map(str, dirs))}")
 
 
-def _compile(template: Path, data: dict[str, Any], **options: Any) -> bytes:
+def _compile(
+    template: Path, data: dict[str, Any], inputs: dict[str, str] | None = None, **options: Any
+) -> bytes:
     # The data travels as one JSON string in sys.inputs; the template decodes it and places
     # every answer as text. No user text is ever spliced into Typst source.
     result = typst.compile(
         str(template),
         root=str(template.parent),
-        sys_inputs={"data": json.dumps(data, ensure_ascii=False)},
+        sys_inputs={"data": json.dumps(data, ensure_ascii=False), **(inputs or {})},
         ignore_system_fonts=True,  # the same output on every machine: Typst's own fonts
         **options,
     )
@@ -37,5 +39,17 @@ def render_pdf(data: dict[str, Any], template_dirs: list[Path]) -> bytes:
     return _compile(_template(template_dirs, "plan.typ"), data, format="pdf")
 
 
-def render_chart(data: dict[str, Any], template_dirs: list[Path]) -> bytes:
-    return _compile(_template(template_dirs, "chart_page.typ"), data, format="png", ppi=CHART_PPI)
+def render_poster(data: dict[str, Any], template_dirs: list[Path]) -> bytes:
+    """The canvas on one A3 landscape page, for the wall of the kraak-en-maaksessie."""
+    return _compile(_template(template_dirs, "poster.typ"), data, format="pdf")
+
+
+def render_chart(data: dict[str, Any], template_dirs: list[Path], width_cm: int = 16) -> bytes:
+    """The chart as a PNG `width_cm` wide: 16 for the chat, narrower beside the totals."""
+    return _compile(
+        _template(template_dirs, "chart_page.typ"),
+        data,
+        {"width": str(width_cm)},
+        format="png",
+        ppi=CHART_PPI,
+    )

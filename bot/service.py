@@ -348,6 +348,15 @@ class PlanService:
                 return None
             return record, uow.plans.history(record.id)
 
+    def readable(self, plan_id: int, professional: ProfessionalRecord) -> PlanRecord | None:
+        """A plan the professional owns or that is shared with them, whatever its status
+        (to export it, e.g. as the wall poster); None otherwise."""
+        with self.units(read_only=True) as uow:
+            record = uow.plans.get(plan_id, cache=self.cache)
+            if record is None or uow.access.role(record.id, professional.id) is None:
+                return None
+            return record
+
     def restore(self, plan: ImportedPlan) -> PlanRecord:
         """Store an imported plan as the household's current one; the old one is archived."""
         with self.units() as uow:

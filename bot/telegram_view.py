@@ -33,7 +33,9 @@ DELETE_NO, DELETE_YES = 0, 1
 # ask to confirm, RENEW_YES / RENEW_NO: the answer).
 VIEW, CHANGE, RENEW = "b", "w", "n"
 RENEW_ASK, RENEW_YES, RENEW_NO = 0, 1, 2
-ACTIONS = (CHOOSE, SUBMIT, SKIP, KEEP, RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW)
+# The wall poster of a plan (bot.telegram.poster), asked for in a private chat.
+POSTER = "p"
+ACTIONS = (CHOOSE, SUBMIT, SKIP, KEEP, RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER)
 # Callback data comes from the client and can be forged: every number is checked against
 # the range it can have before anything is done with it. Plan ids and revisions are 32-bit
 # integer columns; message ids and choice indexes are 32-bit in the Bot API as well.

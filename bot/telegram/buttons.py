@@ -6,10 +6,13 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import date
 
 from telegram import Bot, CallbackQuery, Message, Update
+from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
+from bot.access import EXPORTED
 from bot.service import ChatTarget, Turn
 from bot.telegram.bindings import PRIVATE, Decline
 from bot.telegram.kit import Context, Kit
@@ -23,6 +26,7 @@ from bot.telegram_view import (
     DELETE_YES,
     FORGET,
     KEEP,
+    POSTER,
     RENEW,
     RENEW_ASK,
     RENEW_NO,
@@ -35,14 +39,14 @@ from bot.telegram_view import (
     pressed_label,
     ticked_labels,
 )
-from dialogs import Choose, Command, Submit
+from dialogs import Choose, Command, Submit, noted_open
 from storage import ChatRecord
 from storage.access import ProfessionalRecord
 
 log = logging.getLogger(__name__)
 
 # Buttons that act on one person's plans: they work only in a private chat.
-PRIVATE_BUTTONS = (RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW)
+PRIVATE_BUTTONS = (RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER)
 # At most this many messages are deleted for one press of "remove the messages": the most
 # recent ones. A whole plan made in a chat takes a few hundred.
 MAX_FORGET = 500
@@ -198,6 +202,8 @@ async def _on_private_button(kit: Kit, pressed: Pressed) -> None:
         await _delete(kit, pressed)
     elif action == VIEW:
         await _view(kit, pressed)
+    elif action == POSTER:
+        await _poster(kit, pressed)
     elif action == RENEW and answer in (RENEW_ASK, RENEW_NO):
         await _confirm_renew(kit, pressed)
     elif (action, answer) in ((RESUME, 0), (CHANGE, 0), (RENEW, RENEW_YES)):
@@ -224,6 +230,30 @@ async def _view(kit: Kit, pressed: Pressed) -> None:
         status=kit.spec.message(f"telegram_status_{seen.outcome.status}"),
     )
     await kit.replies.deliver(bot, chat_id, seen, before=[head], actor=who.actor, view=True)
+
+
+async def _poster(kit: Kit, pressed: Pressed) -> None:
+    """The wall poster (bot.telegram.poster) of a plan the professional owns or that is
+    shared with them; the export is audited before it goes out."""
+    bot, chat_id, who = pressed.bot, pressed.chat_id, pressed.who
+    await pressed.press.answer()
+    plan_id = pressed.button.plan_id
+    record = await kit.call(bot, chat_id, lambda: kit.service.readable(plan_id, who))
+    if record is None:
+        await kit.tell(bot, chat_id, "telegram_plan_weg")
+        return
+    await retried(lambda: bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT))
+    await kit.call(
+        bot, chat_id, lambda: kit.access.record(who.actor, EXPORTED, record.id, "poster")
+    )
+    document = await kit.files.documents.render(
+        "poster", record.household, record.answers, date.today(), noted_open(record.data)
+    )
+    name = f"doorbraakplan-{record.household}-poster.pdf"
+    caption = kit.spec.message("telegram_poster_bijschrift")
+    await retried(
+        lambda: bot.send_document(chat_id, document=document, filename=name, caption=caption)
+    )
 
 
 async def _confirm_renew(kit: Kit, pressed: Pressed) -> None:

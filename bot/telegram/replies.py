@@ -14,6 +14,7 @@ from telegram.error import BadRequest, Forbidden
 
 from bot.bootstrap import App
 from bot.service import Turn
+from bot.telegram import poster
 from bot.telegram.bindings import GROUP
 from bot.telegram.files import Files
 from bot.telegram.permissions import Permissions
@@ -103,6 +104,7 @@ class Replies:
             await self.files.send(
                 bot, user_id, turn, actor=actor or "onbekend", offer_forget=False
             )
+            await poster.offer(bot, self.spec, user_id, turn.plan_id)
         except Forbidden:
             return self.spec.message("telegram_plan_prive_kan_niet", gespreksleider=name)
         return self.spec.message("telegram_plan_prive", gespreksleider=name)

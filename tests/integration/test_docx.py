@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from docx import Document
 from docx.document import Document as DocumentObject
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
-from docx.shared import Cm
 from docx.table import Table
 
 import prompts
@@ -85,6 +85,10 @@ def table_with_header(doc: DocumentObject, *header: str) -> list[Table]:
     return [t for t in doc.tables if tuple(c.text for c in t.rows[0].cells) == header]
 
 
+def cost_tables(doc: DocumentObject) -> list[Table]:
+    return [t for t in doc.tables if len(t.rows) > 1 and t.rows[1].cells[0].text == "Omschrijving"]
+
+
 def png(width: int, height: int) -> bytes:
     """A plain white PNG, enough for python-docx to place a picture."""
 
@@ -112,13 +116,19 @@ def test_the_eveline_plan(app: App) -> None:
     assert doc.paragraphs[0].style is not None and doc.paragraphs[0].style.name == "Title"
     assert doc.paragraphs[0].text == data["title"]
     assert [p.text for p in doc.paragraphs if _style(p) == "Heading 1"] == STEPS
-    assert [p.text for p in doc.paragraphs if _style(p) == "Heading 2"] == [
+    assert [p.text for p in doc.paragraphs if _style(p) == "Heading 2"] == ["Waardendriehoek"] + [
         s["title"] for step in data["steps"] for s in step["sections"] if s["title"]
     ]
-    for line in ("Huishoudnummer: 3012", f"Datum: {data['date']}", "Professional: Antwoord"):
+    for line in (
+        "Huishoudnummer: 3012",
+        f"Laatst bijgewerkt: {data['date']}",
+        "Professional: Antwoord",
+    ):
         assert line in text
     for field in fields(data):
         assert field["filled"], field["key"]
+        if field["layout"] == "costs":  # one cost table for the three, checked below
+            continue
         for answer in shown_answers(field):
             assert answer.replace("\xa0", " ") in text, (field["key"], answer)
     found = app.service.current("3012")
@@ -126,39 +136,57 @@ def test_the_eveline_plan(app: App) -> None:
     for key, stored in found[0].answers.items():
         if isinstance(stored, str) and app.dialog.spec.field(key).kind is Kind.TEXT:
             assert stored in text, key
-    for total in ("€ 0", "€ 57.650", "€ 3.600", "€ 54.050"):
+    for total in ("€ 0,00", "€ 57.650,00", "€ 3.600,00", "€ 54.050,00"):
         assert total in text
-    assert "Directe kosten: € 3.600 (doorbraakscenario tegenover de huidige situatie)" in text
-    assert "Reële baten: € 54.050 (doorbraakscenario tegenover het dreigende scenario)" in text
+    # the comparisons once, on page 1, named as the book names them
+    assert text.count("Directe kosten\t€ 3.600,00") == 1
+    assert text.count("Reële baten\t€ 54.050,00") == 1
+    assert "Reële baten: doorbraakscenario tegenover het dreigende scenario" in text
 
     # the actieplan: real tables whose header row repeats on every page
     actions = table_with_header(doc, "Wie", "Wat", "Wanneer")
-    assert len(actions) == 2
-    assert [c.text for c in actions[0].rows[1].cells] == [
+    assert len(actions) == 3  # the first points on page 1, then both fields
+    assert [c.text for c in actions[1].rows[1].cells] == [
         "Wijkteam",
         "actieplan voor_doorbraak regelen",
         "binnen een week",
     ]
-    for table in doc.tables:
+    for table in actions:
         properties = table.rows[0]._tr.trPr
         assert properties is not None and properties.find(qn("w:tblHeader")) is not None
-    # cost lines with a bold total, and the three scenarios
-    costs = table_with_header(doc, "Omschrijving", "Aantal", "Prijs", "Eenheid", "Totaal")
-    assert len(costs) == 2  # the huidige situatie has no lines
-    last = costs[0].rows[-1].cells
-    assert (last[0].text, last[-1].text.replace("\xa0", " ")) == ("Totaal", "€ 57.650")
-    assert all(run.bold for cell in last for p in cell.paragraphs for run in p.runs)
-    assert "Pleegzorgplaats" in [row.cells[0].text for row in costs[0].rows]
-    assert "Geen kosten: € 0" in text
-    (scenarios,) = table_with_header(doc, "Scenario", "Totaal")
-    assert [[c.text.replace("\xa0", " ") for c in row.cells] for row in scenarios.rows[1:]] == [
-        ["De huidige situatie", "€ 0"],
-        ["Het dreigende scenario", "€ 57.650"],
-        ["Het doorbraakscenario", "€ 3.600"],
+        assert [round(c.width / table.columns[0].width, 1) for c in table.columns] == [
+            1.0,
+            2.2,
+            0.8,
+        ]
+    # one cost table like the book's: scenario names over two header rows, a bold total
+    (costs,) = cost_tables(doc)
+    assert [c.text for c in costs.rows[1].cells] == ["Omschrijving", "Prijs"] + [
+        "Aantal",
+        "Totaal in 12 maanden",
+    ] * 3
+    assert costs.rows[0].cells[2].text == "De huidige situatie"
+    rows = {
+        row.cells[0].text: [c.text.replace("\xa0", " ") for c in row.cells] for row in costs.rows
+    }
+    assert rows["Maatschappelijke opvang"][1:] == [
+        "€ 100,00 per dag", "—", "—", "182 dagen", "€ 18.200,00", "0 dagen", "€ 0,00",
+    ]  # fmt: skip
+    last = costs.rows[-1].cells
+    assert last[0].text == "Totaal in 12 maanden"
+    assert [last[i].text.replace("\xa0", " ") for i in (2, 4, 6)] == [
+        "€ 0,00",
+        "€ 57.650,00",
+        "€ 3.600,00",
     ]
-    # the chart, 15 cm wide
+    assert all(run.bold for cell in last for p in cell.paragraphs for run in p.runs)
+    for row in costs.rows[2:-1]:
+        assert [c.paragraphs[0].alignment for c in row.cells[1:]] == [WD_ALIGN_PARAGRAPH.RIGHT] * 7
+    # the chart beside the totals, with alt text stating the figures
     (chart,) = doc.inline_shapes
-    assert chart.width == Cm(15)
+    described = chart._inline.docPr.get("descr")
+    for figure in ("€ 57.650", "€ 3.600", "€ 0", "Directe kosten", "− € 54.050"):
+        assert figure in described
 
     # page: A4, header with title and household number, footer with text and page number
     section = doc.sections[0]
@@ -168,7 +196,8 @@ def test_the_eveline_plan(app: App) -> None:
     assert data["title"] in header and "Huishoudnummer 3012" in header
     footer = section.footer.paragraphs[-1]
     assert footer.text.startswith("Doorbraakplan, opgesteld met de Doorbraakmethode")
-    assert footer._p.find(qn("w:fldSimple")).get(qn("w:instr")).strip() == "PAGE"
+    fields_shown = [f.get(qn("w:instr")).strip() for f in footer._p.iter(qn("w:fldSimple"))]
+    assert fields_shown == ["PAGE", "NUMPAGES"] and "Pagina  van " in footer.text
     assert doc.core_properties.title == data["title"]
 
 
@@ -213,9 +242,12 @@ def test_a_plan_with_only_the_required_fields(app: App) -> None:
     position = 0
     unfilled = 0
     for field in fields(data):
+        if field["layout"] == "costs":  # one cost table, see test_the_eveline_plan
+            continue
         # labels come in the order of the plan, each followed by its answer
         while not (
-            paragraphs[position].text == field["label"] and paragraphs[position].runs[0].bold
+            paragraphs[position].text == field["label"]
+            and _style(paragraphs[position]) == "Veldlabel"
         ):
             position += 1
         if not field["filled"]:
@@ -244,13 +276,13 @@ def test_sixty_cost_lines_and_very_long_answers(app: App) -> None:
 
     drive(app, "6040", long, costs)
     doc = read(plan_data(app, "6040"))
-    (table,) = table_with_header(doc, "Omschrijving", "Aantal", "Prijs", "Eenheid", "Totaal")
-    assert len(table.rows) == 62  # header, 60 lines, total
-    assert [row.cells[0].text for row in table.rows[1:-1]] == [
+    (table,) = cost_tables(doc)
+    assert len(table.rows) == 63  # two header rows, 60 lines, total
+    assert [row.cells[0].text for row in table.rows[2:-1]] == [
         f"Kostenpost nummer {n}" for n in range(1, 61)
     ]
     # 2 hours a month at € n,25 for 12 months, summed over n = 1..60: 24 × (1830 + 15)
-    assert table.rows[-1].cells[-1].text.replace("\xa0", " ") == "€ 44.280"
+    assert table.rows[-1].cells[2].text.replace("\xa0", " ") == "€ 44.280,00"
     paragraphs = {p.text for p in doc.paragraphs}
     assert len(long_answers) >= 10
     for key, answer in long_answers.items():

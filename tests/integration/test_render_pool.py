@@ -81,7 +81,7 @@ async def test_every_format_is_rendered_in_the_worker_as_in_process(
     assert pdf.startswith(b"%PDF")
     pages = pdf_pages(pdf)
     assert pages == pdf_pages(renderer.pdf(HOUSEHOLD, answers, TODAY))
-    assert "Stap 1. Situatieschets" in pages[0]
+    assert "Stap 1. Situatieschets" in pages[1]  # page 1 is the canvas
 
     docx = await pool.render("docx", HOUSEHOLD, answers, TODAY)
     document = docx_part(docx, "word/document.xml")

@@ -3,7 +3,10 @@ unregistered member hears, and short answers when no session runs."""
 
 from __future__ import annotations
 
+import io
 import re
+
+import pypdf
 
 from tests.support.harness import (
     FACILITATOR,
@@ -73,8 +76,7 @@ async def test_plan_in_a_group_goes_to_the_facilitator_privately(bot: Harness) -
         "doorbraakplan-3012.docx",
         "doorbraakplan-3012-kosten.png",
     ]
-    [line] = [c for c in calls if c.method == "sendMessage"]
-    assert line.params["chat_id"] == GROUP_ID
+    [line] = [c for c in calls if c.method == "sendMessage" and c.params["chat_id"] == GROUP_ID]
     assert line.params["text"].startswith(
         "Het plan (PDF, Word en grafiek) staat in het privégesprek van "
         "Fatima (de gespreksleider) met mij.\n\n<b>Stap 1 van 6"
@@ -171,3 +173,33 @@ async def test_a_question_with_buttons_that_also_takes_text_says_how_in_a_group(
         if c.method == "sendMessage" and "Wat is de relatiestatus?" in str(c.params.get("text"))
     ]
     assert status and hint not in status[0]
+
+
+async def test_the_facilitator_gets_a_button_for_the_wall_poster(bot: Harness) -> None:
+    await bot.say("/sessie 3012", **LEADER)
+    await bot.say("Een titel met *sterren* en {{ x }}", **LEADER)
+    calls = await bot.say("/plan", **LEADER)
+    [offer] = [
+        c for c in calls if c.method == "sendMessage" and c.params["chat_id"] == FACILITATOR
+    ]
+    assert offer.params["text"].startswith("Hang je het plan op in de kraak-en-maaksessie?")
+    [[button]] = offer.params["reply_markup"]["inline_keyboard"]
+    assert button["text"] == "Poster voor de muur (A3)"
+
+    # Pressed in the facilitator's private chat: the poster, one A3 landscape page.
+    calls = await bot.press(button["callback_data"], user_id=FACILITATOR)
+    [sent] = [c for c in calls if c.method == "sendDocument"]
+    assert sent.params["chat_id"] == FACILITATOR
+    assert sent.filenames["document"] == "doorbraakplan-3012-poster.pdf"
+    reader = pypdf.PdfReader(io.BytesIO(sent.files["document"]))
+    assert len(reader.pages) == 1 and float(reader.pages[0].mediabox.width) > 1190
+    assert "Een titel met *sterren* en {{ x }}" in reader.pages[0].extract_text()
+    assert leaks(bot) == []
+
+    # The same button forged by a professional the plan is not shared with: no poster.
+    calls = await bot.press(button["callback_data"], message_id=1, user_id=MEMBER_A)
+    assert not [c for c in calls if c.method == "sendDocument"]
+    assert [c.params["chat_id"] for c in calls if c.method == "sendMessage"] == [MEMBER_A]
+    # And pressed in the group, it is refused: the poster is sent privately only.
+    calls = await bot.press(button["callback_data"], message_id=1, **LEADER)
+    assert not [c for c in calls if c.method == "sendDocument"]
