@@ -29,7 +29,12 @@ DELETE_NO, DELETE_YES = 0, 1
 # ask to confirm, RENEW_YES / RENEW_NO: the answer).
 VIEW, CHANGE, RENEW = "b", "w", "n"
 RENEW_ASK, RENEW_YES, RENEW_NO = 0, 1, 2
-ACTIONS = (CHOOSE, SUBMIT, SKIP, KEEP, RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW)
+# Opvolging (bot.telegram.acties): an action, whose id stands in the plan id's place, and a
+# plan's evaluation reminder. The value: FOLLOW_DONE, FOLLOW_ASK (which new date?), or a
+# new date as one of the choices that bot.telegram.acties numbers from FOLLOW_ASK + 1.
+ACT, EVAL = "a", "e"
+FOLLOW_DONE, FOLLOW_ASK = 0, 1
+ACTIONS = (CHOOSE, SUBMIT, SKIP, KEEP, RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, ACT, EVAL)
 # Callback data comes from the client and can be forged: every number is checked against
 # the range it can have before anything is done with it. Plan ids and revisions are 32-bit
 # integer columns; message ids and choice indexes are 32-bit in the Bot API as well.
@@ -56,6 +61,11 @@ class Button:
     def answer(self) -> int:
         """DELETE and RENEW: the answer to a confirmation (DELETE_* / RENEW_*)."""
         return self.value
+
+    @property
+    def action_id(self) -> int:
+        """ACT: the action's id, in the plan id's place."""
+        return self.plan_id
 
     @property
     def message_id(self) -> int:
