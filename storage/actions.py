@@ -174,13 +174,20 @@ class ActionRepository:
 
     def _create(
         self, plan_id: int, field: str, position: int, item: Wanted, author: str, now: datetime
-    ) -> int:
-        action_id = self._insert(
-            plan_id, field, position, item.point, due=item.due, status=ACTION_OPEN, at=now
+    ) -> None:
+        made = EventRecord(now, author, CREATED, ACTION_OPEN, item.due)
+        self.restore(
+            plan_id,
+            field,
+            position,
+            item.point,
+            due=item.due,
+            status=ACTION_OPEN,
+            removed_at=None,
+            created_at=now,
+            updated_at=now,
+            events=[made],
         )
-        self._event(action_id, author, CREATED, ACTION_OPEN, item.due, now)
-        self._reminders.schedule_action(plan_id, action_id, item.due, ACTION_OPEN, now)
-        return action_id
 
     def restore(
         self,
@@ -196,36 +203,7 @@ class ActionRepository:
         updated_at: datetime,
         events: Sequence[EventRecord],
     ) -> None:
-        """An action from a backup, with its history as it was."""
-        action_id = self._insert(
-            plan_id,
-            field,
-            position,
-            point,
-            due=due,
-            status=status,
-            at=created_at,
-            updated_at=updated_at,
-            removed_at=removed_at,
-        )
-        for event in events:
-            self._event(action_id, event.author, event.change, event.status, event.due, event.at)
-        if removed_at is None:
-            self._reminders.schedule_action(plan_id, action_id, due, status, updated_at)
-
-    def _insert(
-        self,
-        plan_id: int,
-        field: str,
-        position: int,
-        point: str,
-        *,
-        due: date | None,
-        status: str,
-        at: datetime,
-        updated_at: datetime | None = None,
-        removed_at: datetime | None = None,
-    ) -> int:
+        """An action with its history as given: a new one, or one from a backup."""
         uid = uuid.uuid4().hex
         action_id = self._tx.execute(
             insert(Action)
@@ -238,12 +216,15 @@ class ActionRepository:
                 due=due,
                 status=status,
                 removed_at=removed_at,
-                created_at=at,
-                updated_at=updated_at or at,
+                created_at=created_at,
+                updated_at=updated_at,
             )
             .returning(Action.id)
         ).scalar_one()
-        return int(action_id)
+        for event in events:
+            self._event(action_id, event.author, event.change, event.status, event.due, event.at)
+        if removed_at is None:
+            self._reminders.schedule_action(plan_id, action_id, due, status, updated_at)
 
     # --- changing one action -------------------------------------------------------------
 

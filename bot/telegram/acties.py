@@ -4,9 +4,9 @@ those and under a reminder mark an action done, give it a new date, or open its 
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.actions import cells, due_text, line
 from bot.telegram.kit import Asked, Kit
@@ -20,10 +20,26 @@ from bot.telegram_view import (
     Button,
 )
 from dialogs.status import PlanStatus
+from storage.access import ProfessionalRecord
 from storage.actions import ActionRecord
 
-if TYPE_CHECKING:  # bot.telegram.buttons dispatches to this module
-    from bot.telegram.buttons import Pressed
+
+class Pressed(Protocol):
+    """What bot.telegram.buttons hands over for a press (its Pressed; it imports this module)."""
+
+    @property
+    def bot(self) -> Bot: ...
+    @property
+    def press(self) -> Any: ...
+    @property
+    def button(self) -> Button: ...
+    @property
+    def who(self) -> ProfessionalRecord: ...
+    @property
+    def chat_id(self) -> int: ...
+
+    async def toast(self, kit: Kit, key: str) -> None: ...
+
 
 # /acties shows this many actions, each a message with its buttons; the rest are counted.
 SHOWN = 10
