@@ -235,6 +235,7 @@ class ActionRepository:
             return False
         if row.status != status:
             self._update(action_id, {"status": status}, now)
+            self._touch(row.plan_id, now)
             self._event(action_id, author, STATUS, status, row.due, now)
             self._reminders.schedule_action(row.plan_id, action_id, row.due, status, now)
         return True
@@ -246,6 +247,7 @@ class ActionRepository:
             return False
         if row.due != due:
             self._update(action_id, {"due": due}, now)
+            self._touch(row.plan_id, now)
             self._event(action_id, author, MOVED, row.status, due, now)
             self._reminders.schedule_action(row.plan_id, action_id, due, row.status, now)
         return True
@@ -254,6 +256,10 @@ class ActionRepository:
         self._tx.execute(
             update(Action).where(Action.id == action_id).values(**values, updated_at=now)
         )
+
+    def _touch(self, plan_id: int, now: datetime) -> None:
+        """Work on a plan's actions is work on the plan: retention counts from it."""
+        self._tx.execute(update(Plan).where(Plan.id == plan_id).values(updated_at=now))
 
     def _event(
         self,
