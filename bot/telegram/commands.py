@@ -71,7 +71,7 @@ COMMANDS: tuple[CommandRow, ...] = (
     _dialog("plan"),
     _dialog("stop"),
     CommandRow("archief", (PRIVATE,), plans.archive, usage="telegram_archief_gebruik"),
-    CommandRow("acties", (PRIVATE,), acties.list_actions),
+    CommandRow("acties", (PRIVATE,), acties.list_actions, elsewhere="telegram_acties_prive"),
     CommandRow("deel", (PRIVATE,), sharing.share, elsewhere="telegram_deel_prive"),
     CommandRow("verwijder", (PRIVATE,), plans.delete),
     CommandRow("help", BOTH, says="telegram_help"),

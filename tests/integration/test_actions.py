@@ -18,7 +18,8 @@ from bot import exchange
 from bot.bootstrap import App, bootstrap
 from bot.clock import FixedClock
 from bot.config import Settings
-from dialogs import Question, Text
+from bot.local import LocalChat
+from dialogs import Message, Question, Text
 from dialogs.status import PlanStatus
 from storage import Units
 from storage.actions import Wanted
@@ -274,3 +275,31 @@ def test_no_point_text_in_the_raw_database(app: App, url: str) -> None:
     raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
     assert secret.encode() not in raw
     assert b"Zeppelinmos" not in raw
+
+
+def test_changing_the_actieplan_in_the_interview_updates_the_actions(app: App) -> None:
+    """Through the dialog itself: `wijzig 6` in the terminal's chat, a new list of points."""
+    plan_id = finish(app)
+    done = app.actions.of_plan(plan_id)[3]  # Huishouden | ... voor_doorbraak zelf | maart
+    app.actions.done(done.id, actor="prof:1")
+    chat = LocalChat(app, "3012", author="terminal:tester")
+    chat.begin()
+    chat.send("Een stap wijzigen")
+    items, _ = chat.send("wijzig 6")
+    for _ in range(5):
+        question = [i for i in items if isinstance(i, Question)][-1]
+        if question.field == BEFORE:
+            break
+        items, _ = chat.send("overslaan")
+    items, _ = chat.send(f"{done.point}\nJan: regel de huur, uiterlijk 1 april")
+    current = [a for a in app.actions.of_plan(plan_id) if a.field == BEFORE]
+    assert [(a.point, a.status, a.due) for a in current] == [
+        (done.point, "gedaan", done.due),
+        ("Jan | regel de huur | uiterlijk 1 april", "open", date(2027, 4, 1)),
+    ]
+    assert current[0].id == done.id
+    # The command word in the same chat: the plan's actions, then the question again.
+    items, _ = chat.send("acties")
+    assert isinstance(items[0], Message)
+    assert "1 april 2027 · Jan: regel de huur · open" in items[0].text.splitlines()
+    assert isinstance(items[-1], Question)

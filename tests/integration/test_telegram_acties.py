@@ -212,3 +212,9 @@ def _edited(calls: list[Call]) -> list[str]:
         for c in calls
         if c.method == "editMessageText"
     ]
+
+
+async def test_acties_in_a_group_points_to_the_private_chat(bot: Harness) -> None:
+    finish_plan(bot)
+    calls = await bot.say("/acties", chat_id=-100123, chat_type="group")
+    assert texts(calls) == ["Je acties zie je in een privégesprek met mij, niet in een groep."]
