@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import prompts
 from bot.access import AccessService
+from bot.actions import Actions
+from bot.clock import Clock, StartedClock, SystemClock
 from bot.config import SettingError, Settings
 from bot.documents import Renderer
 from bot.formatting import DutchFormatter
@@ -50,8 +53,12 @@ class App:
     service: PlanService
     access: AccessService
     keyring: Keyring
+    # Opvolging: the plans' actions (the same object the service keeps them in step with).
+    actions: Actions
     # Set when the key is the local key file rather than DOORBRAAK_SECRET_KEY.
     key_file: Path | None = None
+    # The time the bot goes by (reminders, action dates); tests pass one they control.
+    clock: Clock = field(default_factory=SystemClock)
 
 
 # Makes the services' unit-of-work factory from the engine and key; a test can pass another.
@@ -59,12 +66,18 @@ MakeUnits = Callable[[Engine, Keyring], UnitOfWorkFactory]
 
 
 def bootstrap(
-    settings: Settings | None = None, *, require_key: bool = False, make_units: MakeUnits = Units
+    settings: Settings | None = None,
+    *,
+    require_key: bool = False,
+    make_units: MakeUnits = Units,
+    clock: Clock | None = None,
 ) -> App:
     """Wire the application; the database is migrated and checked against the key.
 
     `make_units` builds the unit-of-work factory every service runs its use cases through:
-    storage.Units on the engine, unless a test passes a fake (or a wrapper) instead.
+    storage.Units on the engine, unless a test passes a fake (or a wrapper) instead. `clock`
+    is the time the bot goes by: the system clock, or DOORBRAAK_TEST_NOW's (tests only),
+    unless a test passes its own.
 
     The key comes from DOORBRAAK_SECRET_KEY or the file in DOORBRAAK_SECRET_KEY_FILE. Without
     either, `require_key` (the bot) refuses; otherwise a local key file is used, and created for
@@ -123,7 +136,9 @@ def bootstrap(
         engine.dispose()
         raise
     units = make_units(engine, keyring)
-    service = PlanService(dialog, units)
+    clock = clock or _clock(settings)
+    actions = Actions(spec, units, clock)
+    service = PlanService(dialog, units, actions)
     access = AccessService(units)
     return App(
         settings,
@@ -135,8 +150,19 @@ def bootstrap(
         service,
         access,
         keyring,
+        actions,
         key_file,
+        clock,
     )
+
+
+def _clock(settings: Settings) -> Clock:
+    if not settings.test_now:
+        return SystemClock()
+    try:
+        return StartedClock(datetime.fromisoformat(settings.test_now))
+    except ValueError:
+        raise SettingError("DOORBRAAK_TEST_NOW", "instelling_waarde") from None
 
 
 def _read_setting(path: Path, name: str) -> Keyring | None:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 import prompts
 from bot import exchange
 from bot.access import EXPORTED
+from bot.actions import as_json, listing
 from bot.bootstrap import App, MissingKey, bootstrap, write_key_file
 from bot.config import SettingError, Settings
 from bot.documents import EXTENSIONS, FORMATS
@@ -67,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="export the household's archived plan number N (see 'archief') instead",
     )
+    actions = sub.add_parser(
+        "acties", help="list the open actions of all plans, or every action of one household"
+    )
+    actions.add_argument("--household", help="only this household's current plan")
+    actions.add_argument("--jsonl", action="store_true", help="one JSON object per action")
     archive = sub.add_parser("archief", help="list a household's archived plans")
     archive.add_argument("household", help="household number")
     restore = sub.add_parser("import", help="import a plan from a JSON export")
@@ -124,7 +130,9 @@ def _run(args: argparse.Namespace) -> int:
     household = None
     if args.command == "export" and args.household_option is not None:
         args.household = args.household_option
-    if args.command in ("chat", "export", "deel", "archief"):
+    if args.command in ("chat", "export", "deel", "archief") or (
+        args.command == "acties" and args.household is not None
+    ):
         household = normalise_household(args.household or "")
         if household is None:
             return fail("huishoudnummer_ongeldig", 2)
@@ -190,6 +198,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.command == "archief":
             assert household is not None
             return _list_archived(app, household)
+        if args.command == "acties":
+            return _list_actions(app, household, jsonl=args.jsonl)
         if args.command == "export":
             assert household is not None
             return _export(app, household, args.format, args.output, archived=args.archief)
@@ -299,7 +309,9 @@ def _export(
         return 1
     record, history = found
     if fmt == "json":
-        content = exchange.dumps(exchange.export_plan(spec, record, history)).encode("utf-8")
+        actions = app.actions.history(record.id)
+        document = exchange.export_plan(spec, record, history, actions)
+        content = exchange.dumps(document).encode("utf-8")
     else:
         content = app.renderer.render(
             fmt, household, record.answers, record.updated_at.date(), noted_open(record.data)
@@ -338,6 +350,24 @@ def _archived(
         message = app.dialog.spec.message("geen_archiefplan", huishouden=household, nummer=number)
         print(message, file=sys.stderr)
     return found
+
+
+def _list_actions(app: App, household: str | None, *, jsonl: bool) -> int:
+    """The open actions of every plan, soonest first; or every action of one household's
+    current plan, in the plan's order, with its status."""
+    if household is None:
+        actions = app.actions.all_open()
+    else:
+        found = _current(app, household)
+        if found is None:
+            return 1
+        actions = app.actions.of_plan(found[0].id)
+    if jsonl:
+        for action in actions:
+            print(json.dumps(as_json(action), ensure_ascii=False))
+    else:
+        print(listing(app.dialog.spec, actions, household))
+    return 0
 
 
 def _list_archived(app: App, household: str) -> int:

@@ -88,6 +88,17 @@ class Settings(BaseSettings):
     # other worker, say) before it applies the next one without it, in seconds.
     webhook_gap_timeout: float = Field(default=2.0, gt=0)
 
+    # Reminders (bot.reminders): sent from reminder_hour until reminder_until (hours, Dutch
+    # time) on weekdays, and at weekends only with reminder_weekend; reminder_every is how
+    # often, in seconds, `run` looks in the database for reminders that are due.
+    reminder_hour: int = Field(default=9, ge=0, le=23)
+    reminder_until: int = Field(default=18, ge=1, le=24)
+    reminder_weekend: bool = False
+    reminder_every: float = Field(default=60.0, gt=0)
+    # For tests only: the moment (ISO 8601 with offset) the bot's clock starts at; it runs on
+    # from there. Never set this in production.
+    test_now: str = ""
+
     @classmethod
     def load(cls) -> Settings:
         """Settings from the environment and the `.env` file (DOORBRAAK_ENV_FILE names another,

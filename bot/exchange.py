@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,9 +13,14 @@ from dialogs.kinds import rules
 from dialogs.rendement import PERIOD_FIELD, compare, lines_of, period_months, scenario_total
 from dialogs.status import PlanStatus
 from storage import AnswerRecord, PlanRecord
+from storage.actions import ActionRecord, EventRecord
+from storage.models import ACTION_STATUSES
 
 FORMAT = "doorbraakplan"
-VERSION = 1
+# Version 2 adds the plan's actions (opvolging); a version 1 file still imports, and its
+# actions are made from its answers.
+VERSION = 2
+VERSIONS = (1, 2)
 
 
 class PlanFileError(ValueError):
@@ -23,9 +28,13 @@ class PlanFileError(ValueError):
 
 
 def export_plan(
-    spec: Interview, record: PlanRecord, history: list[AnswerRecord]
+    spec: Interview,
+    record: PlanRecord,
+    history: list[AnswerRecord],
+    actions: list[tuple[ActionRecord, list[EventRecord]]] | None = None,
 ) -> dict[str, Any]:
-    """The whole plan: current answers, the full history, and the rendement figures."""
+    """The whole plan: current answers, the full history, the actions with their history,
+    and the rendement figures."""
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -47,6 +56,30 @@ def export_plan(
             for item in history
         ],
         "rendement": rendement_figures(spec, record.answers),
+        "actions": [_action(action, events) for action, events in actions or []],
+    }
+
+
+def _action(action: ActionRecord, events: list[EventRecord]) -> dict[str, Any]:
+    return {
+        "field": action.field,
+        "position": action.position,
+        "point": action.point,
+        "due": None if action.due is None else action.due.isoformat(),
+        "status": action.status,
+        "removed": action.removed,
+        "created_at": action.created_at.isoformat(),
+        "updated_at": action.updated_at.isoformat(),
+        "history": [
+            {
+                "at": event.at.isoformat(),
+                "author": event.author,
+                "change": event.change,
+                "status": event.status,
+                "due": None if event.due is None else event.due.isoformat(),
+            }
+            for event in events
+        ],
     }
 
 
@@ -73,7 +106,12 @@ def dumps(document: dict[str, Any]) -> str:
 class ImportedPlan:
     """A validated export, ready for PlanRepository.import_plan."""
 
-    def __init__(self, document: dict[str, Any], history: list[AnswerRecord]) -> None:
+    def __init__(
+        self,
+        document: dict[str, Any],
+        history: list[AnswerRecord],
+        actions: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.household: str = document["household"]
         self.status: str = document["status"]
         self.state: str = document["state"]
@@ -82,6 +120,9 @@ class ImportedPlan:
         self.created_at = _time(document["created_at"], "created_at")
         self.updated_at = _time(document["updated_at"], "updated_at")
         self.history = history
+        # Keyword arguments of ActionRepository.restore per action; None for a version 1
+        # file, whose actions are made from its answers.
+        self.actions = actions
 
 
 def parse_plan(spec: Interview, text: str) -> ImportedPlan:
@@ -92,8 +133,9 @@ def parse_plan(spec: Interview, text: str) -> ImportedPlan:
         raise PlanFileError(f"not JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise PlanFileError("the top level must be an object")
-    if document.get("format") != FORMAT or document.get("version") != VERSION:
-        raise PlanFileError(f"expected format {FORMAT!r} version {VERSION}")
+    if document.get("format") != FORMAT or document.get("version") not in VERSIONS:
+        versions = " or ".join(str(v) for v in VERSIONS)
+        raise PlanFileError(f"expected format {FORMAT!r} version {versions}")
     for key, typ in (
         ("household", str),
         ("status", str),
@@ -133,7 +175,71 @@ def parse_plan(spec: Interview, text: str) -> ImportedPlan:
             current[record.field] = record.value
     if current != document["answers"]:
         raise PlanFileError("'answers' does not match the last value of each field in 'history'")
-    return ImportedPlan(document, history)
+    actions = None if document["version"] == 1 else _actions(document.get("actions"))
+    return ImportedPlan(document, history, actions)
+
+
+def _actions(items: Any) -> list[dict[str, Any]]:
+    if not isinstance(items, list):
+        raise PlanFileError("'actions' is missing or has the wrong type")
+    actions = []
+    for n, item in enumerate(items):
+        where = f"actions[{n}]"
+        if not isinstance(item, dict):
+            raise PlanFileError(f"{where}: must be an object")
+        for key, typ in (("field", str), ("point", str), ("status", str), ("history", list)):
+            if not isinstance(item.get(key), typ):
+                raise PlanFileError(f"{where}: '{key}' is missing or has the wrong type")
+        position = item.get("position")
+        if not isinstance(position, int) or isinstance(position, bool) or position < 0:
+            raise PlanFileError(f"{where}: 'position' must be a whole number from 0")
+        if item["status"] not in ACTION_STATUSES:
+            raise PlanFileError(f"{where}: 'status' must be one of {', '.join(ACTION_STATUSES)}")
+        if not isinstance(item.get("removed"), bool):
+            raise PlanFileError(f"{where}: 'removed' must be true or false")
+        updated_at = _time(item.get("updated_at"), where)
+        events = []
+        for m, event in enumerate(item["history"]):
+            at = f"{where}.history[{m}]"
+            if not isinstance(event, dict) or not all(
+                isinstance(event.get(k), str) for k in ("author", "change", "status")
+            ):
+                raise PlanFileError(f"{at}: needs 'at', 'author', 'change', 'status' and 'due'")
+            events.append(
+                EventRecord(
+                    _time(event.get("at"), at),
+                    event["author"],
+                    event["change"],
+                    event["status"],
+                    _date(event.get("due"), at),
+                )
+            )
+        actions.append(
+            {
+                "field": item["field"],
+                "position": position,
+                "point": item["point"],
+                "due": _date(item.get("due"), where),
+                "status": item["status"],
+                # When it was taken out is not kept apart from its last change.
+                "removed_at": updated_at if item["removed"] else None,
+                "created_at": _time(item.get("created_at"), where),
+                "updated_at": updated_at,
+                "events": events,
+            }
+        )
+    return actions
+
+
+def _date(value: Any, where: str) -> date | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise PlanFileError(f"{where}: a date must be an ISO 8601 string or null")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise PlanFileError(f"{where}: '{value}' is not an ISO 8601 date") from exc
 
 
 def _no_float(text: str) -> Any:

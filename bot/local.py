@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from bot.actions import listing
 from bot.bootstrap import App
 from bot.service import PlanFinished, Turn
 from dialogs import Document, Done, Error, Message, Question, Reply, Summary, Text, noted_open
@@ -88,10 +89,19 @@ class LocalChat:
             # Bytes that were not UTF-8 (the terminal decodes with surrogateescape).
             error = Error(self.app.dialog.spec.message("invoer_geen_utf8"))
             return [error, *self.repeat()], False
+        if self._asks_actions(text):
+            actions = self.app.actions.of_plan(self.plan_id)
+            shown = Message(listing(self.app.dialog.spec, actions, self.household))
+            return [shown, *self.repeat()], False
         if self.finished is not None:
             return self._choose(text)
         turn = self.app.service.handle(self.plan_id, Text(text), author=self.author)
         return self._items(turn), turn.outcome.stopped
+
+    def _asks_actions(self, text: str) -> bool:
+        """`acties` (or `/acties`): the plan's actions, in every front end of the interview."""
+        words = self.app.dialog.spec.commands.get("acties", ())
+        return text.strip().lower().lstrip("/") in words
 
     # --- a finished plan: look at it, change it, or start a new one --------------------------
 

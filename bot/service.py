@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.access import CHANGED, DELETED, OPENED, AccessDenied, NotOwner
+from bot.actions import Actions
 from bot.exchange import ImportedPlan
 from bot.turn import (
     ChatMoved,
@@ -40,8 +41,12 @@ MAX_ATTEMPTS = 3
 class PlanService:
     """The use cases every front end shares; the front end only converts input and output."""
 
-    def __init__(self, dialog: Dialog, units: UnitOfWorkFactory) -> None:
+    def __init__(
+        self, dialog: Dialog, units: UnitOfWorkFactory, actions: Actions | None = None
+    ) -> None:
         self.dialog = dialog
+        # Opvolging: the actieplan's points become actions in the turn that stores them.
+        self.actions = actions or Actions(dialog.spec, units)
         # Each use case is one unit of work (storage.uow): one transaction, committed when
         # it returns, whose database failures arrive as StorageUnavailable.
         self.units = units
@@ -296,8 +301,7 @@ class PlanService:
             stale=True,
         )
 
-    @staticmethod
-    def _save(uow: UnitOfWork, record: PlanRecord, outcome: Outcome, author: str) -> bool:
+    def _save(self, uow: UnitOfWork, record: PlanRecord, outcome: Outcome, author: str) -> bool:
         if outcome.persist:
             uow.plans.save_turn(
                 record.id,
@@ -308,6 +312,7 @@ class PlanService:
                 answers=outcome.answers,
                 author=author,
             )
+            self.actions.on_saved(uow, record.id, outcome.answers, author)
         return outcome.persist
 
     def _unsaved(self, plan_id: int) -> Turn:
@@ -370,6 +375,12 @@ class PlanService:
                 updated_at=plan.updated_at,
                 history=plan.history,
             )
+            if plan.actions is None:
+                # A file from before actions were exported: made from its answers.
+                self.actions.derive(uow, record.id, record.answers, plan.owner or "import")
+            else:
+                for action in plan.actions:
+                    uow.actions.restore(record.id, **action)
             log.info("plan %s imported", record.id)
             return record
 

@@ -35,7 +35,14 @@ VIEW, CHANGE, RENEW = "b", "w", "n"
 RENEW_ASK, RENEW_YES, RENEW_NO = 0, 1, 2
 # The wall poster of a plan (bot.telegram.poster), asked for in a private chat.
 POSTER = "p"
-ACTIONS = (CHOOSE, SUBMIT, SKIP, KEEP, RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER)
+# Opvolging (bot.telegram.acties): an action, whose id stands in the plan id's place, and a
+# plan's evaluation reminder. The value: FOLLOW_DONE, FOLLOW_ASK (which new date?), or a
+# new date as one of the choices that bot.telegram.acties numbers from FOLLOW_ASK + 1.
+ACT, EVAL = "a", "e"
+FOLLOW_DONE, FOLLOW_ASK = 0, 1
+ACTIONS = (
+    CHOOSE, SUBMIT, SKIP, KEEP, RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL,
+)  # fmt: skip
 # Callback data comes from the client and can be forged: every number is checked against
 # the range it can have before anything is done with it. Plan ids and revisions are 32-bit
 # integer columns; message ids and choice indexes are 32-bit in the Bot API as well.
@@ -67,6 +74,11 @@ class Button:
     def rest(self) -> bool:
         """SKIP: whether the optional rest of the step is passed over, not one question."""
         return self.value == SKIP_REST
+
+    @property
+    def action_id(self) -> int:
+        """ACT: the action's id, in the plan id's place."""
+        return self.plan_id
 
     @property
     def message_id(self) -> int:

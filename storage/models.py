@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -145,6 +146,8 @@ PLAN_DATA: Final = Encrypted("plans.data", row=("id",))
 ANSWER_VALUE: Final = Encrypted("answers.value", row=("plan_id", "field", "created_at"))
 SUGGESTION_TEXT: Final = Encrypted("suggestions.text", row=("plan_id", "field", "created_at"))
 CHAT_ID: Final = Encrypted("chats.chat_id", row=("chat_key",))
+# An action's point is named by its own random uid: its text, position and date may change.
+ACTION_POINT: Final = Encrypted("actions.point", row=("uid",))
 CHAT_PURPOSE: Final = "chat"
 
 
@@ -273,3 +276,101 @@ class Meta(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+# An action's status (Dutch, as shown): open, done, or no longer needed.
+ACTION_OPEN, ACTION_DONE, ACTION_LAPSED = "open", "gedaan", "vervallen"
+ACTION_STATUSES: Final = (ACTION_OPEN, ACTION_DONE, ACTION_LAPSED)
+# What a reminder is about: an action on its due date, or the plan's evaluation date.
+REMIND_ACTION, REMIND_EVALUATION = "actie", "evaluatie"
+
+
+class Action(Base):
+    """One point of a plan's actieplan (wie, wat, wanneer) as a thing with a status.
+
+    Made and kept in step with the plan's list answers (bot.actions); a point taken out of the
+    answer is kept with `removed_at` set, so its history and status survive a change back.
+    """
+
+    __tablename__ = "actions"
+    __table_args__ = (
+        CheckConstraint(
+            f"status IN ({', '.join(repr(s) for s in ACTION_STATUSES)})", name="status"
+        ),
+        Index("ix_actions_plan_id_field", "plan_id", "field", "position"),
+        # /acties: open actions soonest first.
+        Index("ix_actions_status_due", "status", "due"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Random, set before the insert: names the row for its encrypted point.
+    uid: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("plans.id", ondelete="CASCADE"), nullable=False
+    )
+    # The list field the point is in (actieplan.voor_doorbraak, ...), and its place there.
+    field: Mapped[str] = mapped_column(String(128), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The point as stored in the answer: `wie | wat | wanneer`.
+    point: Mapped[str] = mapped_column(Text, nullable=False, info={"encrypted": ACTION_POINT})
+    # A registered colleague who owns it (NULL: the free-text wie of the point only).
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("professionals.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    # The wanneer read as a date; NULL when it could not be read (or was not given).
+    due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=ACTION_OPEN)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+
+
+class ActionEvent(Base):
+    """The append-only history of an action: who changed what about it, and when."""
+
+    __tablename__ = "action_events"
+    __table_args__ = (Index("ix_action_events_action_id_id", "action_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("actions.id", ondelete="CASCADE"), nullable=False
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    author: Mapped[str] = mapped_column(String(128), nullable=False)
+    # aangemaakt, gewijzigd, status, datum, weg (out of the answer), terug (back in it).
+    change: Mapped[str] = mapped_column(String(16), nullable=False)
+    # The action's status and date after the change.
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    due: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+
+class Reminder(Base):
+    """A private message the bot owes a professional on a day: the schedule lives here, not
+    in memory, so a restart loses none; claiming one marks it sent (bot.reminders)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_sent_at_due_on", "sent_at", "due_on"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    plan_id: Mapped[int] = mapped_column(
+        ForeignKey("plans.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    # NULL: the plan's evaluation.
+    action_id: Mapped[int | None] = mapped_column(
+        ForeignKey("actions.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    # The day it is due; the hour and quiet times are settings, applied when it is claimed.
+    due_on: Mapped[date] = mapped_column(Date, nullable=False)
+    # Claimed (and so sent, or being sent); NULL again after a send that failed.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # After a failed send: not before this moment.
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Given up after too many failed sends (the professional blocked the bot, say).
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

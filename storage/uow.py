@@ -12,10 +12,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from storage.access import AccessRepository
+from storage.actions import ActionRepository
 from storage.chats import ChatRepository
 from storage.crypto import Keyring
 from storage.deletion import PlanDeletion
 from storage.inbox import InboxRepository
+from storage.reminders import ReminderRepository
 from storage.repository import PlanRepository
 from storage.tx import READ_ONLY, Tx
 
@@ -57,6 +59,14 @@ class UnitOfWork:
     @cached_property
     def inbox(self) -> InboxRepository:
         return InboxRepository(self.tx, self.keyring)
+
+    @cached_property
+    def actions(self) -> ActionRepository:
+        return ActionRepository(self.tx, self.keyring)
+
+    @cached_property
+    def reminders(self) -> ReminderRepository:
+        return ReminderRepository(self.tx, self.keyring)
 
     @cached_property
     def deletion(self) -> PlanDeletion:

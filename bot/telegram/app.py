@@ -33,6 +33,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.bootstrap import App
+from bot.reminders import Reminders
 from bot.telegram import buttons, plans, sending, sessions, sharing
 from bot.telegram.bindings import GROUP, PRIVATE
 from bot.telegram.commands import COMMANDS, CommandRow, menu
@@ -60,10 +61,14 @@ SCOPE_FILTERS: dict[tuple[str, ...], filters.BaseFilter] = {
 class TelegramFrontEnd:
     """Handlers that adapt Telegram to the shared PlanService; no interview wording here."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, *, reminders: bool = False) -> None:
         self.app = app
         self.kit = Kit.wire(app)
         self.documents = self.kit.files.documents
+        # With `reminders` (as `run` has it), due reminders are sent while the bot runs;
+        # tests drive bot.reminders.Reminders themselves.
+        self.reminders = Reminders(app, self.kit) if reminders else None
+        self._reminding: asyncio.Task[None] | None = None
 
     def build(
         self,
@@ -118,8 +123,14 @@ class TelegramFrontEnd:
         bot = application.bot
         await bot.set_my_commands(commands(PRIVATE), scope=BotCommandScopeAllPrivateChats())
         await bot.set_my_commands(commands(GROUP), scope=BotCommandScopeAllGroupChats())
+        if self.reminders is not None:
+            # The database decides what is due; this task only looks now and then.
+            self._reminding = asyncio.create_task(self.reminders.run(bot))
 
     async def post_shutdown(self, application: AnyApplication) -> None:
+        if self._reminding is not None:
+            self._reminding.cancel()
+            await asyncio.gather(self._reminding, return_exceptions=True)
         await self.kit.files.close()
 
     def _with_kit(self, handler: Callable[[Kit, Update, Context], Awaitable[None]]) -> Handler:
@@ -208,7 +219,7 @@ def run(app: App) -> int:
     if not settings.telegram_bot_token:
         print(app.dialog.spec.message("telegram_geen_token"))
         return 2
-    front = TelegramFrontEnd(app)
+    front = TelegramFrontEnd(app, reminders=True)
     application = front.build(settings.telegram_bot_token, base_url=settings.telegram_api_base_url)
     # Everything loaded so far lives as long as the process: keep it out of the collector's
     # full passes, which otherwise stall a turn now and then by 50-100 ms (bench/RESULTS.md).

@@ -14,16 +14,19 @@ from telegram.error import TelegramError
 
 from bot.access import EXPORTED
 from bot.service import ChatTarget, Turn
+from bot.telegram import acties
 from bot.telegram.bindings import PRIVATE, Decline
 from bot.telegram.kit import Context, Kit
 from bot.telegram.plans import choice_markup
 from bot.telegram.sending import retried
 from bot.telegram_view import (
+    ACT,
     CHANGE,
     CHOOSE,
     DELETE,
     DELETE_NO,
     DELETE_YES,
+    EVAL,
     FORGET,
     KEEP,
     POSTER,
@@ -46,7 +49,7 @@ from storage.access import ProfessionalRecord
 log = logging.getLogger(__name__)
 
 # Buttons that act on one person's plans: they work only in a private chat.
-PRIVATE_BUTTONS = (RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER)
+PRIVATE_BUTTONS = (RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL)
 # At most this many messages are deleted for one press of "remove the messages": the most
 # recent ones. A whole plan made in a chat takes a few hundred.
 MAX_FORGET = 500
@@ -193,10 +196,12 @@ def _answer_shown(kit: Kit, pressed: Pressed) -> str | None:
 
 
 async def _on_private_button(kit: Kit, pressed: Pressed) -> None:
-    """Buttons on one's own plans, in a private chat: resume, delete, forget, and the
-    choices for a finished or archived plan."""
+    """Buttons on one's own plans, in a private chat: resume, delete, forget, the choices
+    for a finished or archived plan, and those of actions and reminders (opvolging)."""
     action, answer = pressed.button.action, pressed.button.answer
-    if action == FORGET:
+    if action in (ACT, EVAL):
+        await acties.on_follow(kit, pressed)
+    elif action == FORGET:
         await _forget(kit, pressed)
     elif action == DELETE:
         await _delete(kit, pressed)

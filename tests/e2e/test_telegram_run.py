@@ -79,6 +79,8 @@ class BotProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.logs: list[Path] = []
         self._files: list[IO[bytes]] = []
+        # More environment for the next start (a test-only DOORBRAAK_TEST_NOW, say).
+        self.env: dict[str, str] = {}
 
     def start(self) -> float:
         """Start the bot; returns the time (`Call.at`) from which its calls count.
@@ -100,6 +102,7 @@ class BotProcess:
                 TELEGRAM_BOT_TOKEN=self.stand_in.token,
                 TELEGRAM_API_BASE_URL=self.stand_in.base_url,
                 PTB_TIMEDELTA="true",
+                **self.env,
             ),
             cwd=ROOT,
             stdout=out,

@@ -152,6 +152,7 @@ class Worker:
         database: str,
         data: Path,
         secret: str | None = SECRET,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.number = number
         self.port = free_port()
@@ -168,6 +169,7 @@ class Worker:
             TELEGRAM_BOT_TOKEN=stand_in.token,
             TELEGRAM_API_BASE_URL=stand_in.base_url,
             PTB_TIMEDELTA="true",
+            **(env or {}),
         )
         if secret is not None:
             env["DOORBRAAK_WEBHOOK_SECRET"] = secret

@@ -13,7 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import Units, create_engine_for, make_session_factory, migrate
 from storage.db import ensure_encrypted
 from tests.conftest import keyring_for_tests
-from tests.support.harness import bot, harness_settings  # noqa: F401 - the Telegram harness
+from tests.support.harness import (  # noqa: F401 - the Telegram harness
+    bot,
+    harness_clock,
+    harness_settings,
+)
 
 KEYRING = keyring_for_tests()
 

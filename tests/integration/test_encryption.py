@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 import prompts
 from storage import PlanRecord, PlanRepository, create_engine_for, make_session_factory, migrate
 from storage.access import AccessRepository
+from storage.actions import ActionRepository, Wanted
 from storage.chats import ChatRepository
 from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey, is_token
 from storage.db import alembic_config, ensure_encrypted, has_key_check, rotate_key, scrub
 from storage.inbox import InboxRepository
-from storage.models import encrypted_columns, protected_columns, protected_tables
+from storage.models import encrypted_columns, protected_columns, protected_tables, utcnow
 from tests.conftest import TEST_SECRET, keyring_for_tests
 from tests.e2e.protocol import doorbraakbot
 from tests.integration.conftest import KEYRING
@@ -27,7 +28,7 @@ from tests.integration.conftest import KEYRING
 MARKER = "MARKER-Zoë-8431"
 HOUSEHOLD = "HH-Q7Z9-5521"
 OTHER = Keyring.from_secret(Keyring.generate_secret())
-TABLES = ("households", "plans", "answers", "suggestions", "meta", "chats", "inbox")
+TABLES = ("households", "plans", "answers", "suggestions", "meta", "chats", "inbox", "actions")
 # Invented Telegram ids.
 PROFESSIONAL = 8123456789
 PRIVATE_CHAT = 8123456790
@@ -54,6 +55,16 @@ def store_marked_plan(sessions: sessionmaker[Session], keyring: Keyring = KEYRIN
             author="terminal:t",
         )
         repo.add_suggestion(plan.id, step=1, field="x", author="telegram:1", text=MARKER)
+        ActionRepository(session, keyring).sync(
+            plan.id,
+            "actieplan.voor_doorbraak",
+            [
+                Wanted(f"Wijkteam | bel {MARKER} | morgen", None),
+                Wanted("Jan | tweede | later", None),
+            ],
+            author="terminal:t",
+            now=utcnow(),
+        )
     return read_plan(sessions, keyring)
 
 
@@ -266,6 +277,11 @@ def test_rotate_key_re_encrypts_everything(
     ensure_encrypted(engine, OTHER)
     assert_marked(sessions, OTHER)
     with sessions() as session:
+        points = [
+            a.point
+            for a in ActionRepository(session, OTHER).of_plan(read_plan(sessions, OTHER).id)
+        ]
+        assert points == [f"Wijkteam | bel {MARKER} | morgen", "Jan | tweede | later"]
         inbox = InboxRepository(session, OTHER)
         assert AccessRepository(session, OTHER).professional(PROFESSIONAL) is not None
         private = ChatRepository(session, OTHER).chat(PRIVATE_CHAT)

@@ -64,6 +64,34 @@ NOT_PERSONAL = {
     },
     "audit_log": {"id", "at", "actor", "action", "plan_id", "detail"},
     "inbox": {"update_id", "received_at", "done_at"},
+    # An action's point (wie, wat, wanneer) is encrypted; its date and status are not, so the
+    # database can find what is due (a date says nothing of the household on its own).
+    "actions": {
+        "id",
+        "uid",
+        "plan_id",
+        "field",
+        "position",
+        "owner_id",
+        "due",
+        "status",
+        "removed_at",
+        "created_at",
+        "updated_at",
+    },
+    "action_events": {"id", "action_id", "at", "author", "change", "status", "due"},
+    "reminders": {
+        "id",
+        "plan_id",
+        "action_id",
+        "kind",
+        "due_on",
+        "sent_at",
+        "attempts",
+        "retry_at",
+        "failed_at",
+        "created_at",
+    },
 }
 
 # Invented: a Telegram user id, chat ids, a household number and answers.

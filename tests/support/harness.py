@@ -14,6 +14,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.bootstrap import App, bootstrap
+from bot.clock import Clock
 from bot.config import Settings
 from bot.telegram import TelegramFrontEnd
 from dialogs import Interview, Kind, Question, Text
@@ -113,9 +114,18 @@ def harness_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def bot(tmp_path: Path, harness_settings: dict[str, Any]) -> AsyncIterator[Harness]:
+def harness_clock() -> Clock | None:
+    """The clock of the harness's app (None: the system clock); a test module may override
+    this fixture with a bot.clock.FixedClock to control "now"."""
+    return None
+
+
+@pytest.fixture
+async def bot(
+    tmp_path: Path, harness_settings: dict[str, Any], harness_clock: Clock | None
+) -> AsyncIterator[Harness]:
     stand_in = BotApiStandIn()
-    app = bootstrap(Settings(data_dir=tmp_path, **harness_settings))
+    app = bootstrap(Settings(data_dir=tmp_path, **harness_settings), clock=harness_clock)
     front = TelegramFrontEnd(app)
     application = front.build(
         stand_in.token,

@@ -1,0 +1,201 @@
+"""The reminder schedule in the database: what is due is claimed (and so marked sent) in one
+statement, so a restart sends none twice and several workers never send one twice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from dialogs.status import PlanStatus
+from storage.access import OWNER, USER_ID, PlanAccess, Professional
+from storage.crypto import Keyring
+from storage.models import (
+    ACTION_OPEN,
+    REMIND_ACTION,
+    REMIND_EVALUATION,
+    Action,
+    Plan,
+    Reminder,
+)
+from storage.tx import Tx
+
+# After a failed send: tried again after this many minutes times the attempts so far; given
+# up after MAX_ATTEMPTS (the professional blocked the bot, say).
+RETRY_MINUTES = 5
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A reminder claimed for sending: whom to send it to and what it is about."""
+
+    id: int
+    plan_id: int
+    action_id: int | None
+    kind: str
+    due_on: date
+    # The Telegram user id of the professional (their private chat); None if nobody has one.
+    user_id: int | None
+    attempts: int
+
+
+class ReminderRepository:
+    """Reminders; never commits."""
+
+    def __init__(self, tx: Tx | Session | Connection, keyring: Keyring) -> None:
+        self._tx = Tx.of(tx)
+        self._keyring = keyring
+
+    # --- the schedule --------------------------------------------------------------------
+
+    def schedule_action(
+        self, plan_id: int, action_id: int, due: date | None, status: str, now: datetime
+    ) -> None:
+        """One reminder for an open action with a date, on that date. A reminder for the same
+        date that exists already (sent or not) is kept, so storing the same answer again or
+        a restart never sends one twice."""
+        if due is None or status != ACTION_OPEN:
+            self.unschedule_action(action_id)
+            return
+        self._schedule(plan_id, action_id, REMIND_ACTION, due, now)
+
+    def unschedule_action(self, action_id: int) -> None:
+        """Drop the action's reminders not sent yet (sent ones are its history)."""
+        self._tx.execute(
+            delete(Reminder)
+            .where(Reminder.action_id == action_id)
+            .where(Reminder.sent_at.is_(None))
+        )
+
+    def schedule_evaluation(self, plan_id: int, due: date | None, now: datetime) -> None:
+        """One reminder on the plan's evaluation date (None: none)."""
+        if due is None:
+            self._tx.execute(
+                delete(Reminder)
+                .where(Reminder.plan_id == plan_id, Reminder.kind == REMIND_EVALUATION)
+                .where(Reminder.sent_at.is_(None))
+            )
+            return
+        self._schedule(plan_id, None, REMIND_EVALUATION, due, now)
+
+    def _schedule(
+        self, plan_id: int, action_id: int | None, kind: str, due: date, now: datetime
+    ) -> None:
+        mine = (
+            Reminder.action_id == action_id
+            if action_id is not None
+            else (Reminder.plan_id == plan_id) & (Reminder.kind == kind)
+        )
+        same = self._tx.execute(
+            select(Reminder.id).where(mine, Reminder.due_on == due).limit(1)
+        ).first()
+        if same is not None:
+            return
+        self._tx.execute(delete(Reminder).where(mine, Reminder.sent_at.is_(None)))
+        self._tx.execute(
+            insert(Reminder).values(
+                plan_id=plan_id,
+                action_id=action_id,
+                kind=kind,
+                due_on=due,
+                attempts=0,
+                created_at=now,
+            )
+        )
+
+    # --- sending -------------------------------------------------------------------------
+
+    def claim_due(self, *, today: date, now: datetime, limit: int = 50) -> list[Claimed]:
+        """Claim the reminders due by `today` (and not waiting for a retry) and mark them
+        sent, in one statement: on PostgreSQL, rows another worker is claiming are skipped
+        (FOR UPDATE SKIP LOCKED), and one it claimed is no longer unsent; SQLite runs one
+        writer at a time. Only reminders of plans that are not archived, that a professional
+        can be told about, and (for an action) of actions still open."""
+        live = select(Plan.id).where(Plan.status != PlanStatus.ARCHIVED)
+        open_actions = select(Action.id).where(
+            Action.status == ACTION_OPEN, Action.removed_at.is_(None)
+        )
+        pick = (
+            select(Reminder.id)
+            .where(
+                Reminder.sent_at.is_(None),
+                Reminder.failed_at.is_(None),
+                Reminder.due_on <= today,
+                or_(Reminder.retry_at.is_(None), Reminder.retry_at <= now),
+                Reminder.plan_id.in_(live),
+                Reminder.plan_id.in_(select(PlanAccess.plan_id)),
+                or_(Reminder.action_id.is_(None), Reminder.action_id.in_(open_actions)),
+            )
+            .order_by(Reminder.due_on, Reminder.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = self._tx.rows(
+            update(Reminder)
+            .where(Reminder.id.in_(pick))
+            .values(sent_at=now, attempts=Reminder.attempts + 1, retry_at=None)
+            .returning(
+                Reminder.id,
+                Reminder.plan_id,
+                Reminder.action_id,
+                Reminder.kind,
+                Reminder.due_on,
+                Reminder.attempts,
+            )
+        )
+        claimed = []
+        for reminder_id, plan_id, action_id, kind, due_on, attempts in sorted(rows):
+            user_id = self._recipient(plan_id, action_id)
+            claimed.append(
+                Claimed(reminder_id, plan_id, action_id, kind, due_on, user_id, attempts)
+            )
+        return claimed
+
+    def _recipient(self, plan_id: int, action_id: int | None) -> int | None:
+        """The action's registered owner, else the plan's owner, else whoever it was shared
+        with first: their Telegram user id."""
+        candidates = []
+        if action_id is not None:
+            candidates.append(
+                select(Professional.user_key, Professional.user_enc)
+                .join(Action, Action.owner_id == Professional.id)
+                .where(Action.id == action_id)
+            )
+        candidates.append(
+            select(Professional.user_key, Professional.user_enc)
+            .join(PlanAccess, PlanAccess.professional_id == Professional.id)
+            .where(PlanAccess.plan_id == plan_id)
+            .order_by((PlanAccess.role != OWNER), PlanAccess.created_at)
+            .limit(1)
+        )
+        for query in candidates:
+            row = self._tx.execute(query).first()
+            if row is not None:
+                return int(USER_ID.open(self._keyring, row.user_enc, {"user_key": row.user_key}))
+        return None
+
+    def failed(self, reminder_id: int, attempts: int, now: datetime) -> None:
+        """A claimed reminder could not be sent: due again after a pause, or given up."""
+        values: dict[str, datetime | None]
+        if attempts >= MAX_ATTEMPTS:
+            values = {"failed_at": now}
+        else:
+            wait = timedelta(minutes=RETRY_MINUTES * attempts)
+            values = {"sent_at": None, "retry_at": now + wait}
+        self._tx.execute(update(Reminder).where(Reminder.id == reminder_id).values(**values))
+
+    def later(self, plan_id: int, due: date, now: datetime) -> None:
+        """A new evaluation reminder for the plan (its evaluation date moved)."""
+        self._schedule(plan_id, None, REMIND_EVALUATION, due, now)
+
+    def sent(self, plan_id: int | None = None) -> list[tuple[int, int | None, str, date]]:
+        """Reminders sent (for tests and `acties`): plan, action, kind, day."""
+        query = select(Reminder.plan_id, Reminder.action_id, Reminder.kind, Reminder.due_on).where(
+            Reminder.sent_at.is_not(None), Reminder.failed_at.is_(None)
+        )
+        if plan_id is not None:
+            query = query.where(Reminder.plan_id == plan_id)
+        return self._tx.rows(query.order_by(Reminder.id))
