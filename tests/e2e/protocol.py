@@ -178,8 +178,11 @@ def walk(
         question = question_of(turn)
         if question["field"] == until:
             break
-        text = sample_answer(spec.field(question["field"]))
-        if question["part"] in ("", "regel"):
+        spec_field = spec.field(question["field"])
+        text = sample_answer(spec_field)
+        if spec_field.kind is Kind.GROUP and spec_field.key not in given:
+            text = group_item(spec_field)  # one whole item, then `Nee` when asked again
+        if question["part"] in ("", "regel") and spec_field.key not in given:
             given[question["field"]] = text
         turn = driver.send(text)
         assert "error" not in kinds(turn), (question["field"], text, turn)
@@ -254,6 +257,11 @@ def field_block(spec: Interview, markdown: str, key: str) -> str:
     return body[start:end]
 
 
+def group_item(spec_field: Field) -> str:
+    """A whole item of a group typed in one message, its parts named after its columns."""
+    return " | ".join(f"{column} {spec_field.key}" for column in spec_field.columns)
+
+
 def shown_in_document(spec_field: Field, answer: str) -> list[str]:
     """What the document must show for a valid answer as typed (the inputs the tests use)."""
     match spec_field.kind:
@@ -273,6 +281,8 @@ def shown_in_document(spec_field: Field, answer: str) -> list[str]:
             return [{"15-03-2037": "\n15 maart 2037\n"}[answer]]
         case Kind.COSTS:
             return [{"Klaar": "Geen kosten: € 0"}[answer]]
+        case Kind.GROUP:
+            return ["| " + " | ".join(md(c) for c in answer.split(" | ")) + " |"]
         case _:
             return [f"\n{md(answer.strip())}\n"]
 

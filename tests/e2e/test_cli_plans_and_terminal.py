@@ -68,7 +68,10 @@ def test_terminal_mode_shows_numbered_choices_and_takes_a_number(tmp_path: Path)
     assert "Traceback" not in result.stderr
     out = result.stdout
     assert "[Stap 1 van 6: Situatieschets]" in out
-    assert "Wat is de relatiestatus? (niet verplicht; 'overslaan' kan)\n  1. Alleenstaand\n" in out
+    assert (
+        "Wat is de relatiestatus? (niet verplicht; 'overslaan' kan, 'verder' slaat de rest van"
+        " de stap over)\n  1. Alleenstaand\n"
+    ) in out
     assert "  2. Alleenstaande ouder\n" in out
     assert "Typ het nummer of de tekst van je keuze." in out
     assert "Over welke domeinen gaat dit plan? Kies er hoogstens drie. (verplicht)" in out
