@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from telegram import Bot, CallbackQuery, Message, Update
 from telegram.error import TelegramError
 
-from bot.service import ChatTarget, Turn
+from bot.service import AlreadySent, ChatTarget, Turn
 from bot.telegram.bindings import PRIVATE, Decline
 from bot.telegram.kit import Context, Kit
 from bot.telegram.plans import choice_markup
@@ -31,6 +31,7 @@ from bot.telegram_view import (
     SKIP,
     SUBMIT,
     VIEW,
+    WORD,
     Button,
     pressed_label,
     ticked_labels,
@@ -42,7 +43,7 @@ from storage.access import ProfessionalRecord
 log = logging.getLogger(__name__)
 
 # Buttons that act on one person's plans: they work only in a private chat.
-PRIVATE_BUTTONS = (RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW)
+PRIVATE_BUTTONS = (RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, WORD)
 # At most this many messages are deleted for one press of "remove the messages": the most
 # recent ones. A whole plan made in a chat takes a few hundred.
 MAX_FORGET = 500
@@ -185,10 +186,12 @@ def _answer_shown(kit: Kit, pressed: Pressed) -> str | None:
 
 
 async def _on_private_button(kit: Kit, pressed: Pressed) -> None:
-    """Buttons on one's own plans, in a private chat: resume, delete, forget, and the
-    choices for a finished or archived plan."""
+    """Buttons on one's own plans, in a private chat: resume, delete, forget, the Word
+    file, and the choices for a finished or archived plan."""
     action, answer = pressed.button.action, pressed.button.answer
-    if action == FORGET:
+    if action == WORD:
+        await _word(kit, pressed)
+    elif action == FORGET:
         await _forget(kit, pressed)
     elif action == DELETE:
         await _delete(kit, pressed)
@@ -200,6 +203,35 @@ async def _on_private_button(kit: Kit, pressed: Pressed) -> None:
         await _open(kit, pressed)
     else:
         await pressed.toast(kit, "knop_verlopen")
+
+
+async def _word(kit: Kit, pressed: Pressed) -> None:
+    """The Word file of the plan whose PDF carries the button; once per button. The export
+    is recorded, and the press's update claimed, before the file is made: a second tap, or
+    the same press delivered twice, sends nothing."""
+    bot, chat_id, button, who = pressed.bot, pressed.chat_id, pressed.button, pressed.who
+    try:
+        turn = await kit.call(
+            bot,
+            chat_id,
+            lambda: kit.service.document(
+                button.plan_id,
+                "docx",
+                actor=who.actor,
+                revision=button.revision,
+                # The message the button is on, as Telegram says: one file per PDF sent.
+                once=str(pressed.message_id),
+                professional=who,
+            ),
+        )
+    except AlreadySent:
+        await pressed.toast(kit, "telegram_word_al_gestuurd")
+        return
+    if turn is None:
+        await pressed.toast(kit, "telegram_word_verouderd")
+        return
+    await pressed.press.answer()
+    await kit.files.send_word(bot, chat_id, turn, under=pressed.message_id)
 
 
 async def _view(kit: Kit, pressed: Pressed) -> None:
