@@ -542,12 +542,58 @@ def table(runs: Sequence[Run]) -> str:
     return "\n".join(lines)
 
 
+async def paired(times: int, concurrency: int, script: Sequence[Step]) -> list[tuple[Run, Run]]:
+    """Ours and the delivery before issue 14 (BEFORE), alternately, `times` each, on SQLite,
+    with `concurrency` professionals finishing together: on a busy machine the pairs show
+    what the load did to both."""
+    pairs = []
+    for _ in range(times):
+        pair = []
+        for before in (False, True):
+            with tempfile.TemporaryDirectory() as directory:
+                app = bootstrap(settings(Path(directory)))
+                try:
+                    label = BEFORE if before else "ours, SQLite"
+                    run = await run_ours(app, label, concurrency, 1, script, before=before)
+                    pair.append(run)
+                finally:
+                    app.engine.dispose()
+        pairs.append((pair[0], pair[1]))
+    return pairs
+
+
+def paired_table(pairs: Sequence[tuple[Run, Run]]) -> str:
+    lines = [
+        "| pair | ours: document turn p50 ms | before: document turn p50 ms | ours / before"
+        " | ours: Word turn p50 ms | answer turn p50 ms, ours / before |",
+        "|---:|---:|---:|---:|---:|---|",
+    ]
+    for number, (ours, before) in enumerate(pairs, 1):
+        mine, was = stats(ours.document_ms).p50, stats(before.document_ms).p50
+        lines.append(
+            f"| {number} | {mine:.0f} | {was:.0f} | {mine / was:.2f}"
+            f" | {stats(ours.word_ms).p50:.0f}"
+            f" | {ours.question.p50:.2f} / {before.question.p50:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a tiny load (the smoke test's)")
+    parser.add_argument(
+        "--paired",
+        type=int,
+        metavar="N",
+        help="only the document turn: ours and before, alternately, N times each",
+    )
+    parser.add_argument("--professionals", type=int, default=100, help="with --paired")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     script = interview_script()
+    if args.paired:
+        print(paired_table(asyncio.run(paired(args.paired, args.professionals, script))))
+        return 0
     loads = QUICK_LOADS if args.quick else FULL_LOADS
     runs, skipped = asyncio.run(measure(loads, script, postgres=postgres_base_url()))
     print(table(runs))

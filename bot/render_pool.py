@@ -2,8 +2,9 @@
 
 Typst (PDF, PNG) and python-docx hold the GIL for 5-15 ms at a time. In a thread that still
 stalls every other coroutine on the event loop; in a worker process it does not. There are as
-many workers as the setting `render_workers` says (by default one per core): when many
-professionals finish at once, their PDFs are rendered side by side instead of in one queue.
+many workers as the setting `render_workers` says (by default one per core but one, which
+the bot's event loop needs): when many professionals finish at once, their PDFs are rendered
+side by side instead of in one queue.
 """
 
 from __future__ import annotations
@@ -15,18 +16,20 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import prompts
 from bot.documents import Renderer
 from bot.formatting import DutchFormatter
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # The worker's renderer, built once by _init_worker (only ever set in the child process).
 _renderer: Renderer | None = None
@@ -70,6 +73,20 @@ def _render(
 ) -> bytes:
     """Runs in the worker: one document."""
     return _worker_renderer().render(fmt, household, answers, today, open_points)
+
+
+def _render_set(
+    fmts: tuple[str, ...],
+    household: str,
+    answers: dict[str, Any],
+    today: date,
+    open_points: tuple[str, ...],
+) -> tuple[bytes, ...]:
+    """Runs in the worker: several documents of one plan (not Markdown) from its data,
+    gathered once."""
+    renderer = _worker_renderer()
+    data = renderer.data(household, answers, today, open_points)
+    return tuple(renderer.from_data(fmt, data) for fmt in fmts)
 
 
 def _warm_up() -> int:
@@ -152,9 +169,28 @@ class DocumentPool:
         Raises ValueError for an unknown format (from the worker), RuntimeError after close(),
         and BrokenProcessPool if the worker died twice for the same document.
         """
-        loop = asyncio.get_running_loop()
         # A plain dict pickles the same whatever Mapping the caller holds.
         args = (fmt, household, dict(answers), today, tuple(open_points))
+        return await self._run(_render, args, fmt)
+
+    async def render_set(
+        self,
+        fmts: Collection[str],
+        household: str,
+        answers: Mapping[str, Any],
+        today: date,
+        open_points: Collection[str] = (),
+    ) -> tuple[bytes, ...]:
+        """Several documents of one plan, in the order of `fmts` (any of FORMATS but `md`),
+        rendered in one go by one worker: the plan's data is gathered once, and the
+        documents travel in one round trip, which counts when many plans finish at once."""
+        args = (tuple(fmts), household, dict(answers), today, tuple(open_points))
+        return await self._run(_render_set, args, "+".join(fmts))
+
+    async def _run(self, job: Callable[..., T], args: tuple[Any, ...], what: str) -> T:
+        """Run `job(*args)` in a worker; a worker that dies is replaced and the job retried
+        once."""
+        loop = asyncio.get_running_loop()
         self._busy += 1
         if self._idle_timer is not None:
             self._idle_timer.cancel()
@@ -162,11 +198,11 @@ class DocumentPool:
         try:
             executor = self._ensure(warm=False)
             try:
-                return await loop.run_in_executor(executor, _render, *args)
+                return await loop.run_in_executor(executor, job, *args)
             except BrokenProcessPool:
-                log.warning("render worker gone (a %s document failed); starting a new one", fmt)
+                log.warning("render worker gone (a %s document failed); starting a new one", what)
                 executor = self._replace(executor)
-            return await loop.run_in_executor(executor, _render, *args)
+            return await loop.run_in_executor(executor, job, *args)
         finally:
             self._busy -= 1
             if self._busy == 0 and self._idle_after is not None:

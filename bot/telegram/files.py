@@ -69,7 +69,7 @@ class Files:
         args = (turn.household, turn.answers, date.today(), noted_open(turn.outcome.data))
         # The Word file is made only when asked for: it is the slowest of the three.
         wanted = ("pdf", "png") if chart else ("pdf",)
-        rendered = await asyncio.gather(*(self.documents.render(fmt, *args) for fmt in wanted))
+        rendered = await self.documents.render_set(wanted, *args)
         name = f"doorbraakplan-{turn.household}"
         label = self.spec.message("telegram_word_knop")
         data = Button(WORD, turn.plan_id, turn.revision).encode()
