@@ -252,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
             app.engine.dispose()
     note = (
         "Answer turns: an Update in → replies handed to the Bot, the answer committed."
-        " The last turn of each interview renders and sends the PDF (with the chart, as the"
-        " plan has its costs); it is counted apart (document turn p50, which includes waiting"
+        " The last turn of each interview renders and sends the PDF (the Word file and the"
+        " chart come on request); it is counted apart (document turn p50, which includes waiting"
         " for the other professionals' turns while the document workers render; workers:"
         f" {turns.render_workers()})."
         f" Side by side at {max(c for c, _ in loads)} professionals: {turns.BEFORE}, the"

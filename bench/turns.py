@@ -12,9 +12,9 @@ Application type, stand-in and Update stream:
 The last turn of an interview sends the plan's documents (the document turn). Its baseline,
 run side by side at 100 professionals, is the delivery before issue 14 (`deliver_as_before`):
 one worker process renders the PDF, the Word file and the chart for every finished plan, and
-all three are sent at once. Ours sends the PDF (and the chart) from one worker per core; the
-Word file is rendered when its button is pressed, which every professional does once all
-have finished (the Word turn, timed apart).
+all three are sent at once. Ours sends the PDF, from one worker per core but one; the Word
+file and the chart are rendered when their buttons are pressed. Every professional presses
+the Word button once all have finished (the Word turn, timed apart).
 
 Run: python -m bench.turns [--quick]
 """
@@ -195,7 +195,11 @@ class Professional:
 
     async def ask_word(self) -> None:
         """Press the Word button under the latest PDF; timed as a Word turn."""
-        [data] = [data for _, data in self.chat.document_buttons if data.startswith(f"{WORD}|")]
+        [data] = [
+            data
+            for _, data in self.chat.document_buttons
+            if data.startswith(f"{WORD}|") and data.endswith("|0")  # ON_REQUEST[0]: docx
+        ]
         update = self.driver.updates.press(self.user_id, data)
         await self.driver.turn(update, None, into=self.driver.run.word_ms)
 

@@ -75,20 +75,6 @@ def _render(
     return _worker_renderer().render(fmt, household, answers, today, open_points)
 
 
-def _render_set(
-    fmts: tuple[str, ...],
-    household: str,
-    answers: dict[str, Any],
-    today: date,
-    open_points: tuple[str, ...],
-) -> tuple[bytes, ...]:
-    """Runs in the worker: several documents of one plan (not Markdown) from its data,
-    gathered once."""
-    renderer = _worker_renderer()
-    data = renderer.data(household, answers, today, open_points)
-    return tuple(renderer.from_data(fmt, data) for fmt in fmts)
-
-
 def _warm_up() -> int:
     """Runs in the worker: an empty plan as PDF and Word file (with the chart), so the imports,
     templates and Typst's fonts are loaded before the first real document. Returns the pid."""
@@ -172,20 +158,6 @@ class DocumentPool:
         # A plain dict pickles the same whatever Mapping the caller holds.
         args = (fmt, household, dict(answers), today, tuple(open_points))
         return await self._run(_render, args, fmt)
-
-    async def render_set(
-        self,
-        fmts: Collection[str],
-        household: str,
-        answers: Mapping[str, Any],
-        today: date,
-        open_points: Collection[str] = (),
-    ) -> tuple[bytes, ...]:
-        """Several documents of one plan, in the order of `fmts` (any of FORMATS but `md`),
-        rendered in one go by one worker: the plan's data is gathered once, and the
-        documents travel in one round trip, which counts when many plans finish at once."""
-        args = (tuple(fmts), household, dict(answers), today, tuple(open_points))
-        return await self._run(_render_set, args, "+".join(fmts))
 
     async def _run(self, job: Callable[..., T], args: tuple[Any, ...], what: str) -> T:
         """Run `job(*args)` in a worker; a worker that dies is replaced and the job retried

@@ -29,9 +29,10 @@ DELETE_NO, DELETE_YES = 0, 1
 # ask to confirm, RENEW_YES / RENEW_NO: the answer).
 VIEW, CHANGE, RENEW = "b", "w", "n"
 RENEW_ASK, RENEW_YES, RENEW_NO = 0, 1, 2
-# The plan as a Word file too, under the PDF it belongs to (revision: the plan's revision
-# when the PDF was made).
+# A file of the plan on request, under the PDF it belongs to (revision: the plan's revision
+# when the PDF was made; value: the index of the format in ON_REQUEST).
 WORD = "d"
+ON_REQUEST = ("docx", "png")
 ACTIONS = (CHOOSE, SUBMIT, SKIP, KEEP, RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, WORD)
 # Callback data comes from the client and can be forged: every number is checked against
 # the range it can have before anything is done with it. Plan ids and revisions are 32-bit

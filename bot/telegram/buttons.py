@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from telegram import Bot, CallbackQuery, Message, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
 from bot.service import AlreadySent, ChatTarget, Turn
@@ -23,6 +23,7 @@ from bot.telegram_view import (
     DELETE_YES,
     FORGET,
     KEEP,
+    ON_REQUEST,
     RENEW,
     RENEW_ASK,
     RENEW_NO,
@@ -190,7 +191,7 @@ async def _on_private_button(kit: Kit, pressed: Pressed) -> None:
     file, and the choices for a finished or archived plan."""
     action, answer = pressed.button.action, pressed.button.answer
     if action == WORD:
-        await _word(kit, pressed)
+        await _on_request(kit, pressed)
     elif action == FORGET:
         await _forget(kit, pressed)
     elif action == DELETE:
@@ -205,18 +206,22 @@ async def _on_private_button(kit: Kit, pressed: Pressed) -> None:
         await pressed.toast(kit, "knop_verlopen")
 
 
-async def _word(kit: Kit, pressed: Pressed) -> None:
-    """The Word file of the plan whose PDF carries the button; once per button. The export
-    is recorded, and the press's update claimed, before the file is made: a second tap, or
-    the same press delivered twice, sends nothing."""
+async def _on_request(kit: Kit, pressed: Pressed) -> None:
+    """A file of the plan whose PDF carries the button (the Word file, the chart); once per
+    button. The export is recorded, and the press's update claimed, before the file is
+    made: a second tap, or the same press delivered twice, sends nothing."""
     bot, chat_id, button, who = pressed.bot, pressed.chat_id, pressed.button, pressed.who
+    if button.value >= len(ON_REQUEST):
+        await pressed.toast(kit, "knop_verlopen")
+        return
+    fmt = ON_REQUEST[button.value]
     try:
         turn = await kit.call(
             bot,
             chat_id,
             lambda: kit.service.document(
                 button.plan_id,
-                "docx",
+                fmt,
                 actor=who.actor,
                 revision=button.revision,
                 # The message the button is on, as Telegram says: one file per PDF sent.
@@ -225,13 +230,27 @@ async def _word(kit: Kit, pressed: Pressed) -> None:
             ),
         )
     except AlreadySent:
-        await pressed.toast(kit, "telegram_word_al_gestuurd")
+        await pressed.toast(kit, f"telegram_{fmt}_al_gestuurd")
         return
     if turn is None:
-        await pressed.toast(kit, "telegram_word_verouderd")
+        await pressed.toast(kit, "telegram_bestand_verouderd")
         return
     await pressed.press.answer()
-    await kit.files.send_word(bot, chat_id, turn, under=pressed.message_id)
+    await kit.files.send_on_request(
+        bot, chat_id, turn, fmt, under=pressed.message_id, keep=_other_buttons(pressed)
+    )
+
+
+def _other_buttons(pressed: Pressed) -> InlineKeyboardMarkup | None:
+    """The keyboard of the pressed message without the button pressed (None if empty)."""
+    message = pressed.press.query.message
+    markup = message.reply_markup if isinstance(message, Message) else None
+    rows = [
+        [b for b in row if b.callback_data != pressed.press.query.data]
+        for row in (markup.inline_keyboard if markup is not None else ())
+    ]
+    rows = [row for row in rows if row]
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 async def _view(kit: Kit, pressed: Pressed) -> None:

@@ -1,5 +1,5 @@
-"""The plan as files in a private chat: the PDF at once, the Word file on request, and the
-cost chart as a picture where it shows something; each export audited."""
+"""The plan as files in a private chat: the PDF at once; the Word file, and the cost chart as
+a picture where it shows something, on request; each export audited."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from bot.render_pool import DocumentPool
 from bot.service import Turn
 from bot.telegram.failures import Caller
 from bot.telegram.sending import retried, say
-from bot.telegram_view import FORGET, WORD, Button
+from bot.telegram_view import FORGET, ON_REQUEST, WORD, Button
 from dialogs import noted_open
 from dialogs.display import rendement_view
 
@@ -48,7 +48,7 @@ class Files:
         await asyncio.to_thread(self.documents.close)
 
     def chart_helps(self, turn: Turn) -> bool:
-        """Whether the cost chart goes along as a picture: only when the three scenarios are
+        """Whether the cost chart is offered as a picture: only when the three scenarios are
         all entered. A picture opens inside the chat on a phone, where a PDF needs a viewer;
         the chart of a plan without its costs would show nothing (the PDF holds it anyway)."""
         return rendement_view(self.spec, turn.answers, self.renderer.fmt).complete
@@ -56,53 +56,71 @@ class Files:
     async def send(
         self, bot: Bot, chat_id: int, turn: Turn, *, actor: str, offer_forget: bool
     ) -> None:
-        """The plan as PDF, with a button for the Word file, and the cost chart as a picture
-        when it helps (chart_helps); to a private chat only (Replies.deliver sees to that)."""
+        """The plan as PDF, with buttons for the Word file and, when it helps
+        (chart_helps), the cost chart as a picture; to a private chat only (Replies.deliver
+        sees to that). Only the PDF is rendered now: with a hundred plans finishing at once,
+        every other file would make each of them wait longer for its PDF."""
         # First: Forbidden here if the bot may not write to this chat, before anything else.
         await retried(lambda: bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT))
-        chart = self.chart_helps(turn)
-        # Recorded before the files go out: no export the audit log does not know of.
-        exported = "pdf png" if chart else "pdf"
+        # Recorded before the file goes out: no export the audit log does not know of.
         await self.call(
-            bot, chat_id, lambda: self.access.record(actor, EXPORTED, turn.plan_id, exported)
+            bot, chat_id, lambda: self.access.record(actor, EXPORTED, turn.plan_id, "pdf")
         )
-        args = (turn.household, turn.answers, date.today(), noted_open(turn.outcome.data))
-        # The Word file is made only when asked for: it is the slowest of the three.
-        wanted = ("pdf", "png") if chart else ("pdf",)
-        rendered = await self.documents.render_set(wanted, *args)
+        pdf = await self.documents.render(
+            "pdf", turn.household, turn.answers, date.today(), noted_open(turn.outcome.data)
+        )
+        offered = ON_REQUEST if self.chart_helps(turn) else ON_REQUEST[:1]
+        buttons = [
+            InlineKeyboardButton(
+                self.spec.message(f"telegram_knop_{fmt}"),
+                callback_data=Button(WORD, turn.plan_id, turn.revision, index).encode(),
+            )
+            for index, fmt in enumerate(offered)
+        ]
         name = f"doorbraakplan-{turn.household}"
-        label = self.spec.message("telegram_word_knop")
-        data = Button(WORD, turn.plan_id, turn.revision).encode()
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]])
+        markup = InlineKeyboardMarkup([buttons])
         await retried(
             lambda: bot.send_document(
-                chat_id, document=rendered[0], filename=f"{name}.pdf", reply_markup=markup
+                chat_id, document=pdf, filename=f"{name}.pdf", reply_markup=markup
             )
         )
-        if chart:
-            caption = self.spec.message("document_grafiek_titel")
-            await retried(
-                lambda: bot.send_photo(
-                    chat_id, photo=rendered[1], filename=f"{name}-kosten.png", caption=caption
-                )
-            )
         if offer_forget:
             await self._offer_forget(bot, chat_id, turn.plan_id)
 
-    async def send_word(self, bot: Bot, chat_id: int, turn: Turn, *, under: int) -> None:
-        """The plan as a Word file (its export audited already, see PlanService.document);
-        then the button that asked for it, under message `under`, goes."""
+    async def send_on_request(
+        self,
+        bot: Bot,
+        chat_id: int,
+        turn: Turn,
+        fmt: str,
+        *,
+        under: int,
+        keep: InlineKeyboardMarkup | None,
+    ) -> None:
+        """The file a button under the PDF asked for: the Word file, or the chart as a
+        picture (its export audited already, see PlanService.document); then the PDF's
+        message `under` keeps only the buttons in `keep`."""
         await retried(lambda: bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT))
-        docx = await self.documents.render(
-            "docx", turn.household, turn.answers, date.today(), noted_open(turn.outcome.data)
+        content = await self.documents.render(
+            fmt, turn.household, turn.answers, date.today(), noted_open(turn.outcome.data)
         )
-        name = f"doorbraakplan-{turn.household}.docx"
-        await retried(lambda: bot.send_document(chat_id, document=docx, filename=name))
+        name = f"doorbraakplan-{turn.household}"
+        if fmt == "png":
+            caption = self.spec.message("document_grafiek_titel")
+            await retried(
+                lambda: bot.send_photo(
+                    chat_id, photo=content, filename=f"{name}-kosten.png", caption=caption
+                )
+            )
+        else:
+            await retried(
+                lambda: bot.send_document(chat_id, document=content, filename=f"{name}.{fmt}")
+            )
         try:
-            await retried(lambda: bot.edit_message_reply_markup(chat_id, under, reply_markup=None))
+            await retried(lambda: bot.edit_message_reply_markup(chat_id, under, reply_markup=keep))
         except BadRequest as exc:
             # A courtesy: a second tap is refused anyway (PlanService.document).
-            log.info("the Word button was not removed (%s)", type(exc).__name__)
+            log.info("the pressed button was not removed (%s)", type(exc).__name__)
 
     async def _offer_forget(self, bot: Bot, chat_id: int, plan_id: int) -> None:
         """The plan is safe in the files now: offer to clear the chat of it. The button

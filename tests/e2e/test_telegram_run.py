@@ -384,8 +384,8 @@ def test_whole_plan_over_telegram_with_a_restart(
     # No press was refused as stale either: an answer to a press carries no text then.
     assert not [c for c in stand_in.calls_of("answerCallbackQuery") if c.params.get("text")]
 
-    # The plan as PDF ("sending a file…" before it), then the cost chart; Word on request.
-    stand_in.wait_for_call("sendPhoto")
+    # The plan as PDF ("sending a file…" before it); Word and the chart on request.
+    stand_in.wait_for_call("sendDocument")
     calls = [call for call in stand_in.calls if call.method != "getUpdates" and not call.failed]
     documents = stand_in.calls_of("sendDocument")
     for document in documents:
@@ -394,8 +394,7 @@ def test_whole_plan_over_telegram_with_a_restart(
         assert before_document.params == {"chat_id": CHAT, "action": "upload_document"}
         assert document.params["chat_id"] == CHAT
     assert [d.filenames["document"] for d in documents] == ["doorbraakplan-3012.pdf"]
-    [photo] = stand_in.calls_of("sendPhoto")
-    assert photo.files["photo"].startswith(b"\x89PNG")
+    assert not stand_in.calls_of("sendPhoto")
     reader = pypdf.PdfReader(io.BytesIO(documents[0].files["document"]))
     plan = "\n".join(page.extract_text() for page in reader.pages).replace("\xa0", " ")
     flat = " ".join(plan.split())
@@ -425,6 +424,10 @@ def test_whole_plan_over_telegram_with_a_restart(
     again = chat.press(word, expect="", message_id=under)
     assert again.params.get("text") == "Het Word-bestand is al gestuurd."
     assert len(stand_in.calls_of("sendDocument")) == 2
+    chart = buttons(documents[0].params["reply_markup"])["Grafiek als afbeelding"]
+    chat.press(chart, expect="sendPhoto", message_id=under)
+    [photo] = stand_in.calls_of("sendPhoto")
+    assert photo.files["photo"].startswith(b"\x89PNG")
     assert bot.proc is not None and bot.proc.poll() is None, bot.log()
     # Finished: /nieuw offers a choice instead of replacing the plan without a word.
     offer = chat.message("/nieuw 3012", "Het plan van huishouden 3012 is af. Wat wil je doen?")
@@ -434,9 +437,9 @@ def test_whole_plan_over_telegram_with_a_restart(
         "Een stap wijzigen",
         "Een nieuw plan beginnen",
     ]
-    shown = len(stand_in.calls_of("sendPhoto"))
-    chat.press(choice["Bekijken (overzicht en documenten)"], expect="sendPhoto")
-    bot.wait(lambda _: len(stand_in.calls_of("sendPhoto")) == shown + 1, "the plan's files")
+    shown = len(stand_in.calls_of("sendDocument"))
+    chat.press(choice["Bekijken (overzicht en documenten)"], expect="sendDocument")
+    bot.wait(lambda _: len(stand_in.calls_of("sendDocument")) == shown + 1, "the plan's PDF")
     asked = chat.after_press(choice["Een nieuw plan beginnen"], "Weet je het zeker?")
     confirm = buttons(asked.params["reply_markup"])
     chat.press(confirm["Ja, begin een nieuw plan"])

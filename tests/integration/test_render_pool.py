@@ -193,12 +193,3 @@ def test_render_workers_default_to_the_cores_but_one_and_can_be_set(
         "DOORBRAAK_RENDER_WORKERS",
         "instelling_minstens",
     )
-
-
-async def test_a_set_of_documents_of_one_plan_is_rendered_in_one_go(
-    pool: DocumentPool, answers: dict[str, Any]
-) -> None:
-    pdf, png = await pool.render_set(("pdf", "png"), HOUSEHOLD, answers, TODAY)
-    assert pdf_pages(pdf) == pdf_pages(await pool.render("pdf", HOUSEHOLD, answers, TODAY))
-    assert png == await pool.render("png", HOUSEHOLD, answers, TODAY)
-    assert png.startswith(PNG_SIGNATURE)

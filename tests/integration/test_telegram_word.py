@@ -1,6 +1,6 @@
-"""The plan's files as they arrive: the PDF at once with a button for the Word file, the Word
-file once per button (a second tap or a repeated delivery sends nothing), the chart as a
-picture only when it shows the costs, and in a group session everything privately."""
+"""The plan's files as they arrive: the PDF at once with a button for the Word file (and one
+for the chart as a picture when it shows the costs), each file once per button (a second tap
+or a repeated delivery sends nothing), and in a group session everything privately."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from tests.support.botapi import Call
 from tests.support.harness import FACILITATOR, Harness, answer_current, texts
 
 WORD = "Ook als Word-bestand"
+CHART = "Grafiek als afbeelding"
 GROUP_ID = -4201
 LEADER = {
     "user_id": FACILITATOR,
@@ -28,11 +29,17 @@ def sent_files(calls: list[Call]) -> list[tuple[int, str]]:
     ]
 
 
-def word_button(call: Call) -> str:
+def labels(call: Call) -> list[str]:
     markup = call.params.get("reply_markup") or {}
-    [[button]] = markup["inline_keyboard"]
-    assert button["text"] == WORD
-    return str(button["callback_data"])
+    return [button["text"] for row in markup.get("inline_keyboard", []) for button in row]
+
+
+def word_button(call: Call, label: str = WORD) -> str:
+    markup = call.params.get("reply_markup") or {}
+    [data] = [
+        b["callback_data"] for row in markup["inline_keyboard"] for b in row if b["text"] == label
+    ]
+    return str(data)
 
 
 def carrying(bot: Harness, data: str) -> int:
@@ -59,14 +66,14 @@ async def finish_in_chat(bot: Harness) -> list[Call]:
     raise AssertionError("the interview did not finish")
 
 
-async def test_a_finished_plan_arrives_as_pdf_and_chart_with_a_word_button(bot: Harness) -> None:
+async def test_a_finished_plan_arrives_as_pdf_with_buttons_for_word_and_chart(
+    bot: Harness,
+) -> None:
     calls = await finish_in_chat(bot)
-    assert sent_files(calls) == [
-        (1001, "doorbraakplan-3012.pdf"),
-        (1001, "doorbraakplan-3012-kosten.png"),
-    ]
+    assert sent_files(calls) == [(1001, "doorbraakplan-3012.pdf")]
     [pdf] = [c for c in calls if c.method == "sendDocument"]
     assert pdf.files["document"].startswith(b"%PDF")
+    assert labels(pdf) == [WORD, CHART]  # all costs entered: the chart shows something
     data = word_button(pdf)
     pdf_message = carrying(bot, data)
 
@@ -74,11 +81,16 @@ async def test_a_finished_plan_arrives_as_pdf_and_chart_with_a_word_button(bot: 
     assert sent_files(calls) == [(1001, "doorbraakplan-3012.docx")]
     [docx] = [c for c in calls if c.method == "sendDocument"]
     assert docx.files["document"].startswith(b"PK")
-    # The button has done its work and goes from the PDF.
-    assert any(
-        c.method == "editMessageReplyMarkup" and c.params["message_id"] == pdf_message
-        for c in calls
-    )
+    # The button has done its work and goes from the PDF; the other stays.
+    [edit] = [c for c in calls if c.method == "editMessageReplyMarkup"]
+    assert edit.params["message_id"] == pdf_message
+    assert labels(edit) == [CHART]
+    chart = word_button(pdf, CHART)
+    calls = await bot.press(chart, message_id=pdf_message)
+    assert sent_files(calls) == [(1001, "doorbraakplan-3012-kosten.png")]
+    [photo] = [c for c in calls if c.method == "sendPhoto"]
+    assert photo.files["photo"].startswith(b"\x89PNG")
+    assert photo.params["caption"] == "Kosten per scenario"
 
     # A second tap (a client that still shows the button): nothing sent, a toast says why.
     calls = await bot.press(data, message_id=pdf_message)
@@ -120,8 +132,9 @@ async def test_a_press_delivered_twice_sends_the_word_file_once(bot: Harness) ->
 
 async def test_the_word_button_of_a_plan_changed_since_sends_nothing(bot: Harness) -> None:
     calls, data = await plan_so_far(bot)
-    # No costs entered yet: the chart would show nothing, so only the PDF comes.
+    # No costs entered yet: the chart would show nothing, so it is not offered.
     assert sent_files(calls) == [(1001, "doorbraakplan-3012.pdf")]
+    assert labels(next(c for c in calls if c.method == "sendDocument")) == [WORD]
     await answer_current(bot)
     calls = await bot.press(data)
     assert sent_files(calls) == []
