@@ -35,8 +35,8 @@ class Files:
         self.renderer = app.renderer
         self.access = app.access
         self.call = call
-        # Typst and python-docx hold the GIL: documents are made in worker processes (one per
-        # core by default), which stop again when no document was asked for a while.
+        # Typst and python-docx hold the GIL: documents are made in worker processes (by default
+        # one per core but one), which stop again when no document was asked for a while.
         self.documents = DocumentPool(
             app.settings.prompts_dir,
             idle_after=DOCUMENT_WORKER_IDLE,
