@@ -41,6 +41,8 @@ class Chat:
     # The buttons (label, callback data) under the latest question, or after a tick.
     buttons: list[tuple[str, str]] = field(default_factory=list)
     documents: int = 0
+    # The buttons under the latest document (the Word file's, under the PDF).
+    document_buttons: list[tuple[str, str]] = field(default_factory=list)
 
 
 class RecordingRequest(BaseRequest):
@@ -108,6 +110,7 @@ class RecordingRequest(BaseRequest):
             chat.texts.append(str(params.get("text", "")))
         elif name == "sendDocument":
             chat.documents += 1
+            chat.document_buttons = chat.buttons if isinstance(markup, dict) else []
         self._message_id += 1
         message_id = params.get("message_id", self._message_id)
         result = {

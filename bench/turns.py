@@ -9,6 +9,13 @@ Application type, stand-in and Update stream:
 * echo: a handler that only echoes (text back; a button is answered and its data sent back);
 * floor: the echo plus one bare SQLAlchemy commit of one answer row to the same database.
 
+The last turn of an interview sends the plan's documents (the document turn). Its baseline,
+run side by side at 100 professionals, is the delivery before issue 14 (`deliver_as_before`):
+one worker process renders the PDF, the Word file and the chart for every finished plan, and
+all three are sent at once. Ours sends the PDF, from one worker per core but one; the Word
+file and the chart are rendered when their buttons are pressed. Every professional presses
+the Word button once all have finished (the Word turn, timed apart).
+
 Run: python -m bench.turns [--quick]
 """
 
@@ -17,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import functools
 import gc
 import logging
 import sqlite3
@@ -25,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +60,15 @@ from bench.common import (
 )
 from bench.render import EVELINE_COSTS, build_plan
 from bench.stand_in import BASE_URL, TOKEN, RecordingRequest
+from bot.access import EXPORTED
 from bot.bootstrap import App, bootstrap
+from bot.render_pool import DocumentPool
+from bot.service import Turn
 from bot.telegram import TelegramFrontEnd
+from bot.telegram.files import DOCUMENT_WORKER_IDLE
+from bot.telegram.sending import retried
+from bot.telegram_view import WORD
+from dialogs import noted_open
 from storage import Answer
 from storage.models import utcnow
 
@@ -90,6 +106,8 @@ class Run:
     concurrency: int
     question_ms: list[float] = field(default_factory=list)
     document_ms: list[float] = field(default_factory=list)
+    # Pressing "Ook als Word-bestand" (ours only), timed apart from the turns above.
+    word_ms: list[float] = field(default_factory=list)
     wall_s: float = 0.0
     interviews: int = 0
     errors: int = 0
@@ -126,7 +144,14 @@ class Driver:
         self.run = run
         self.updates = Updates()
 
-    async def turn(self, raw: dict[str, Any], stream: list[dict[str, Any]] | None) -> None:
+    async def turn(
+        self,
+        raw: dict[str, Any],
+        stream: list[dict[str, Any]] | None,
+        into: list[float] | None = None,
+    ) -> None:
+        """Hand one Update over and time it: into `into` if given, else as a document turn
+        (if it sent a document) or an answer turn."""
         if stream is not None:
             stream.append(copy.deepcopy(raw))
         update = Update.de_json(raw, self.application.bot)
@@ -136,7 +161,9 @@ class Driver:
         start = time.perf_counter()
         await self.application.process_update(update)
         elapsed = (time.perf_counter() - start) * 1000
-        if chat.documents > documents:
+        if into is not None:
+            into.append(elapsed)
+        elif chat.documents > documents:
             self.run.document_ms.append(elapsed)
         else:
             self.run.question_ms.append(elapsed)
@@ -166,6 +193,16 @@ class Professional:
             if data.startswith(f"{action}|")
         ]
 
+    async def ask_word(self) -> None:
+        """Press the Word button under the latest PDF; timed as a Word turn."""
+        [data] = [
+            data
+            for _, data in self.chat.document_buttons
+            if data.startswith(f"{WORD}|") and data.endswith("|0")  # ON_REQUEST[0]: docx
+        ]
+        update = self.driver.updates.press(self.user_id, data)
+        await self.driver.turn(update, None, into=self.driver.run.word_ms)
+
     async def interview(self, household: str, script: Sequence[Step]) -> None:
         await self.say(f"/nieuw {household}")
         if self.driver.request.keep_texts and "<b>Stap " not in self.chat.texts[-1]:
@@ -189,9 +226,40 @@ class Professional:
             await self.say(step.text)
 
 
-async def _started(app: App) -> tuple[AnyApplication, RecordingRequest]:
+def deliver_as_before(front: TelegramFrontEnd) -> None:
+    """The baseline of the document turn: the delivery before issue 14, on the same front end.
+    One worker process renders the PDF, the Word file and the chart of every finished plan,
+    and all three are sent with the turn."""
+    files = front.kit.files
+    files.documents = DocumentPool(
+        front.app.settings.prompts_dir, idle_after=DOCUMENT_WORKER_IDLE, workers=1
+    )
+
+    async def send(bot: Any, chat_id: int, turn: Turn, *, actor: str, offer_forget: bool) -> None:
+        await retried(lambda: bot.send_chat_action(chat_id, "upload_document"))
+        files.access.record(actor, EXPORTED, turn.plan_id, "pdf docx png")
+        args = (turn.household, turn.answers, date.today(), noted_open(turn.outcome.data))
+        name = f"doorbraakplan-{turn.household}"
+        for fmt in ("pdf", "docx"):
+            content = await files.documents.render(fmt, *args)
+            await retried(
+                functools.partial(
+                    bot.send_document, chat_id, document=content, filename=f"{name}.{fmt}"
+                )
+            )
+        chart = await files.documents.render("png", *args)
+        await retried(lambda: bot.send_photo(chat_id, photo=chart, filename=f"{name}.png"))
+        if offer_forget:
+            await files._offer_forget(bot, chat_id, turn.plan_id)
+
+    files.send = send  # type: ignore[method-assign]
+
+
+async def _started(app: App, *, before: bool = False) -> tuple[AnyApplication, RecordingRequest]:
     request = RecordingRequest()
     front = TelegramFrontEnd(app)
+    if before:
+        deliver_as_before(front)
     application = front.build(
         TOKEN, base_url=BASE_URL, request=request, updates_request=request, rate_limiter=False
     )
@@ -208,11 +276,19 @@ async def _concurrently(count: int, work: Callable[[int], Awaitable[None]]) -> f
 
 
 async def run_ours(
-    app: App, label: str, concurrency: int, interviews: int, script: Sequence[Step]
+    app: App,
+    label: str,
+    concurrency: int,
+    interviews: int,
+    script: Sequence[Step],
+    *,
+    before: bool = False,
 ) -> Run:
     """`concurrency` professionals, each doing `interviews` complete interviews one after
-    another; one interview before, by another professional, warms everything up."""
-    application, request = await _started(app)
+    another; one interview before, by another professional, warms everything up. Then (not
+    `before`) each presses the Word button under their last PDF, all at once.
+    With `before`, the documents are delivered as before issue 14 (deliver_as_before)."""
+    application, request = await _started(app, before=before)
     run = Run(label, concurrency)
     try:
         for user_id in (WARM_USER, *range(FIRST_USER, FIRST_USER + concurrency)):
@@ -230,11 +306,20 @@ async def run_ours(
 
         run.wall_s = await _concurrently(concurrency, professional)
         run.interviews = concurrency * interviews
+        # A complete interview ends with the PDF (before: the PDF and the Word file).
+        per_interview = 2 if before else 1
+        if not before:
+            await _concurrently(
+                concurrency,
+                lambda index: Professional(driver, FIRST_USER + index, None).ask_word(),
+            )
+            per_interview = 1
         for index in range(concurrency):
             chat = request.chat(FIRST_USER + index)
             run.errors += sum(1 for text in chat.texts if text.startswith("⚠️"))
-            # Two documents (PDF and Word) end every complete interview.
-            if chat.documents != 2 * interviews:
+            # Ours: one Word file more, the last interview's, on request.
+            words = 0 if before else 1
+            if chat.documents != per_interview * interviews + words:
                 run.errors += 1
         if run.errors:
             # The simulated professionals went off script: the figures would be of error paths.
@@ -316,14 +401,24 @@ def _first_plan_id(app: App) -> None:
         raise RuntimeError("plan 1 is missing; the floor has no plan to add answers to")
 
 
+BEFORE = "before: PDF, Word and chart, one worker, SQLite"
+
+
+def render_workers() -> int:
+    """The document workers ours runs with (the setting's default: the cores)."""
+    return settings(Path(tempfile.gettempdir())).render_workers
+
+
 async def measure(
     loads: Sequence[tuple[int, int]], script: Sequence[Step], *, postgres: str | None
 ) -> tuple[list[Run], str | None]:
     """Every run for each (concurrency, interviews each): ours on SQLite (and PostgreSQL),
-    the floor on the same database, and the echo. Returns the runs and why PostgreSQL was
-    skipped (None if it ran)."""
+    the floor on the same database, and the echo; at the largest load also the document
+    delivery as it was before (BEFORE), right after ours. Returns the runs and why
+    PostgreSQL was skipped (None if it ran)."""
     runs: list[Run] = []
     skipped = postgres_available(postgres)
+    largest = max(concurrency for concurrency, _ in loads)
     for concurrency, interviews in loads:
         with tempfile.TemporaryDirectory() as directory:
             app = bootstrap(settings(Path(directory)))
@@ -334,6 +429,15 @@ async def measure(
             finally:
                 app.engine.dispose()
         runs += [ours, floor, await run_echo("echo", ours.streams, None)]
+        if concurrency == largest:
+            with tempfile.TemporaryDirectory() as directory:
+                app = bootstrap(settings(Path(directory)))
+                try:
+                    runs.append(
+                        await run_ours(app, BEFORE, concurrency, interviews, script, before=True)
+                    )
+                finally:
+                    app.engine.dispose()
         if skipped is None:
             assert postgres is not None
             with (
@@ -376,10 +480,14 @@ async def durability(app: App, script: Sequence[Step], database: Path) -> tuple[
         checked = late = 0
         original = driver.turn
 
-        async def turn(raw: dict[str, Any], stream: list[dict[str, Any]] | None) -> None:
+        async def turn(
+            raw: dict[str, Any],
+            stream: list[dict[str, Any]] | None,
+            into: list[float] | None = None,
+        ) -> None:
             nonlocal checked, late
             seen.clear()
-            await original(raw, stream)
+            await original(raw, stream, into)
             checked += 1
             if seen and seen[0] < answers():
                 late += 1
@@ -388,7 +496,7 @@ async def durability(app: App, script: Sequence[Step], database: Path) -> tuple[
         request.on_call = on_call
         await professional.interview("DUUR-1", script)
         chat = request.chat(user)
-        if any(text.startswith("⚠️") for text in chat.texts) or chat.documents != 2:
+        if any(text.startswith("⚠️") for text in chat.texts) or chat.documents != 1:
             raise RuntimeError("the durability interview did not finish")
     finally:
         await shut_down(application)
@@ -410,10 +518,12 @@ def table(runs: Sequence[Run]) -> str:
     floors = {
         (r.label.split(", ")[-1], r.concurrency): r for r in runs if r.label.startswith("floor")
     }
+    befores = {r.concurrency: r for r in runs if r.label == BEFORE}
     lines = [
         "| professionals | what | turns | p50 ms | p95 ms | p99 ms | max ms | ours / floor p50"
-        " | turns/s (wall) | answer turns/s (busy) | document turn p50 ms |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        " | turns/s (wall) | answer turns/s (busy) | document turn p50 ms"
+        " | document turn: ours / before | Word turn p50 ms |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         q = run.question
@@ -423,10 +533,51 @@ def table(runs: Sequence[Run]) -> str:
             if floor is not None:
                 ratio = f"{q.p50 / floor.question.p50:.2f}"
         documents = f"{stats(run.document_ms).p50:.0f}" if run.document_ms else ""
+        before = befores.get(run.concurrency)
+        versus = ""
+        if run.label == "ours, SQLite" and before is not None and run.document_ms:
+            versus = f"{stats(run.document_ms).p50 / stats(before.document_ms).p50:.2f}"
+        word = f"{stats(run.word_ms).p50:.0f}" if run.word_ms else ""
         lines.append(
             f"| {run.concurrency} | {run.label} | {run.turns} | {q.p50:.2f} | {q.p95:.2f}"
             f" | {q.p99:.2f} | {q.max:.1f} | {ratio} | {run.per_second:,.0f}"
-            f" | {run.busy_per_second:,.0f} | {documents} |"
+            f" | {run.busy_per_second:,.0f} | {documents} | {versus} | {word} |"
+        )
+    return "\n".join(lines)
+
+
+async def paired(times: int, concurrency: int, script: Sequence[Step]) -> list[tuple[Run, Run]]:
+    """Ours and the delivery before issue 14 (BEFORE), alternately, `times` each, on SQLite,
+    with `concurrency` professionals finishing together: on a busy machine the pairs show
+    what the load did to both."""
+    pairs = []
+    for _ in range(times):
+        pair = []
+        for before in (False, True):
+            with tempfile.TemporaryDirectory() as directory:
+                app = bootstrap(settings(Path(directory)))
+                try:
+                    label = BEFORE if before else "ours, SQLite"
+                    run = await run_ours(app, label, concurrency, 1, script, before=before)
+                    pair.append(run)
+                finally:
+                    app.engine.dispose()
+        pairs.append((pair[0], pair[1]))
+    return pairs
+
+
+def paired_table(pairs: Sequence[tuple[Run, Run]]) -> str:
+    lines = [
+        "| pair | ours: document turn p50 ms | before: document turn p50 ms | ours / before"
+        " | ours: Word turn p50 ms | answer turn p50 ms, ours / before |",
+        "|---:|---:|---:|---:|---:|---|",
+    ]
+    for number, (ours, before) in enumerate(pairs, 1):
+        mine, was = stats(ours.document_ms).p50, stats(before.document_ms).p50
+        lines.append(
+            f"| {number} | {mine:.0f} | {was:.0f} | {mine / was:.2f}"
+            f" | {stats(ours.word_ms).p50:.0f}"
+            f" | {ours.question.p50:.2f} / {before.question.p50:.2f} |"
         )
     return "\n".join(lines)
 
@@ -434,9 +585,19 @@ def table(runs: Sequence[Run]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a tiny load (the smoke test's)")
+    parser.add_argument(
+        "--paired",
+        type=int,
+        metavar="N",
+        help="only the document turn: ours and before, alternately, N times each",
+    )
+    parser.add_argument("--professionals", type=int, default=100, help="with --paired")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     script = interview_script()
+    if args.paired:
+        print(paired_table(asyncio.run(paired(args.paired, args.professionals, script))))
+        return 0
     loads = QUICK_LOADS if args.quick else FULL_LOADS
     runs, skipped = asyncio.run(measure(loads, script, postgres=postgres_base_url()))
     print(table(runs))

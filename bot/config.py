@@ -10,6 +10,18 @@ from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def default_render_workers() -> int:
+    """One document worker per core this process may run on (the cores of its cpuset or
+    container where the platform says, else os.cpu_count()), but one: that core is the
+    bot's own, whose event loop runs every chat's turns. Measured with 100 professionals
+    finishing together on 2 cores (bench/RESULTS.md), a worker per core made the document
+    turn slower than one worker, and a worker for each of 4 slower still: the workers and
+    the event loop took the same cores from each other."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    cores = len(affinity(0)) if affinity is not None else os.cpu_count()
+    return max(1, (cores or 1) - 1)
+
+
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "doorbraakbot"
@@ -66,6 +78,11 @@ class Settings(BaseSettings):
     key_file: Path | None = None
     # `rotate-key` re-encrypts everything from secret_key (or key_file) to this key.
     new_secret_key: str = ""
+
+    # Processes that render documents (PDF, Word, chart) side by side; each starts with the
+    # first document that finds the others busy, takes 70-120 MB, and stops after five minutes
+    # without documents. Default: one fewer than the cores, at least one.
+    render_workers: int = Field(default_factory=default_render_workers, ge=1)
 
     # Telegram. The token comes from @BotFather; the base URL may point at a self-hosted Bot
     # API server (or, in tests, at a stand-in on 127.0.0.1).

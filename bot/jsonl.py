@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any, BinaryIO, TextIO
 
-from bot.local import Item, LocalChat, PlanDocument, is_text
+from bot.local import Item, LocalChat, PlanDocument, PlanFile, is_text
 from dialogs import Done, Error, Interview, Message, Question
 
 
@@ -35,7 +35,15 @@ def encode(item: Item) -> dict[str, Any]:
         return {"type": "message", "text": item.text}
     if isinstance(item, PlanDocument):
         path = None if item.path is None else str(item.path)
-        return {"type": "document", "format": item.format, "text": item.text, "path": path}
+        return {
+            "type": "document",
+            "format": item.format,
+            "text": item.text,
+            "path": path,
+            "also": list(item.also),
+        }
+    if isinstance(item, PlanFile):
+        return {"type": "file", "format": item.format, "path": str(item.path)}
     if isinstance(item, Done):
         return {"type": "done"}
     raise TypeError(f"cannot encode {item!r}")

@@ -10,10 +10,22 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from bot.access import EXPORTED
 from bot.actions import listing
 from bot.bootstrap import App
 from bot.service import PlanFinished, Turn
-from dialogs import Document, Done, Error, Message, Question, Reply, Summary, Text, noted_open
+from dialogs import (
+    Command,
+    Document,
+    Done,
+    Error,
+    Message,
+    Question,
+    Reply,
+    Summary,
+    Text,
+    noted_open,
+)
 from dialogs.answers import match_choice
 from dialogs.spec import Field, Kind
 
@@ -28,14 +40,28 @@ VIEW, CHANGE, RENEW = 1, 2, 3
 @dataclass(frozen=True)
 class PlanDocument:
     """The plan rendered for the front end to show; also written to `path` if the user chose
-    one (nothing is written anywhere else: the plan on disk is only where they put it)."""
+    one (nothing is written anywhere else: the plan on disk is only where they put it).
+    `also`: the formats that can be asked for next to it (the Word file, with `word`)."""
 
     format: str
     text: str
     path: Path | None = None
+    also: tuple[str, ...] = ()
 
 
-Item = Reply | PlanDocument
+@dataclass(frozen=True)
+class PlanFile:
+    """The plan as a file asked for (`word`), written to `path`, next to the chosen one."""
+
+    format: str
+    path: Path
+
+
+Item = Reply | PlanDocument | PlanFile
+
+# Formats a user can ask for next to the plan document, only with --document (so that the
+# file goes next to a file they chose).
+ON_REQUEST = ("docx",)
 
 
 class LocalChat:
@@ -93,6 +119,8 @@ class LocalChat:
             actions = self.app.actions.of_plan(self.plan_id)
             shown = Message(listing(self.app.dialog.spec, actions, self.household))
             return [shown, *self.repeat()], False
+        if _is_word(text, self.app.dialog.spec.commands):
+            return self._word(), False
         if self.finished is not None:
             return self._choose(text)
         turn = self.app.service.handle(self.plan_id, Text(text), author=self.author)
@@ -102,6 +130,40 @@ class LocalChat:
         """`acties` (or `/acties`): the plan's actions, in every front end of the interview."""
         words = self.app.dialog.spec.commands.get("acties", ())
         return text.strip().lower().lstrip("/") in words
+
+    # --- the plan as a Word file, on request -------------------------------------------------
+
+    def _word(self) -> list[Item]:
+        """`word`: the plan as a Word file next to the --document file, then what `plan`
+        gives after its document (the question the plan is at, if any)."""
+        assert self.plan_id is not None
+        spec = self.app.dialog.spec
+        if self.document is None:
+            refused = Message(spec.message("word_zonder_pad", huishouden=self.household))
+            return [refused, *self.repeat()]
+        if self.finished is not None:
+            # A finished plan not opened: the file of the plan as it is, then the same choice.
+            found = self.app.service.plan(self.plan_id)
+            rest: list[Item] = [self._finished_question(confirm=self.confirming)]
+        else:
+            turn = self.app.service.handle(self.plan_id, Command("plan"), author=self.author)
+            found = self.app.service.plan(self.plan_id)
+            rest = [r for r in turn.outcome.replies if not isinstance(r, Document)]
+        if found is None:  # pragma: no cover - the plan of an open chat is never gone here
+            return rest
+        record = found[0]
+        path = word_path(self.document)
+        content = self.app.renderer.render(
+            "docx", record.household, record.answers, date.today(), noted_open(record.data)
+        )
+        self.app.access.record(self.author, EXPORTED, record.id, "docx")
+        try:
+            write_private(path, content)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            failed = spec.message("word_niet_geschreven", pad=path, reden=reason)
+            return [Error(failed), *rest]
+        return [PlanFile("docx", path), *rest]
 
     # --- a finished plan: look at it, change it, or start a new one --------------------------
 
@@ -190,8 +252,19 @@ class LocalChat:
             failed = self.app.dialog.spec.message(
                 "document_niet_geschreven", pad=self.document, reden=reason
             )
-            return [PlanDocument(fmt, text), Message(failed)]
-        return [PlanDocument(fmt, text, self.document)]
+            return [PlanDocument(fmt, text, also=ON_REQUEST), Message(failed)]
+        return [PlanDocument(fmt, text, self.document, ON_REQUEST)]
+
+
+def word_path(document: Path) -> Path:
+    """Where `word` writes the Word file: next to the plan document, named after it."""
+    if document.suffix.lower() == ".docx":  # the Markdown went there: never overwrite it
+        return document.with_name(f"{document.name}.docx")
+    return document.with_suffix(".docx")
+
+
+def _is_word(text: str, commands: Mapping[str, tuple[str, ...]]) -> bool:
+    return text.strip().lstrip("/").lower() in commands.get("word", ())
 
 
 def write_private(path: Path, content: bytes) -> None:

@@ -1,8 +1,10 @@
 """Documents rendered in a separate process, so the event loop keeps serving other chats.
 
 Typst (PDF, PNG) and python-docx hold the GIL for 5-15 ms at a time. In a thread that still
-stalls every other coroutine on the event loop; in a worker process it does not. One spawned
-worker suffices: documents are rare (the end of a plan), and the queue keeps memory bounded.
+stalls every other coroutine on the event loop; in a worker process it does not. There are as
+many workers as the setting `render_workers` says (by default one per core but one, which
+the bot's event loop needs): when many professionals finish at once, their PDFs are rendered
+side by side instead of in one queue.
 """
 
 from __future__ import annotations
@@ -14,18 +16,20 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import prompts
 from bot.documents import Renderer
 from bot.formatting import DutchFormatter
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # The worker's renderer, built once by _init_worker (only ever set in the child process).
 _renderer: Renderer | None = None
@@ -81,24 +85,32 @@ def _warm_up() -> int:
 
 
 class DocumentPool:
-    """Renders documents (bot.documents.FORMATS) in one spawned worker process.
+    """Renders documents (bot.documents.FORMATS) in up to `workers` spawned worker processes.
 
     Spawn, not fork: the parent runs an event loop, threads and database connections that a
     forked child would inherit in an undefined state. A worker that dies (killed, out of
     memory) is replaced and the document retried once. After close() the pool stays closed:
     render() and start() raise RuntimeError rather than start a process while the bot stops.
 
-    The worker starts with the first document and, with `idle_after`, stops once no document
-    was asked for that long: an idle bot is one process, and the worker's 70-120 MB come back.
-    The first document after a quiet spell waits for the worker to start (about half a
-    second); documents come at the end of an interview, where that goes unnoticed.
+    The first worker starts with the first document, another only when a document finds the
+    running ones busy (so a quiet bot has one); with `idle_after`, they all stop once no
+    document was asked for that long: an idle bot is one process, and each worker's 70-120 MB
+    come back. The first document after a quiet spell waits for a worker to start (about half
+    a second); documents come at the end of an interview, where that goes unnoticed.
     """
 
     def __init__(
-        self, prompts_dir: Path | None = None, *, idle_after: float | None = None
+        self,
+        prompts_dir: Path | None = None,
+        *,
+        idle_after: float | None = None,
+        workers: int = 1,
     ) -> None:
+        if workers < 1:
+            raise ValueError("a document pool needs at least one worker")
         self._prompts_dir = prompts_dir
         self._idle_after = idle_after
+        self.workers = workers
         self._executor: ProcessPoolExecutor | None = None
         self._warm_up: Future[int] | None = None
         self._closed = False
@@ -143,9 +155,14 @@ class DocumentPool:
         Raises ValueError for an unknown format (from the worker), RuntimeError after close(),
         and BrokenProcessPool if the worker died twice for the same document.
         """
-        loop = asyncio.get_running_loop()
         # A plain dict pickles the same whatever Mapping the caller holds.
         args = (fmt, household, dict(answers), today, tuple(open_points))
+        return await self._run(_render, args, fmt)
+
+    async def _run(self, job: Callable[..., T], args: tuple[Any, ...], what: str) -> T:
+        """Run `job(*args)` in a worker; a worker that dies is replaced and the job retried
+        once."""
+        loop = asyncio.get_running_loop()
         self._busy += 1
         if self._idle_timer is not None:
             self._idle_timer.cancel()
@@ -153,11 +170,11 @@ class DocumentPool:
         try:
             executor = self._ensure(warm=False)
             try:
-                return await loop.run_in_executor(executor, _render, *args)
+                return await loop.run_in_executor(executor, job, *args)
             except BrokenProcessPool:
-                log.warning("render worker gone (a %s document failed); starting a new one", fmt)
+                log.warning("render worker gone (a %s document failed); starting a new one", what)
                 executor = self._replace(executor)
-            return await loop.run_in_executor(executor, _render, *args)
+            return await loop.run_in_executor(executor, job, *args)
         finally:
             self._busy -= 1
             if self._busy == 0 and self._idle_after is not None:
@@ -214,10 +231,10 @@ class DocumentPool:
             return self._executor
 
     def _spawn(self) -> ProcessPoolExecutor:
-        """A one-worker executor (call with the lock held); its process starts with its
-        first job."""
+        """An executor of up to `workers` processes (call with the lock held); each process
+        starts when a job finds the others busy."""
         return ProcessPoolExecutor(
-            max_workers=1,
+            max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
             initargs=(self._prompts_dir, os.getpid()),

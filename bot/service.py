@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.access import CHANGED, DELETED, OPENED, AccessDenied, NotOwner
+from bot.access import CHANGED, DELETED, EXPORTED, OPENED, AccessDenied, NotOwner
 from bot.actions import Actions
 from bot.exchange import ImportedPlan
 from bot.turn import (
@@ -33,6 +33,11 @@ from storage.cache import PlanCache
 from storage.records import with_changes
 
 log = logging.getLogger(__name__)
+
+
+class AlreadySent(Exception):
+    """The file asked for under this button was sent already (a second tap)."""
+
 
 # A concurrent writer to the same plan makes us reload and decide again.
 MAX_ATTEMPTS = 3
@@ -152,6 +157,39 @@ class PlanService:
             uow.access.audit(actor, OPENED, record.id)
         overview = Message(self.dialog.overview(record.answers, record.data))
         outcome = Outcome((overview, Document("md")), record.state, record.status, record.data)
+        return Turn(
+            record.id, record.household, outcome, dict(record.answers), False, record.revision
+        )
+
+    def document(
+        self,
+        plan_id: int,
+        fmt: str,
+        *,
+        actor: str,
+        revision: int,
+        once: str,
+        professional: ProfessionalRecord | None = None,
+    ) -> Turn | None:
+        """The plan at `revision`, to render as `fmt` on request (the Word file under the
+        PDF): its one reply is Document(fmt). The export is audited with detail
+        `<fmt> <once>`; AlreadySent if `actor` had that export of this plan before, so a
+        button tapped twice sends its file once. None if the plan is gone, changed since
+        `revision`, or, for a `professional`, not theirs: nothing is recorded then.
+
+        Like every write it claims the update being applied: a press delivered twice is
+        AlreadyApplied the second time."""
+        detail = f"{fmt} {once}"
+        with self.units() as uow:
+            record = uow.plans.get(plan_id, cache=self.cache)
+            if record is None or record.revision != revision:
+                return None
+            if professional is not None and uow.access.role(record.id, professional.id) is None:
+                return None
+            if uow.access.audited(actor, EXPORTED, record.id, detail):
+                raise AlreadySent
+            uow.access.audit(actor, EXPORTED, record.id, detail)
+        outcome = Outcome((Document(fmt),), record.state, record.status, record.data)
         return Turn(
             record.id, record.household, outcome, dict(record.answers), False, record.revision
         )

@@ -40,8 +40,13 @@ POSTER = "p"
 # new date as one of the choices that bot.telegram.acties numbers from FOLLOW_ASK + 1.
 ACT, EVAL = "a", "e"
 FOLLOW_DONE, FOLLOW_ASK = 0, 1
+# A file of the plan on request, under the PDF it belongs to (revision: the plan's revision
+# when the PDF was made; value: the index of the format in ON_REQUEST).
+WORD = "d"
+ON_REQUEST = ("docx", "png")
 ACTIONS = (
     CHOOSE, SUBMIT, SKIP, KEEP, RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL,
+    WORD,
 )  # fmt: skip
 # Callback data comes from the client and can be forged: every number is checked against
 # the range it can have before anything is done with it. Plan ids and revisions are 32-bit

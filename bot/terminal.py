@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
-from bot.local import Item, LocalChat, PlanDocument
+from bot.local import Item, LocalChat, PlanDocument, PlanFile
 from dialogs import Done, Error, Interview, Message, Question
 
 
@@ -19,9 +19,12 @@ def format_item(item: Item, spec: Interview) -> str:
         return item.text
     if isinstance(item, PlanDocument):
         # Shown, not written: a file only where the user asked for one (--document).
-        if item.path is None:
-            return item.text
-        return spec.message("bestand_gemaakt", pad=item.path)
+        shown = item.text if item.path is None else spec.message("bestand_gemaakt", pad=item.path)
+        if "docx" in item.also:
+            return f"{shown}\n{spec.message('word_aanbod')}"
+        return shown
+    if isinstance(item, PlanFile):
+        return spec.message("word_gemaakt", pad=item.path)
     if isinstance(item, Done):
         return ""
     raise TypeError(f"cannot show {item!r}")

@@ -266,6 +266,19 @@ class AccessRepository:
             },
         )
 
+    def audited(self, actor: str, action: str, plan_id: int, detail: str) -> bool:
+        """Whether `actor` did `action` with this `detail` to the plan before (a file sent
+        once for one button, say)."""
+        found = self._tx.execute(
+            select(AuditEntry.id)
+            .where(AuditEntry.plan_id == plan_id)
+            .where(AuditEntry.actor == actor)
+            .where(AuditEntry.action == action)
+            .where(AuditEntry.detail == detail)
+            .limit(1)
+        ).first()
+        return found is not None
+
     def _code_hash(self, code: str) -> str:
         return self._keyring.hash(normalise_code(code), purpose="code")
 

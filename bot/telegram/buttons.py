@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from telegram import Bot, CallbackQuery, Message, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
 from bot.access import EXPORTED
-from bot.service import ChatTarget, Turn
+from bot.service import AlreadySent, ChatTarget, Turn
 from bot.telegram import acties
 from bot.telegram.bindings import PRIVATE, Decline
 from bot.telegram.kit import Context, Kit
@@ -29,6 +29,7 @@ from bot.telegram_view import (
     EVAL,
     FORGET,
     KEEP,
+    ON_REQUEST,
     POSTER,
     RENEW,
     RENEW_ASK,
@@ -38,6 +39,7 @@ from bot.telegram_view import (
     SKIP,
     SUBMIT,
     VIEW,
+    WORD,
     Button,
     pressed_label,
     ticked_labels,
@@ -49,7 +51,7 @@ from storage.access import ProfessionalRecord
 log = logging.getLogger(__name__)
 
 # Buttons that act on one person's plans: they work only in a private chat.
-PRIVATE_BUTTONS = (RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL)
+PRIVATE_BUTTONS = (RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL, WORD)
 # At most this many messages are deleted for one press of "remove the messages": the most
 # recent ones. A whole plan made in a chat takes a few hundred.
 MAX_FORGET = 500
@@ -196,11 +198,14 @@ def _answer_shown(kit: Kit, pressed: Pressed) -> str | None:
 
 
 async def _on_private_button(kit: Kit, pressed: Pressed) -> None:
-    """Buttons on one's own plans, in a private chat: resume, delete, forget, the choices
-    for a finished or archived plan, and those of actions and reminders (opvolging)."""
+    """Buttons on one's own plans, in a private chat: resume, delete, forget, the Word
+    file, the choices for a finished or archived plan, and those of actions and reminders
+    (opvolging)."""
     action, answer = pressed.button.action, pressed.button.answer
     if action in (ACT, EVAL):
         await acties.on_follow(kit, pressed)
+    elif action == WORD:
+        await _on_request(kit, pressed)
     elif action == FORGET:
         await _forget(kit, pressed)
     elif action == DELETE:
@@ -215,6 +220,53 @@ async def _on_private_button(kit: Kit, pressed: Pressed) -> None:
         await _open(kit, pressed)
     else:
         await pressed.toast(kit, "knop_verlopen")
+
+
+async def _on_request(kit: Kit, pressed: Pressed) -> None:
+    """A file of the plan whose PDF carries the button (the Word file, the chart); once per
+    button. The export is recorded, and the press's update claimed, before the file is
+    made: a second tap, or the same press delivered twice, sends nothing."""
+    bot, chat_id, button, who = pressed.bot, pressed.chat_id, pressed.button, pressed.who
+    if button.value >= len(ON_REQUEST):
+        await pressed.toast(kit, "knop_verlopen")
+        return
+    fmt = ON_REQUEST[button.value]
+    try:
+        turn = await kit.call(
+            bot,
+            chat_id,
+            lambda: kit.service.document(
+                button.plan_id,
+                fmt,
+                actor=who.actor,
+                revision=button.revision,
+                # The message the button is on, as Telegram says: one file per PDF sent.
+                once=str(pressed.message_id),
+                professional=who,
+            ),
+        )
+    except AlreadySent:
+        await pressed.toast(kit, f"telegram_{fmt}_al_gestuurd")
+        return
+    if turn is None:
+        await pressed.toast(kit, "telegram_bestand_verouderd")
+        return
+    await pressed.press.answer()
+    await kit.files.send_on_request(
+        bot, chat_id, turn, fmt, under=pressed.message_id, keep=_other_buttons(pressed)
+    )
+
+
+def _other_buttons(pressed: Pressed) -> InlineKeyboardMarkup | None:
+    """The keyboard of the pressed message without the button pressed (None if empty)."""
+    message = pressed.press.query.message
+    markup = message.reply_markup if isinstance(message, Message) else None
+    rows = [
+        [b for b in row if b.callback_data != pressed.press.query.data]
+        for row in (markup.inline_keyboard if markup is not None else ())
+    ]
+    rows = [row for row in rows if row]
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 async def _view(kit: Kit, pressed: Pressed) -> None:

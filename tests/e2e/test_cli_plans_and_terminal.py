@@ -152,3 +152,13 @@ def test_terminal_shows_the_plan_and_writes_a_file_only_where_asked(tmp_path: Pa
     assert "# Plan dat de terminal toont" not in written.stdout
     assert chosen.read_text(encoding="utf-8").startswith("# Plan dat de terminal toont\n")
     assert stat.S_IMODE(chosen.stat().st_mode) == 0o600
+    # The Word file is offered under the document, and written next to it on request.
+    assert f"Het plan staat in {chosen}\nOok als Word-bestand: typ 'word'.\n" in written.stdout
+    assert not chosen.with_suffix(".docx").exists()
+    word = cli(
+        tmp_path, "chat", "--household", "4021", "--document", str(chosen), stdin="word\nstop\n"
+    )
+    assert word.returncode == 0, word.stderr
+    assert f"Het Word-bestand staat in {chosen.with_suffix('.docx')}\n" in word.stdout
+    assert chosen.with_suffix(".docx").read_bytes().startswith(b"PK")
+    assert stat.S_IMODE(chosen.with_suffix(".docx").stat().st_mode) == 0o600

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import stat
 from pathlib import Path
 from typing import Any
+
+import docx
 
 from dialogs import Interview
 from tests.e2e.protocol import Driver, doorbraakbot, kinds, question_of, walk
@@ -103,3 +106,47 @@ def test_purge_removes_the_plans_earlier_versions_wrote_to_the_export_folder(
     assert files_holding(tmp_path, b"Titel van een plan dat blijft") == []
     # the plan itself is kept (it is recent), in the database
     assert "3012" in doorbraakbot(tmp_path, "plans").stdout
+
+
+def test_the_word_file_on_request_goes_next_to_the_chosen_document(
+    jsonl: Any, spec: Interview, tmp_path: Path
+) -> None:
+    chosen = tmp_path / "plan-3012.md"
+    word = tmp_path / "plan-3012.docx"
+    driver = Driver(jsonl("3012", "--document", str(chosen)))
+    driver.send("Titel voor een Word-bestand")
+    turn = driver.send("plan")
+    assert kinds(turn) == ["document", "question"] and turn[0]["also"] == ["docx"]
+    assert not word.exists()  # only when asked for
+
+    turn = driver.send("word")
+    assert kinds(turn) == ["file", "question"]
+    assert turn[0] == {"type": "file", "format": "docx", "path": str(word)}
+    assert question_of(turn)["field"] == "plan.professional"  # the plan stays where it was
+    assert stat.S_IMODE(word.stat().st_mode) == 0o600
+    paragraphs = [p.text for p in docx.Document(io.BytesIO(word.read_bytes())).paragraphs]
+    assert "Titel voor een Word-bestand" in "\n".join(paragraphs)
+
+    seen = walk(driver, spec, turn, {})
+    assert kinds(seen[-3:]) == ["message", "document", "done"]
+    assert seen[-2]["also"] == ["docx"]
+    # After `done`, as `plan`: the file alone.
+    turn = driver.send("word", until=("file",))
+    assert kinds(turn) == ["file"] and turn[0]["path"] == str(word)
+    assert driver.close() == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".md", ".docx")) == [
+        "plan-3012.docx",
+        "plan-3012.md",
+    ]
+
+
+def test_without_a_chosen_document_word_writes_nothing(jsonl: Any, tmp_path: Path) -> None:
+    driver = Driver(jsonl("3012"))
+    turn = driver.send("plan")
+    assert turn[0]["also"] == []  # nowhere chosen to put a file
+    turn = driver.send("word")
+    assert kinds(turn) == ["message", "question"]
+    assert "--document" in turn[0]["text"]
+    assert question_of(turn)["field"] == "plan.titel"
+    assert driver.close() == 0
+    assert list(tmp_path.rglob("*.docx")) == []

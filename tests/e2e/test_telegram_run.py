@@ -387,8 +387,8 @@ def test_whole_plan_over_telegram_with_a_restart(
     # No press was refused as stale either: an answer to a press carries no text then.
     assert not [c for c in stand_in.calls_of("answerCallbackQuery") if c.params.get("text")]
 
-    # The plan as PDF and Word files ("sending a file…" before each), then the cost chart.
-    stand_in.wait_for_call("sendPhoto")
+    # The plan as PDF ("sending a file…" before it); Word and the chart on request.
+    stand_in.wait_for_call("sendDocument")
     calls = [call for call in stand_in.calls if call.method != "getUpdates" and not call.failed]
     documents = stand_in.calls_of("sendDocument")
     for document in documents:
@@ -396,12 +396,8 @@ def test_whole_plan_over_telegram_with_a_restart(
         assert before_document.method == "sendChatAction"
         assert before_document.params == {"chat_id": CHAT, "action": "upload_document"}
         assert document.params["chat_id"] == CHAT
-    assert [d.filenames["document"] for d in documents] == [
-        "doorbraakplan-3012.pdf",
-        "doorbraakplan-3012.docx",
-    ]
-    [photo] = stand_in.calls_of("sendPhoto")
-    assert photo.files["photo"].startswith(b"\x89PNG")
+    assert [d.filenames["document"] for d in documents] == ["doorbraakplan-3012.pdf"]
+    assert not stand_in.calls_of("sendPhoto")
     reader = pypdf.PdfReader(io.BytesIO(documents[0].files["document"]))
     plan = "\n".join(page.extract_text() for page in reader.pages).replace("\xa0", " ")
     flat = " ".join(plan.split())
@@ -421,6 +417,20 @@ def test_whole_plan_over_telegram_with_a_restart(
         assert f"tweede {key.replace('.', ' ')}" in flat, key
     assert "Inkomen per maand € 1.052,32" in flat
     assert "Eerste evaluatie 15 maart 2037" in flat
+    # The Word file when its button under the PDF is pressed, once.
+    word = buttons(documents[0].params["reply_markup"])["Ook als Word-bestand"]
+    under = chat.message_id_of(word)
+    chat.press(word, expect="sendDocument")
+    [_, docx] = stand_in.calls_of("sendDocument")
+    assert docx.filenames["document"] == "doorbraakplan-3012.docx"
+    assert docx.files["document"].startswith(b"PK")
+    again = chat.press(word, expect="", message_id=under)
+    assert again.params.get("text") == "Het Word-bestand is al gestuurd."
+    assert len(stand_in.calls_of("sendDocument")) == 2
+    chart = buttons(documents[0].params["reply_markup"])["Grafiek als afbeelding"]
+    chat.press(chart, expect="sendPhoto", message_id=under)
+    [photo] = stand_in.calls_of("sendPhoto")
+    assert photo.files["photo"].startswith(b"\x89PNG")
     assert bot.proc is not None and bot.proc.poll() is None, bot.log()
     # Finished: /nieuw offers a choice instead of replacing the plan without a word.
     offer = chat.message("/nieuw 3012", "Het plan van huishouden 3012 is af. Wat wil je doen?")
@@ -430,9 +440,9 @@ def test_whole_plan_over_telegram_with_a_restart(
         "Een stap wijzigen",
         "Een nieuw plan beginnen",
     ]
-    shown = len(stand_in.calls_of("sendPhoto"))
-    chat.press(choice["Bekijken (overzicht en documenten)"], expect="sendPhoto")
-    bot.wait(lambda _: len(stand_in.calls_of("sendPhoto")) == shown + 1, "the plan's files")
+    shown = len(stand_in.calls_of("sendDocument"))
+    chat.press(choice["Bekijken (overzicht en documenten)"], expect="sendDocument")
+    bot.wait(lambda _: len(stand_in.calls_of("sendDocument")) == shown + 1, "the plan's PDF")
     asked = chat.after_press(choice["Een nieuw plan beginnen"], "Weet je het zeker?")
     confirm = buttons(asked.params["reply_markup"])
     chat.press(confirm["Ja, begin een nieuw plan"])
@@ -643,7 +653,7 @@ def test_a_group_session_leaks_nothing_into_the_group(
     first = len(stand_in.calls)
     group(FATIMA, "/plan")
     stand_in.wait_for(
-        lambda calls: any(c.method == "sendPhoto" for c in calls[first:]), timeout=WAIT
+        lambda calls: any(c.method == "sendDocument" for c in calls[first:]), timeout=WAIT
     )
     group(FATIMA, "/sessie stop")
     group(FATIMA, "/overzicht")
@@ -663,8 +673,8 @@ def test_a_group_session_leaks_nothing_into_the_group(
         "Alleen Fatima (de gespreksleider) of de eigenaar van het plan kan de sessie stoppen.",
         "Alleen Fatima (de gespreksleider) beantwoordt de vragen. "
         "Gebruik /idee <tekst> voor een suggestie.",
-        "Het plan (PDF, Word en grafiek) staat in het privégesprek van Fatima "
-        "(de gespreksleider) met mij.\n\nStap 1 van 6",
+        "Het plan staat als PDF in het privégesprek van Fatima (de gespreksleider) met mij;"
+        " het Word-bestand is daar op te vragen.\n\nStap 1 van 6",
         "De sessie is gestopt.",
         "Er loopt hier geen sessie. Start er een met /sessie <huishoudnummer>.",
         "Er loopt hier geen sessie. Start er een met /sessie <huishoudnummer>.",
@@ -678,5 +688,6 @@ def test_a_group_session_leaks_nothing_into_the_group(
     # The files went to the facilitator's private chat, and only there.
     files = [c for c in stand_in.calls if c.method in ("sendDocument", "sendPhoto")]
     assert {c.params["chat_id"] for c in files if not c.failed} == {FATIMA}
-    assert len([c for c in files if not c.failed]) == 3
+    # The PDF only: no costs entered, so no chart; the Word file waits for its button.
+    assert [c.filenames["document"] for c in files if not c.failed] == ["doorbraakplan-3012.pdf"]
     assert " ERROR " not in bot.log()

@@ -19,7 +19,7 @@ import pytest
 
 from bench.render import EVELINE_COSTS, drive_plan
 from bot.bootstrap import App, bootstrap
-from bot.config import Settings
+from bot.config import SettingError, Settings
 from bot.render_pool import DocumentPool
 from dialogs import Field
 from tests.conftest import sample_answer
@@ -156,3 +156,40 @@ async def test_an_idle_worker_stops_and_the_next_document_starts_another(
         assert again != pid
     finally:
         pool.close()
+
+
+async def test_documents_asked_for_together_are_rendered_side_by_side(
+    answers: dict[str, Any],
+) -> None:
+    pool = DocumentPool(None, workers=2)
+    try:
+        documents = await asyncio.gather(
+            *(pool.render("pdf", HOUSEHOLD, answers, TODAY) for _ in range(4))
+        )
+        assert all(pdf.startswith(b"%PDF") for pdf in documents)
+        # A second worker started as the first was busy; no more than two.
+        pids = worker_pids(pool)
+        assert len(pids) == 2 and os.getpid() not in pids
+    finally:
+        pool.close()
+    with pytest.raises(ValueError, match="at least one worker"):
+        DocumentPool(None, workers=0)
+
+
+def test_render_workers_default_to_the_cores_but_one_and_can_be_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("DOORBRAAK_RENDER_WORKERS", raising=False)
+    monkeypatch.setenv("DOORBRAAK_ENV_FILE", "")
+    monkeypatch.setenv("DOORBRAAK_DATA_DIR", str(tmp_path))
+    # One core is left to the bot's event loop.
+    assert Settings.load().render_workers == max(1, len(os.sched_getaffinity(0)) - 1)
+    monkeypatch.setenv("DOORBRAAK_RENDER_WORKERS", "3")
+    assert Settings.load().render_workers == 3
+    monkeypatch.setenv("DOORBRAAK_RENDER_WORKERS", "0")
+    with pytest.raises(SettingError) as refused:
+        Settings.load()
+    assert (refused.value.name, refused.value.key) == (
+        "DOORBRAAK_RENDER_WORKERS",
+        "instelling_minstens",
+    )

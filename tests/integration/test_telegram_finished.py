@@ -54,12 +54,15 @@ async def test_look_at_a_finished_plan(bot: Harness) -> None:
         "Het doorbraakplan van huishouden 3012 (af), om in te zien; wijzigen kan hier niet.\n\n"
         "Overzicht van het plan:"
     )
-    assert files(calls) == [
-        "doorbraakplan-3012.pdf",
-        "doorbraakplan-3012.docx",
-        "doorbraakplan-3012-kosten.png",
-    ]
+    assert files(calls) == ["doorbraakplan-3012.pdf"]
     assert not [c for c in calls if c.method == "editMessageReplyMarkup"]  # no clear offer
+    # The Word file and the chart on request, of the plan looked at.
+    [pdf] = [c for c in calls if c.method == "sendDocument"]
+    [[word, chart]] = pdf.params["reply_markup"]["inline_keyboard"]
+    calls = await bot.press(word["callback_data"])
+    assert files(calls) == ["doorbraakplan-3012.docx"]
+    calls = await bot.press(chart["callback_data"])
+    assert files(calls) == ["doorbraakplan-3012-kosten.png"]
     assert current(bot) == before
     assert before[0] == plan_id
 
