@@ -183,3 +183,22 @@ def test_the_new_canvas_fields_and_an_open_wanneer_show_in_the_documents(app: Ap
     assert "| Wijkteam | bel Wmo, CIZ en zorgkantoor | open |" in markdown
     text = flat(pdf_text(app.renderer.pdf("3012", answers, TODAY)))
     assert "Waarom geen rendement" in text and "Perspectief over vijf jaar" in text
+
+
+def test_a_kept_compiler_renders_each_plan_as_its_own_in_any_thread(app: App) -> None:
+    """bot.pdf keeps one Typst compiler per template and thread: no document may show an
+    earlier plan's text, in the same thread or in several at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def titled(n: int) -> str:
+        answers = {"plan.titel": f"Plan nummer {n} van de reeks"}
+        return flat(pdf_text(app.renderer.pdf(f"30{n:02d}", answers, TODAY)))
+
+    for n in (1, 2, 3):
+        text = titled(n)
+        assert f"Plan nummer {n} van de reeks" in text
+        assert all(f"Plan nummer {m} " not in text for m in (1, 2, 3) if m != n)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        texts = list(pool.map(titled, range(10, 18)))
+    for n, text in zip(range(10, 18), texts, strict=True):
+        assert f"Plan nummer {n} van de reeks" in text
