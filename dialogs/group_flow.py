@@ -58,7 +58,11 @@ class GroupFlow:
                 text=text,
                 part=part_name(spec_field.columns[0]),
                 help=spec_field.help,  # the laws' provisions come with the parts they fit
-                choices=(self.spec.message("nee"),),
+                choices=(
+                    (self.spec.message("nee"), self.spec.message("groep_laatste_weg"))
+                    if items
+                    else (self.spec.message("nee"),)
+                ),
                 current=None,  # the items are listed in the text
             )
         )
@@ -70,6 +74,14 @@ class GroupFlow:
             "geen_meer", ()
         ):
             return self._done(turn, spec_field)
+        rows = group_rows(spec_field, turn.answers.get(spec_field.key))
+        if cells is None and rows and _same(typed, self.spec.message("groep_laatste_weg")):
+            # A rule typed wrongly is taken out whole and typed again; nothing else changes.
+            names = [part_name(c) for c in spec_field.columns]
+            kept = [dict(zip(names, row, strict=True)) for row in rows[:-1]]
+            turn.record(spec_field.key, kept or None)
+            self.ask(turn, spec_field)
+            return False
         given = [c.strip() for c in typed.split("|")] if cells is None else [typed]
         refusal = self._refusal(given)
         if refusal is not None:
@@ -149,3 +161,7 @@ class GroupFlow:
 def _shown(spec_field: Field, cells: list[str]) -> str:
     names = [part_name(c) for c in spec_field.columns]
     return group_item_text(list(zip(names, cells, strict=True)))
+
+
+def _same(typed: str, label: str) -> bool:
+    return " ".join(typed.lower().split()) == label.lower()

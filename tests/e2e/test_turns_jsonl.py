@@ -154,6 +154,10 @@ def test_verder_and_a_second_rule_over_json_lines(
         plan.send(sample_answer(spec.field(last_question(plan.turn)["field"])))
     question = last_question(plan.turn)
     assert (question["kind"], question["part"], question["choices"]) == ("group", "regel", ["Nee"])
+    # A rule typed wrongly is taken out (the field is cleared when it was the only one).
+    plan.send("Een verkeerde regel | b | u | w")
+    plan.send("Laatste weghalen")
+    assert last_question(plan.turn)["choices"] == ["Nee"]
     plan.send("Geen urgentie zonder eigen woning | Eerlijke verdeling van woningen")
     question = last_question(plan.turn)
     assert (question["kind"], question["part"]) == ("text", "uitzonderingsgronden")
@@ -164,6 +168,10 @@ def test_verder_and_a_second_rule_over_json_lines(
         "Genoteerd:\n1. Geen urgentie zonder eigen woning (bedoeling: Eerlijke verdeling van"
         " woningen; uitzonderingsgronden: Hardheidsclausule; wie beslist: Wethouder wonen)"
     )
+    # A second rule typed wrongly is taken out again; the first stays.
+    plan.send("Een verkeerde regel | b | u | w")
+    assert last_question(plan.turn)["choices"] == ["Nee", "Laatste weghalen"]
+    plan.send("Laatste weghalen")
     plan.send("Nee")
     assert last_question(plan.turn)["field"] == "rendement.periode"
     assert plan.process.close() == 0

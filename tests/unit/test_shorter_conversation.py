@@ -199,3 +199,23 @@ def test_a_group_needs_its_columns_and_parts() -> None:
     assert _field(
         {"key": "x.y", "type": "group", "text": "?", "columns": ["A", "B"], "parts": ["B?"]}, "f"
     ).parts == ("B?",)
+
+
+def test_a_rule_typed_wrongly_is_taken_out_and_typed_again(plan: Plan) -> None:
+    plan.answer_until("legitimiteit.andere_regels")
+    assert plan.question.choices == ("Nee",)  # nothing to take out yet
+    plan.send("Een verkeerde regel | b | u | w")
+    assert plan.question.choices == ("Nee", "Laatste weghalen")
+    plan.send("Laatste weghalen")
+    assert plan.snapshot.answers["legitimiteit.andere_regels"] is None  # cleared
+    assert plan.question.choices == ("Nee",) and not plan.question.text.startswith("Genoteerd")
+    plan.send("De goede regel | bedoeling | uitzondering | wethouder")
+    plan.send("Nee")
+    assert plan.snapshot.answers["legitimiteit.andere_regels"] == [
+        {
+            "regel": "De goede regel",
+            "bedoeling": "bedoeling",
+            "uitzonderingsgronden": "uitzondering",
+            "wie_beslist": "wethouder",
+        }
+    ]
