@@ -8,6 +8,7 @@ from dialogs.events import Error, Message
 from dialogs.flow import Turn
 from dialogs.kinds import parse_answer, present, rules
 from dialogs.questions import Questions
+from dialogs.readings import normal
 from dialogs.screening import RETYPE, STORE_REDACTED, Screener
 from dialogs.spec import Field, Interview
 
@@ -66,7 +67,7 @@ class AnswerFlow:
                 return self._again(turn, spec_field)
         earlier = self.questions.earlier(spec_field, turn.answers)
         takes_over = (self.spec.message("overnemen"), *self.spec.commands.get("overnemen", ()))
-        if earlier is not None and any(_same(text, word) for word in takes_over):
+        if earlier is not None and normal(text) in (normal(word) for word in takes_over):
             # The earlier answer, confirmed as the answer to this question too.
             turn.record(key, earlier)
             return True
@@ -129,7 +130,3 @@ class AnswerFlow:
         turn.replies.append(Message(self.spec.message("opnieuw_invullen")))
         self.ask(turn, spec_field)
         return False
-
-
-def _same(typed: str, word: str) -> bool:
-    return " ".join(typed.split()).lower() == word.lower()

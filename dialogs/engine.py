@@ -280,48 +280,45 @@ class Dialog:
         if flow.skip(turn, spec_field):
             self._advance(turn)
 
-    def _optional_rest(self, turn: TurnModel) -> list[str]:
-        """The optional questions of this step from here on that would still be asked."""
+    def _rest_of_step(self, turn: TurnModel) -> list[Field]:
+        """The questions of this step from here on that moving forward would stop at."""
         step = self.spec.step_of(turn.state)
-        keys = [f.key for f in step.fields]
-        # Cost lines are never passed over wholesale: a costs field has its own `overslaan`.
-        return [
-            f.key
-            for f in step.fields[keys.index(turn.state) :]
-            if not f.required
-            and f.kind is not Kind.COSTS
-            and self._wanted(turn, f.key)
-            and f.key not in turn.answers
-        ]
+        here = step.fields.index(self.spec.field(turn.state))
+        return [f for f in step.fields[here:] if self._wanted(turn, f.key)]
+
+    def _optional_rest(self, turn: TurnModel) -> list[str]:
+        """What `verder` passes over: the optional questions left in this step. Cost lines
+        are never passed over wholesale: a costs field has its own `overslaan`."""
+        return _optional(self._rest_of_step(turn), turn.answers)
 
     def _skip_rest(self, turn: TurnModel) -> None:
-        """`verder`: pass over the optional questions left in this step; required ones stay."""
+        """`verder`: pass over the optional questions left in this step; required ones and
+        cost lines stay."""
         if turn.state == END:
             turn.replies.append(Error(self.spec.message("niets_over_te_slaan")))
             self._ask(turn)
             return
-        rest = self._optional_rest(turn)
+        left = self._rest_of_step(turn)
+        rest = _optional(left, turn.answers)
         if not rest:
             turn.replies.append(Error(self.spec.message("rest_niets")))
             self._ask(turn)
             return
-        for key in rest:
-            turn.pass_over(key)
+        costs = any(f.kind is Kind.COSTS for f in left)
+        key = "rest_overgeslagen_kosten" if costs else "rest_overgeslagen"
+        turn.replies.append(
+            Message(self.spec.message(key, stap=self.spec.step_of(turn.state).number))
+        )
+        for passed in rest:
+            turn.pass_over(passed)
         if turn.data.pop(EDITING, None) is not None:
             # Editing asks every question again; passing over the rest ends the edit.
             self.machine.set_state(self._first_open(turn), model=turn)
-        step = self.spec.step_of(rest[0])
-        costs = any(
-            f.kind is Kind.COSTS and self._wanted(turn, f.key)
-            for f in step.fields[step.fields.index(self.spec.field(rest[0])) :]
-        )
-        key = "rest_overgeslagen_kosten" if costs else "rest_overgeslagen"
-        turn.replies.append(Message(self.spec.message(key, stap=step.number)))
-        here = self.spec.field(turn.state) if turn.state != END else None
-        if here is not None and here.required and here.key not in turn.answers:
-            self._ask(turn)  # the question asked stays: it is required
-            return
-        self._advance(turn)
+            self._settle(turn, resume=False)
+        elif turn.state in rest or turn.state in turn.answers:
+            self._advance(turn)
+        else:
+            self._ask(turn)  # a required question or cost lines, still to be answered here
 
     def _back(self, turn: TurnModel) -> None:
         start = turn.state
@@ -497,3 +494,12 @@ class Dialog:
     def progress(self, snapshot: Snapshot) -> tuple[int, int, Step | None]:
         """(answered, applicable) question counts and the current step (None when done)."""
         return progress(self.spec, snapshot.state, snapshot.answers)
+
+
+def _optional(fields: list[Field], answers: Mapping[str, Any]) -> list[str]:
+    """The keys of the optional, unanswered fields among these, cost lines left out."""
+    return [
+        f.key
+        for f in fields
+        if not f.required and f.kind is not Kind.COSTS and f.key not in answers
+    ]

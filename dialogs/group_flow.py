@@ -9,6 +9,7 @@ from dialogs.flow import Turn
 from dialogs.groups import group_item_text, group_rows, part_name
 from dialogs.kinds import MAX_TEXT
 from dialogs.questions import Questions
+from dialogs.readings import normal
 from dialogs.screening import Screener
 from dialogs.spec import Field, Interview
 
@@ -70,16 +71,16 @@ class GroupFlow:
     def on_text(self, turn: Turn, spec_field: Field, text: str) -> bool:
         cells = self._cells(turn, spec_field)
         typed = text.strip()
-        if cells is None and " ".join(typed.lower().split()) in self.spec.commands.get(
-            "geen_meer", ()
-        ):
+        if cells is None and normal(typed) in self.spec.commands.get("geen_meer", ()):
             return self._done(turn, spec_field)
         rows = group_rows(spec_field, turn.answers.get(spec_field.key))
-        if cells is None and rows and _same(typed, self.spec.message("groep_laatste_weg")):
+        if (
+            cells is None
+            and rows
+            and normal(typed) == normal(self.spec.message("groep_laatste_weg"))
+        ):
             # A rule typed wrongly is taken out whole and typed again; nothing else changes.
-            names = [part_name(c) for c in spec_field.columns]
-            kept = [dict(zip(names, row, strict=True)) for row in rows[:-1]]
-            turn.record(spec_field.key, kept or None)
+            self._store(turn, spec_field, rows[:-1])
             self.ask(turn, spec_field)
             return False
         given = [c.strip() for c in typed.split("|")] if cells is None else [typed]
@@ -112,11 +113,18 @@ class GroupFlow:
         return None
 
     def _add(self, turn: Turn, spec_field: Field, cells: list[str]) -> None:
+        """Store a whole item after the others; it is read back in the list of the question
+        that follows."""
         turn.data.pop(ITEM, None)
+        self._store(
+            turn, spec_field, [*group_rows(spec_field, turn.answers.get(spec_field.key)), cells]
+        )
+
+    def _store(self, turn: Turn, spec_field: Field, rows: list[list[str]]) -> None:
+        """The items as stored: each a mapping of its parts; no items clears the field."""
         names = [part_name(c) for c in spec_field.columns]
-        rows = [*group_rows(spec_field, turn.answers.get(spec_field.key)), cells]
-        turn.record(spec_field.key, [dict(zip(names, row, strict=True)) for row in rows])
-        # Read back in the list of the question that follows.
+        items = [dict(zip(names, row, strict=True)) for row in rows]
+        turn.record(spec_field.key, items or None)
 
     def _done(self, turn: Turn, spec_field: Field) -> bool:
         turn.data.pop(ITEM, None)
@@ -161,7 +169,3 @@ class GroupFlow:
 def _shown(spec_field: Field, cells: list[str]) -> str:
     names = [part_name(c) for c in spec_field.columns]
     return group_item_text(list(zip(names, cells, strict=True)))
-
-
-def _same(typed: str, label: str) -> bool:
-    return " ".join(typed.lower().split()) == label.lower()

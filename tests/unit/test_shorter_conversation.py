@@ -219,3 +219,29 @@ def test_a_rule_typed_wrongly_is_taken_out_and_typed_again(plan: Plan) -> None:
             "wie_beslist": "wethouder",
         }
     ]
+
+
+def test_verder_at_a_cost_question_passes_over_the_rest_but_asks_the_costs(
+    plan: Plan, spec: Interview
+) -> None:
+    plan.answer_until("rendement.huidig")
+    plan.send("verder")
+    assert messages(plan) == [spec.message("rest_overgeslagen_kosten", stap=5)]
+    assert plan.question.field == "rendement.huidig"  # the cost lines are still asked here
+    assert "waardendriehoek.weging" in plan.snapshot.data["overgeslagen"]
+    assert "rendement.huidig" not in plan.snapshot.data["overgeslagen"]
+
+
+def test_verder_while_editing_a_step_ends_the_edit_at_the_first_open_question(
+    plan: Plan,
+) -> None:
+    plan.send("Een titel")
+    plan.send("Sanne Tester")
+    plan.send("verder")  # the optional rest of step 1 passed over
+    plan.answer_until("toekomstperspectief.perspectief")
+    plan.send("wijzig 1")
+    assert plan.question.field == "plan.titel"
+    plan.send("Een andere titel")
+    plan.send("verder")  # at plan.professional, answered: asked again while editing
+    assert plan.question.field == "toekomstperspectief.perspectief"
+    assert plan.snapshot.answers["plan.titel"] == "Een andere titel"
