@@ -50,18 +50,34 @@ def md_block(text: str) -> str:
     return "  \n".join(line.rstrip() for line in lines)
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
-    """Views as plain JSON data for templates in other languages (Typst), amounts as text."""
-    if isinstance(value, str | int | bool) or value is None:
+    """Views as plain JSON data for templates in other languages (Typst), amounts as text.
+    Called for every value of a plan's views (a thousand for a typical plan): the common
+    cases are tested first, by exact type."""
+    kind = type(value)
+    if kind in _PLAIN:
         return value
+    if kind is tuple or kind is list:
+        return [_jsonable(v) for v in value]
+    if kind is Decimal:
+        return str(value)
+    if isinstance(value, str | int):  # a StrEnum, say
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # The views are plain frozen dataclasses: their fields are their __dict__.
+        return {name: _jsonable(v) for name, v in vars(value).items()}
     if isinstance(value, tuple | list):
         return [_jsonable(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        # The views are plain frozen dataclasses: their fields are their __dict__.
-        return {name: _jsonable(v) for name, v in vars(value).items()}
     return value
+
+
+# How many formatted amounts (and numbers) are kept before the cache starts again.
+_CACHED = 4096
 
 
 class _CachedFormatter:
@@ -71,18 +87,27 @@ class _CachedFormatter:
     def __init__(self, fmt: Formatter) -> None:
         self._fmt = fmt
         self._money: dict[tuple[Decimal, bool], str] = {}
+        # Keyed by the text: 12 and 12.0 are equal Decimals but are written differently.
+        self._numbers: dict[str, str] = {}
 
     def money(self, amount: Decimal, *, exact: bool = False) -> str:
         key = (amount, exact)
         shown = self._money.get(key)
         if shown is None:
-            if len(self._money) > 4096:  # amounts from many plans: start again
+            if len(self._money) > _CACHED:  # amounts from many plans: start again
                 self._money.clear()
             shown = self._money[key] = self._fmt.money(amount, exact=exact)
         return shown
 
     def number(self, value: Decimal) -> str:
-        return self._fmt.number(value)
+        # Quantities repeat even more than amounts (12 maanden, 1 keer).
+        key = str(value)
+        shown = self._numbers.get(key)
+        if shown is None:
+            if len(self._numbers) > _CACHED:
+                self._numbers.clear()
+            shown = self._numbers[key] = self._fmt.number(value)
+        return shown
 
     def date(self, value: date) -> str:
         return self._fmt.date(value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -16,6 +16,10 @@ DEFAULT_PERIOD_MONTHS = Decimal(12)
 PERIOD_FIELD = "rendement.periode"
 ONCE = "eenmalig"
 WHOLE_PERIOD = "periode"
+
+
+# How many line totals a CostModel keeps before it starts again.
+_REMEMBERED_TOTALS = 4096
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,10 @@ class CostModel:
 
     units: tuple[Unit, ...]
     frequencies: tuple[Frequency, ...]
+    # Line totals already worked out (see total): not part of the model's value.
+    _totals: dict[tuple[CostLine, Decimal], Decimal] = field(
+        default_factory=dict, init=False, compare=False, hash=False, repr=False
+    )
 
     def unit(self, name: str) -> Unit | None:
         wanted = name.strip().lower()
@@ -126,8 +134,17 @@ class CostModel:
         return line.aantal * line.prijs
 
     def total(self, line: CostLine, months: Decimal) -> Decimal:
-        exact = Fraction(line.aantal) * Fraction(line.prijs) * self.occurrences(line, months)
-        return round_cents(exact)
+        """The line's total in the period, exact. Remembered: a plan's documents and messages
+        show each line's total several times (tables, totals, comparisons), and the exact
+        product in Fractions is most of a document's own time."""
+        key = (line, months)
+        total = self._totals.get(key)
+        if total is None:
+            if len(self._totals) > _REMEMBERED_TOTALS:  # lines of many plans: start again
+                self._totals.clear()
+            exact = Fraction(line.aantal) * Fraction(line.prijs) * self.occurrences(line, months)
+            total = self._totals[key] = round_cents(exact)
+        return total
 
 
 def round_cents(value: Fraction) -> Decimal:

@@ -45,6 +45,19 @@ def test_free_units_carry_their_own_length(spec: Interview) -> None:
     assert spec.costs.total(kwartaal, Decimal(12)) == Decimal("3600.00")
 
 
+def test_a_remembered_total_is_the_total_of_that_line_and_period(spec: Interview) -> None:
+    """Line totals are remembered per cost model: a line with another quantity, price or
+    period is worked out afresh, and the model's value ignores what it remembers."""
+    model = spec.costs
+    week = line("2", "65", "uur", "week")
+    assert model.total(week, Decimal(12)) == Decimal("6760.00")
+    assert model.total(week, Decimal(4)) == Decimal("2253.33")
+    assert model.total(line("3", "65", "uur", "week"), Decimal(12)) == Decimal("10140.00")
+    assert model.total(line("2", "65.01", "uur", "week"), Decimal(12)) == Decimal("6761.04")
+    assert model.total(week, Decimal(12)) == Decimal("6760.00")
+    assert model == type(model)(model.units, model.frequencies)
+
+
 def test_comparisons_use_the_books_words() -> None:
     direct, real = compare(Decimal(0), Decimal(57650), Decimal(3600))
     assert (direct.key, direct.amount) == ("directe_kosten", Decimal(3600))
