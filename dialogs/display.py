@@ -473,6 +473,7 @@ def canvas_view(
         for key in CANVAS_LEGITIMITEIT
         if key in found and (found[key][0].filled or spec.field(key).required)
     )
+    legitimiteit = _other_named_in_place(spec, legitimiteit, answers)
     actions_view = found.get(CANVAS_ACTIONS, (None, 0))[0]
     rows = actions_view.rows if actions_view is not None else ()
     return CanvasView(
@@ -491,3 +492,25 @@ def canvas_view(
         more_actions=len(rows) > CANVAS_FIRST_ACTIONS,
         evaluation=item(CANVAS_EVALUATION),
     )
+
+
+def _other_named_in_place(
+    spec: Interview, items: tuple[CanvasItem, ...], answers: Mapping[str, Any]
+) -> tuple[CanvasItem, ...]:
+    """Page 1 names the laws in one line: a choice like "Anders, namelijk" gives way to the
+    laws typed in the field it opens (`when: includes`), which is then not shown apart."""
+    by_key = {i.key: i for i in items}
+    for other in items:
+        field = spec.field(other.key) if spec.has_field(other.key) else None
+        when = field.when if field is not None else None
+        if not other.filled or when is None or when.includes is None:
+            continue
+        chosen = by_key.get(when.field)
+        picked = answers.get(when.field)
+        if chosen is None or not chosen.filled or not isinstance(picked, list):
+            continue
+        named = [other.text if c == when.includes else str(c) for c in picked]
+        text, shortened = shorten(", ".join(named), 160)
+        merged = replace(chosen, text=text, shortened=shortened or other.shortened)
+        items = tuple(merged if i.key == chosen.key else i for i in items if i is not other)
+    return items

@@ -47,6 +47,8 @@ def eveline(app: App) -> dict[str, Any]:
 
 def plain(text: str) -> str:
     """No-break and zero-width spaces as the reader sees them, runs of space as one."""
+    # A word hyphenated at the end of a line is read back whole.
+    text = re.sub("\xad\\s*", "", text)
     return " ".join(text.replace("\xa0", " ").replace("\u200b", "").split())
 
 
@@ -296,3 +298,25 @@ def test_the_canvas_stays_on_page_one_when_every_answer_is_long(app: App) -> Non
     assert "Stap 1. Situatieschets" not in pages[0] and "Stap 1. Situatieschets" in pages[1]
     poster = app.renderer.render("poster", "7074", answers, TODAY)
     assert len(pypdf.PdfReader(io.BytesIO(poster)).pages) == 1
+
+
+def test_page_one_names_the_other_law_in_the_list_of_laws(app: App) -> None:
+    """The choice "Anders, namelijk" is not a law: page 1 lists the law typed for it in its
+    place, in one line, and does not show the typed law apart again."""
+    answers: dict[str, Any] = {
+        "plan.titel": "Andere wet",
+        "legitimiteit.wetten": ["Participatiewet", "Anders, namelijk"],
+        "legitimiteit.wetten_anders": "Huisvestingswet",
+        "legitimiteit.regel": "Voorrang bij urgentie",
+    }
+    pdf = app.renderer.render("pdf", "7075", answers, TODAY)
+    first = pdf_pages(pdf)[0]
+    assert "Participatiewet, Huisvestingswet" in first
+    # The title band's date is never broken over two lines.
+    raw = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "23 november 2026" in raw.replace("\xa0", " ")
+    assert "Anders, namelijk" not in first
+    assert first.count("Huisvestingswet") == 1
+    html = app.renderer.render("html", "7075", answers, TODAY).decode()
+    canvas = html.split("Stap 1")[0]
+    assert "Participatiewet, Huisvestingswet" in canvas and "Anders, namelijk" not in canvas
