@@ -419,6 +419,17 @@ class PlanService:
             else:
                 for action in plan.actions:
                     uow.actions.restore(record.id, **action)
+            for step in plan.course.steps:
+                uow.course.record(
+                    record.id,
+                    step.stage,
+                    author=step.author,
+                    who=step.who,
+                    day=step.day,
+                    now=step.at,
+                )
+            for team, amount, day, at, author in plan.course.claims:
+                uow.course.claim(record.id, team, amount, day=day, author=author, now=at)
             log.info("plan %s imported", record.id)
             return record
 

@@ -3,44 +3,33 @@ and the doorbraakbudget, through the terminal's chat with an injected clock."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, date, datetime
+import json
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
+import jsonschema
+from sqlalchemy import text
 
+from bot import exchange
 from bot.bootstrap import App, bootstrap
 from bot.clock import FixedClock
 from bot.config import Settings
+from bot.course import BudgetLine
 from bot.local import LocalChat
-from dialogs import Message, Question, Text
-from dialogs.status import PlanStatus, Stage
+from dialogs import Message
+from dialogs.status import Stage
 from storage.models import ACTION_DONE
-from tests.conftest import TEST_SECRET, sample_answer
+from tests.conftest import TEST_SECRET
+from tests.e2e.test_opvolging_run import T0, finish
+from tests.e2e.test_opvolging_run import app as app
+from tests.integration.test_exchange import SCHEMA
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AUTHOR = "terminal:tester"
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[App]:
-    application = bootstrap(
-        Settings(data_dir=tmp_path, secret_key=TEST_SECRET), clock=FixedClock(T0)
-    )
-    yield application
-    application.engine.dispose()
-
-
-def finish(app: App, household: str = "3012") -> int:
-    turn = app.service.open(household, actor=AUTHOR)
-    for _ in range(300):
-        if turn.outcome.status == PlanStatus.FINISHED:
-            return turn.plan_id
-        question = [r for r in turn.outcome.replies if isinstance(r, Question)][-1]
-        answer = sample_answer(app.dialog.spec.field(question.field))
-        turn = app.service.handle(turn.plan_id, Text(answer), author=AUTHOR)
-    raise AssertionError("the plan did not finish")
+def this_year(app: App) -> list[BudgetLine]:
+    return [line for line in app.course.budget() if line.start.year == 2027]
 
 
 def said(chat: LocalChat, text: str) -> list[str]:
@@ -58,16 +47,16 @@ def test_a_concept_cannot_be_submitted(app: App) -> None:
 
 
 def test_made_submitted_granted_with_a_claim_executed(app: App) -> None:
-    plan_id = finish(app)
+    plan_id = finish(app, None)
     chat = LocalChat(app, "3012", author=AUTHOR)
     chat.begin()
     assert app.course.stage(plan_id) is Stage.FINISHED
-    assert said(chat, "indienen")[0].startswith("Ingediend bij Doorbraakteam op 2 maart 2026")
+    assert said(chat, "indienen")[0].startswith("Ingediend bij Doorbraakteam op 1 maart 2027")
     assert said(chat, "besluit toegekend € 1.250,-")[0] == (
-        "Besluit vastgelegd: toegekend, 2 maart 2026, door terminal:tester."
+        "Besluit vastgelegd: toegekend, 1 maart 2027, door terminal:tester."
         " Uit het doorbraakbudget: €\xa01.250,00."
     )
-    [line] = app.course.budget()[:1]
+    [line] = this_year(app)
     assert (line.budget, line.granted, line.spent, line.left) == (
         Decimal("50000"),
         Decimal("1250.00"),
@@ -79,8 +68,8 @@ def test_made_submitted_granted_with_a_claim_executed(app: App) -> None:
     shown = said(chat, "verloop")
     assert shown[0].splitlines()[0] == "Verloop van het plan: toegekend"
     assert "Alle acties zijn gedaan" in shown[1]
-    assert said(chat, "uitgevoerd")[0] == "Het plan staat op uitgevoerd (2 maart 2026)."
-    line = app.course.budget()[0]
+    assert said(chat, "uitgevoerd")[0] == "Het plan staat op uitgevoerd (1 maart 2027)."
+    [line] = this_year(app)
     assert (line.granted, line.spent, line.left) == (
         Decimal("1250.00"),
         Decimal("1250.00"),
@@ -94,11 +83,11 @@ def test_made_submitted_granted_with_a_claim_executed(app: App) -> None:
         Stage.EXECUTED,
         Stage.EVALUATED,
     ]
-    assert [(c.amount, c.day) for c in claims] == [(Decimal("1250.00"), date(2026, 3, 2))]
+    assert [(c.amount, c.day) for c in claims] == [(Decimal("1250.00"), date(2027, 3, 1))]
 
 
 def test_a_rejection_claims_nothing_and_is_heard(app: App) -> None:
-    plan_id = finish(app)
+    plan_id = finish(app, None)
     heard: list[int] = []
     app.course.on_rejected.append(lambda plan, step: heard.append(plan))
     chat = LocalChat(app, "3012", author=AUTHOR)
@@ -110,4 +99,46 @@ def test_a_rejection_claims_nothing_and_is_heard(app: App) -> None:
     assert heard == [plan_id]
     assert app.course.stage(plan_id) is Stage.REJECTED
     assert "Het plan is nu: afgewezen" in said(chat, "uitgevoerd")[0]
-    assert app.course.budget()[0].granted == Decimal(0)
+    assert this_year(app)[0].granted == Decimal(0)
+
+
+def export(app: App, plan_id: int) -> str:
+    found = app.service.plan(plan_id)
+    assert found is not None
+    history = (app.actions.history(plan_id), app.course.history(plan_id))
+    return exchange.dumps(exchange.export_plan(app.dialog.spec, *found, *history))
+
+
+def test_the_course_is_exported_and_imported_identically(app: App, tmp_path: Path) -> None:
+    plan_id = finish(app, None)
+    chat = LocalChat(app, "3012", author=AUTHOR)
+    chat.begin()
+    said(chat, "indienen")
+    said(chat, "besluit deels toegekend 1.250,50")
+    first = export(app, plan_id)
+    document = json.loads(first)
+    jsonschema.validate(document, SCHEMA)
+    assert document["version"] == 3
+    assert [(s["stage"], s["who"], s["day"]) for s in document["course"]["steps"]] == [
+        ("ingediend", "Doorbraakteam", "2027-03-01"),
+        ("deels", AUTHOR, "2027-03-01"),
+    ]
+    assert [(c["team"], c["amount"]) for c in document["course"]["claims"]] == [
+        ("Doorbraakteam", "1250.50")
+    ]
+    settings = Settings(data_dir=tmp_path / "other", secret_key=TEST_SECRET)
+    other = bootstrap(settings, clock=FixedClock(T0))
+    try:
+        record = other.service.restore(exchange.parse_plan(other.dialog.spec, first))
+        assert export(other, record.id) == first
+        assert other.course.stage(record.id) is Stage.PARTLY
+        granted = [line.granted for line in this_year(other)]
+        assert granted == [Decimal("1250.50")]
+        # Deleting the plan (retention, /verwijder) takes its course and claims with it.
+        with other.units() as uow:
+            assert uow.deletion.delete_plan(record.id)
+        with other.engine.connect() as connection:
+            for table in ("plan_course", "budget_claims"):
+                assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0
+    finally:
+        other.engine.dispose()
