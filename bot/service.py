@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from bot.access import CHANGED, DELETED, EXPORTED, OPENED, AccessDenied, NotOwner
 from bot.actions import Actions
+from bot.course import course_text
 from bot.exchange import ImportedPlan
 from bot.turn import (
     ChatMoved,
@@ -16,8 +18,20 @@ from bot.turn import (
     same_binding,
     snapshot_of,
 )
-from dialogs import Dialog, Document, Error, Event, Message, Outcome
-from dialogs.status import PlanStatus
+from dialogs import (
+    Command,
+    Dialog,
+    Document,
+    Error,
+    Event,
+    Interview,
+    Message,
+    Outcome,
+    Reply,
+    Text,
+)
+from dialogs.commands import parse_command
+from dialogs.status import PlanStatus, Stage, stage_of
 from storage import (
     AnswerRecord,
     ChatRecord,
@@ -155,8 +169,10 @@ class PlanService:
             if professional is not None and uow.access.role(record.id, professional.id) is None:
                 return None
             uow.access.audit(actor, OPENED, record.id)
+            course = self._course(uow, record)
         overview = Message(self.dialog.overview(record.answers, record.data))
-        outcome = Outcome((overview, Document("md")), record.state, record.status, record.data)
+        replies: tuple[Reply, ...] = (overview, *course, Document("md"))
+        outcome = Outcome(replies, record.state, record.status, record.data)
         return Turn(
             record.id, record.household, outcome, dict(record.answers), False, record.revision
         )
@@ -312,6 +328,8 @@ class PlanService:
             if revision is not None and revision != record.revision:
                 return self._stale(record)
             outcome = self.dialog.handle(snapshot_of(record), event)
+            if _asks_overview(self.dialog.spec, event):
+                outcome = _after_overview(outcome, self._course(uow, record))
             saved = self._save(uow, record, outcome, author)
             if outcome.answers:
                 uow.access.audit(author, CHANGED, plan_id)
@@ -320,6 +338,14 @@ class PlanService:
             turn = Turn(plan_id, record.household, outcome, answers, saved, new_revision)
         self._remember(record, turn)
         return turn
+
+    def _course(self, uow: UnitOfWork, record: PlanRecord) -> tuple[Message, ...]:
+        """The plan's course for `overzicht`, once the plan is klaar."""
+        stage = stage_of(record.status, uow.course.last(record.id))
+        if stage in (None, Stage.CONCEPT):
+            return ()
+        steps, claims = uow.course.steps(record.id), uow.course.claims(record.id)
+        return (Message(course_text(self.dialog.spec, stage, steps, claims)),)
 
     def _stale(self, record: PlanRecord) -> Turn:
         again = self.dialog.start(snapshot_of(record))
@@ -500,3 +526,19 @@ class PlanService:
         # Its decrypted answers leave memory too.
         self.cache.forget(plan_id)
         return deleted
+
+
+def _asks_overview(spec: Interview, event: Event) -> bool:
+    if isinstance(event, Text):
+        command = parse_command(spec, event.text)
+        return command is not None and command.name == "overzicht"
+    return isinstance(event, Command) and event.name == "overzicht"
+
+
+def _after_overview(outcome: Outcome, course: tuple[Message, ...]) -> Outcome:
+    """The outcome with the plan's course right after the overview (its first message)."""
+    replies = list(outcome.replies)
+    first = next((n for n, r in enumerate(replies) if isinstance(r, Message)), None)
+    if first is None or not course:
+        return outcome
+    return replace(outcome, replies=(*replies[: first + 1], *course, *replies[first + 1 :]))

@@ -56,6 +56,14 @@ def test_made_submitted_granted_with_a_claim_executed(app: App) -> None:
         "Besluit vastgelegd: toegekend, 1 maart 2027, door terminal:tester."
         " Uit het doorbraakbudget: €\xa01.250,00."
     )
+    # Looking at the plan shows its course after the overview.
+    looked = said(chat, "bekijken")
+    assert looked[1].splitlines() == [
+        "Verloop van het plan: toegekend",
+        "  1 maart 2027: ingediend bij Doorbraakteam",
+        "  1 maart 2027: besluit: toegekend (door terminal:tester)",
+        "  Uit het doorbraakbudget: €\xa01.250,00 (Doorbraakteam)",
+    ]
     [line] = this_year(app)
     assert (line.budget, line.granted, line.spent, line.left) == (
         Decimal("50000"),
