@@ -44,6 +44,7 @@ from storage import (
 )
 from storage.access import OWNER, ProfessionalRecord
 from storage.cache import PlanCache
+from storage.course import READER
 from storage.records import with_changes
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,8 @@ class PlanService:
                 raise AccessDenied
             if record is not None and ask_if_finished and record.status == PlanStatus.FINISHED:
                 raise PlanFinished(record)
+            if record is not None and not _may_change(uow, record.id, professional):
+                raise AccessDenied
             if record is None:
                 record = self._start(uow, household, actor, professional)
             uow.access.audit(actor, OPENED, record.id)
@@ -145,7 +148,7 @@ class PlanService:
                 return None
             if revision is not None and record.revision != revision:
                 return None
-            if professional is not None and uow.access.role(record.id, professional.id) is None:
+            if not _may_change(uow, record.id, professional):
                 return None
             record = self._start(uow, record.household, actor, professional)
             uow.access.audit(actor, OPENED, record.id)
@@ -236,7 +239,7 @@ class PlanService:
             record = uow.plans.get(plan_id, cache=self.cache)
             if record is None or record.status == PlanStatus.ARCHIVED:
                 return None
-            if professional is not None and uow.access.role(record.id, professional.id) is None:
+            if not _may_change(uow, record.id, professional):
                 return None
             uow.access.audit(actor, OPENED, record.id)
             turn = self._opened(uow, record, actor, chat)
@@ -323,7 +326,7 @@ class PlanService:
             record = found.plan
             if record is None:
                 raise LookupError(f"plan {plan_id} does not exist")
-            if professional is not None and found.role is None:
+            if professional is not None and (found.role is None or found.role == READER):
                 raise AccessDenied  # sharing was withdrawn while the chat was open
             if revision is not None and revision != record.revision:
                 return self._stale(record)
@@ -542,3 +545,12 @@ def _after_overview(outcome: Outcome, course: tuple[Message, ...]) -> Outcome:
     if first is None or not course:
         return outcome
     return replace(outcome, replies=(*replies[: first + 1], *course, *replies[first + 1 :]))
+
+
+def _may_change(uow: UnitOfWork, plan_id: int, professional: ProfessionalRecord | None) -> bool:
+    """Whether the professional may change the plan: theirs or shared with them. A member
+    of the Doorbraakteam it was submitted to (READER) may look, not change."""
+    if professional is None:
+        return True
+    role = uow.access.role(plan_id, professional.id)
+    return role is not None and role != READER

@@ -102,6 +102,17 @@ async def test_a_rejection_by_button(bot: Harness) -> None:
     calls = await bot.press(labels(summary)["Afgewezen"], user_id=TEAM_MEMBER)
     assert texts(to(calls, TEAM_MEMBER))[0].startswith("Besluit vastgelegd: afgewezen")
     assert bot.app.course.stage(plan_id) is Stage.REJECTED
+    # The member may look at the plan, not change it or start it anew.
+    calls = await bot.say("/nieuw 3012", user_id=TEAM_MEMBER)
+    look, change, renew = (data for _, data in bot.buttons(calls[-1]))
+    calls = await bot.press(look, user_id=TEAM_MEMBER)
+    assert [c for c in calls if c.method == "sendDocument"]
+    for data in (change, renew):
+        await bot.press(data, user_id=TEAM_MEMBER)
+    assert bot.app.service.chat(TEAM_MEMBER) is None
+    assert bot.app.service.current("3012") is not None
+    [(record, _)] = [bot.app.service.current("3012")]
+    assert record.id == plan_id
     # A colleague outside the team cannot decide.
     calls = await bot.say("/besluit 3012 toegekend", user_id=2001)
     assert bot.app.course.stage(plan_id) is Stage.REJECTED
