@@ -323,8 +323,9 @@ def _export(
         document = exchange.export_plan(spec, record, history, actions, course)
         content = exchange.dumps(document).encode("utf-8")
     else:
+        day, shown = record.updated_at.date(), app.course.shown(record.id)
         content = app.renderer.render(
-            fmt, household, record.answers, record.updated_at.date(), noted_open(record.data)
+            fmt, household, record.answers, day, noted_open(record.data), shown
         )
     app.access.record(app.settings.terminal_author, EXPORTED, record.id, fmt)
     if output == "-":

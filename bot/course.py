@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.clock import AMSTERDAM, Clock, SystemClock
+from bot.documents import NO_COURSE, CourseShown
 from bot.formatting import DutchFormatter
 from dialogs import Interview
 from dialogs.money import AmountError, parse_money
@@ -105,6 +106,16 @@ class Course:
     def history(self, plan_id: int) -> tuple[list[StepRecord], list[ClaimRecord]]:
         with self.units(read_only=True) as uow:
             return uow.course.steps(plan_id), uow.course.claims(plan_id)
+
+    def shown(self, plan_id: int) -> CourseShown:
+        """The plan's course for its documents: its stage (once it is klaar) and steps."""
+        with self.units(read_only=True) as uow:
+            stage = self._stage(uow, plan_id)
+            if stage in (None, Stage.CONCEPT):
+                return NO_COURSE
+            steps, claims = uow.course.steps(plan_id), uow.course.claims(plan_id)
+        lines = course_text(self.spec, stage, steps, claims).splitlines()[1:]
+        return CourseShown(stage_name(self.spec, stage), tuple(line.strip() for line in lines))
 
     def all_done(self, plan_id: int) -> bool:
         """Every action of the plan is gedaan or vervallen (and it has some): propose

@@ -173,8 +173,9 @@ class LocalChat:
             return rest
         record = found[0]
         path = word_path(self.document)
+        course = self.app.course.shown(record.id)
         content = self.app.renderer.render(
-            "docx", record.household, record.answers, date.today(), noted_open(record.data)
+            "docx", record.household, record.answers, date.today(), noted_open(record.data), course
         )
         self.app.access.record(self.author, EXPORTED, record.id, "docx")
         try:
@@ -259,8 +260,10 @@ class LocalChat:
     def _document(self, fmt: str, turn: Turn) -> list[Item]:
         if fmt != "md":
             raise ValueError(f"no renderer for format {fmt!r}")
+        open_points = noted_open(turn.outcome.data)
+        course = self.app.course.shown(turn.plan_id)
         text = self.app.renderer.markdown(
-            turn.household, turn.answers, date.today(), noted_open(turn.outcome.data)
+            turn.household, turn.answers, date.today(), open_points, course
         )
         if self.document is None:
             return [PlanDocument(fmt, text)]

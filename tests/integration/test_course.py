@@ -3,12 +3,14 @@ and the doorbraakbudget, through the terminal's chat with an injected clock."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import jsonschema
+from docx import Document
 from sqlalchemy import text
 
 from bot import exchange
@@ -24,6 +26,7 @@ from tests.conftest import TEST_SECRET
 from tests.e2e.test_opvolging_run import T0, finish
 from tests.e2e.test_opvolging_run import app as app
 from tests.integration.test_exchange import SCHEMA
+from tests.integration.test_plan_page_one import first_section, pdf_pages, plain
 
 AUTHOR = "terminal:tester"
 
@@ -150,3 +153,37 @@ def test_the_course_is_exported_and_imported_identically(app: App, tmp_path: Pat
                 assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0
     finally:
         other.engine.dispose()
+
+
+def test_the_documents_show_the_stage_on_page_one_and_the_course_at_the_end(app: App) -> None:
+    plan_id = finish(app, None)
+    chat = LocalChat(app, "3012", author=AUTHOR)
+    chat.begin()
+    found = app.service.plan(plan_id)
+    assert found is not None
+    record = found[0]
+
+    def render(fmt: str) -> bytes:
+        course = app.course.shown(plan_id)
+        return app.renderer.render(fmt, "3012", record.answers, T0.date(), (), course)
+
+    assert "Stand: klaar" in plain(render("md").decode())
+    assert "Verloop" not in render("md").decode()
+    said(chat, "indienen")
+    said(chat, "besluit toegekend € 1.250,-")
+    pages = pdf_pages(render("pdf"))
+    assert "Stand: toegekend" in pages[0]
+    assert (
+        "Verloop 1 maart 2027: ingediend bij Doorbraakteam"
+        " 1 maart 2027: besluit: toegekend (door terminal:tester)"
+        " Uit het doorbraakbudget: € 1.250,00 (Doorbraakteam)"
+    ) in pages[-1]
+    word = Document(io.BytesIO(render("docx")))
+    assert "Stand: toegekend" in first_section(word)
+    assert "1 maart 2027: besluit: toegekend (door terminal:tester)" in plain(
+        "\n".join(p.text for p in word.paragraphs)
+    )
+    html = plain(render("html").decode())
+    assert "<strong>Stand</strong>: toegekend" in html and "<h2>Verloop</h2>" in html
+    markdown = render("md").decode()
+    assert "## Verloop\n\n- 1 maart 2027: ingediend bij Doorbraakteam\n" in markdown
