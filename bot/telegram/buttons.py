@@ -29,6 +29,7 @@ from bot.telegram_view import (
     DELETE_YES,
     EVAL,
     EXECUTE,
+    FOLLOW_DONE,
     FORGET,
     KEEP,
     ON_REQUEST,
@@ -212,6 +213,8 @@ async def _on_private_button(kit: Kit, pressed: Pressed) -> None:
     action, answer = pressed.button.action, pressed.button.answer
     if action in (ACT, EVAL):
         await acties.on_follow(kit, pressed)
+        if action == ACT and pressed.button.value == FOLLOW_DONE:
+            await verloop.after_done(kit, pressed)
     elif action == WORD:
         await _on_request(kit, pressed)
     elif action == FORGET:

@@ -19,7 +19,7 @@ from bot.telegram.sending import retried
 from bot.telegram_view import DECIDE, EXECUTE, SUBMIT_PLAN, Button, pressed_label
 from dialogs import noted_open
 from dialogs.household import normalise_household
-from dialogs.status import DECISIONS, Stage
+from dialogs.status import DECISIONS, GRANTING, Stage
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,8 @@ async def _run(kit: Kit, asked: Asked, name: str, plan_id: int | None, arg: str 
 
 
 async def _answer(kit: Kit, bot: Bot, chat_id: int, said: Said, plan_id: int | None) -> None:
-    await kit.say(bot, chat_id, said.text)
+    if said.text:
+        await kit.say(bot, chat_id, said.text)
     if said.submitted is not None:
         await send_to_team(kit, bot, chat_id, said.submitted)
     if said.propose is Stage.EXECUTED and plan_id is not None:
@@ -210,6 +211,23 @@ async def on_press(kit: Kit, pressed: Pressed) -> None:
     await pressed.press.answer()
     await kit.replies.trace(pressed.press.query.message, _pressed_label(pressed))
     await _answer(kit, bot, chat_id, said, plan_id)
+
+
+async def after_done(kit: Kit, pressed: Pressed) -> None:
+    """An action was marked done with its button: if that was the last one of a granted
+    plan, propose uitgevoerd."""
+    bot, chat_id, who = pressed.bot, pressed.chat_id, pressed.who
+    course, actions = kit.app.course, kit.app.actions
+
+    def proposal() -> int | None:
+        action = actions.get(pressed.button.action_id, who)
+        if action is None or course.stage(action.plan_id) not in GRANTING:
+            return None
+        return action.plan_id if course.all_done(action.plan_id) else None
+
+    plan_id = await kit.call(bot, chat_id, proposal)
+    if plan_id is not None:
+        await _answer(kit, bot, chat_id, Said("", propose=Stage.EXECUTED), plan_id)
 
 
 def _household(kit: Kit, plan_id: int) -> str:

@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 
 from bot.clock import FixedClock
+from bot.telegram_view import ACT, FOLLOW_DONE, Button
 from dialogs.status import Stage
 from storage.course import READER
 from storage.models import ACTION_DONE
@@ -78,12 +79,16 @@ async def test_submitted_granted_with_a_claim_and_carried_out(bot: Harness) -> N
         "1 januari 2027 t/m 31 december 2027: budget €\xa050.000,00 · toegekend €\xa01.250,00"
         " · besteed €\xa00,00 · over €\xa048.750,00"
     ) in shown
-    # Every action done: uitgevoerd is proposed with a button.
-    for action in app.actions.of_plan(plan_id):
+    # The last action marked done with its button: uitgevoerd is proposed with a button.
+    *first, last = app.actions.of_plan(plan_id)
+    for action in first:
         app.actions.set_status(action.id, ACTION_DONE, actor="prof:1", professional=None)
-    calls = await bot.say("/besluit 3012 toegekend € 1.250,-", user_id=TEAM_MEMBER)
-    proposal = to(calls, TEAM_MEMBER)[-1]
+    calls = await bot.press(Button(ACT, last.id, 0, FOLLOW_DONE).encode(), user_id=OWNER)
+    proposal = to(calls, OWNER)[-1]
     assert "Alle acties zijn gedaan" in proposal.params["text"]
+    # A decision recorded again proposes it too.
+    calls = await bot.say("/besluit 3012 toegekend € 1.250,-", user_id=TEAM_MEMBER)
+    assert "Alle acties zijn gedaan" in to(calls, TEAM_MEMBER)[-1].params["text"]
     # Only the owner marks it carried out.
     calls = await bot.press(labels(proposal)["Uitgevoerd"], user_id=TEAM_MEMBER)
     assert "alleen de eigenaar" in " ".join(texts(calls))
