@@ -4,15 +4,13 @@ the start with its place named."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from dialogs.status import Stage
-from tests.conftest import ROOT, env_for
+from tests.e2e.test_opvolging_run import cli
 from tests.integration.test_telegram_verloop import TEAM_MEMBER, join_team, labels, to
 from tests.support.harness import Harness, finish_plan
 
@@ -54,15 +52,6 @@ def test_a_broken_opvolging_yaml_stops_the_start_with_its_place(tmp_path: Path) 
     folder = tmp_path / "gemeente"
     folder.mkdir()
     (folder / "opvolging.yaml").write_text("budget:\n  - team: X\n    bedrag: veel\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "budget"],
-        env=env_for(tmp_path, DOORBRAAK_PROMPTS_DIR=str(folder)),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        check=False,
-    )
+    done = cli(tmp_path, "budget", DOORBRAAK_PROMPTS_DIR=str(folder))
     assert done.returncode == 2
     assert "opvolging.yaml: budget[0].bedrag: not an amount (geen bedrag): 'veel'" in done.stderr
