@@ -19,7 +19,7 @@ from bot.access import EXPORTED
 from bot.actions import as_json, listing
 from bot.bootstrap import App, MissingKey, bootstrap, write_key_file
 from bot.config import SettingError, Settings
-from bot.course import budget_json, run_word
+from bot.course import budget_json, run_word, stage_name
 from bot.documents import EXTENSIONS, FORMATS
 from bot.jsonl import run_jsonl
 from bot.local import LocalChat, write_private
@@ -454,7 +454,8 @@ def _list_plans(app: App) -> int:
             spec.message(
                 "plan_regel",
                 huishouden=record.household,
-                status=record.status,
+                # The plan's stage (concept, klaar, ingediend, ...; README "Na het plan").
+                status=stage_name(spec, app.course.stage(record.id)),
                 voortgang=progress,
                 bijgewerkt=record.updated_at.astimezone().strftime("%Y-%m-%d %H:%M"),
             )
