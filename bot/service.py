@@ -31,7 +31,7 @@ from dialogs import (
     Text,
 )
 from dialogs.commands import parse_command
-from dialogs.status import PlanStatus, Stage, stage_of
+from dialogs.status import PlanStatus, stage_of
 from storage import (
     AnswerRecord,
     ChatRecord,
@@ -343,11 +343,12 @@ class PlanService:
         return turn
 
     def _course(self, uow: UnitOfWork, record: PlanRecord) -> tuple[Message, ...]:
-        """The plan's course for `overzicht`, once the plan is klaar."""
-        stage = stage_of(record.status, uow.course.last(record.id))
-        if stage in (None, Stage.CONCEPT):
+        """The plan's course for `overzicht`, once it went further than klaar."""
+        steps = uow.course.steps(record.id)
+        if not steps:
             return ()
-        steps, claims = uow.course.steps(record.id), uow.course.claims(record.id)
+        stage = stage_of(record.status, steps[-1].stage)
+        claims = uow.course.claims(record.id)
         return (Message(course_text(self.dialog.spec, stage, steps, claims)),)
 
     def _stale(self, record: PlanRecord) -> Turn:
