@@ -117,6 +117,11 @@ class Course:
         lines = course_text(self.spec, stage, steps, claims).splitlines()[1:]
         return CourseShown(stage_name(self.spec, stage), tuple(line.strip() for line in lines))
 
+    def owner_chat(self, plan_id: int) -> int | None:
+        """The private chat of the plan's owner (to hear of a decision), if they have one."""
+        with self.units(read_only=True) as uow:
+            return uow.course.owner(plan_id)
+
     def all_done(self, plan_id: int) -> bool:
         """Every action of the plan is gedaan or vervallen (and it has some): propose
         uitgevoerd."""
@@ -363,6 +368,8 @@ class Said:
     submitted: Submitted | None = None
     # The step asked to be proposed next (uitgevoerd, when every action is done).
     propose: Stage | None = None
+    # A decision was recorded: the owner hears of it.
+    decided: bool = False
 
 
 def course_word(spec: Interview, text: str) -> tuple[str, str] | None:
@@ -445,7 +452,8 @@ def run_word(
         step = course.decide(
             plan_id, outcome, actor=actor, who=who, amount=amount, professional=professional
         )
-        return Said(decided_text(spec, step, amount), propose=_proposal(course, plan_id))
+        text = decided_text(spec, step, amount)
+        return Said(text, propose=_proposal(course, plan_id), decided=True)
     except CourseRefused as refused:
         return Said(spec.message(refused.key, **refused.params))
 

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from dialogs.money import from_cents, to_cents
 from dialogs.status import RECORDED, Stage
-from storage.access import USER_ID, PlanAccess, Professional
+from storage.access import OWNER, USER_ID, PlanAccess, Professional
 from storage.crypto import Keyring
 from storage.models import Base, Encrypted, Plan, UTCDateTime, utcnow
 from storage.tx import Tx
@@ -219,6 +219,18 @@ class CourseRepository:
             (row.id, int(USER_ID.open(self._keyring, row.user_enc, {"user_key": row.user_key})))
             for row in rows
         ]
+
+    def owner(self, plan_id: int) -> int | None:
+        """The Telegram user id of the plan's owner, if a registered professional owns it."""
+        row = self._tx.execute(
+            select(Professional.user_key, Professional.user_enc)
+            .join(PlanAccess, PlanAccess.professional_id == Professional.id)
+            .where(PlanAccess.plan_id == plan_id, PlanAccess.role == OWNER)
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return int(USER_ID.open(self._keyring, row.user_enc, {"user_key": row.user_key}))
 
     def share_read_only(
         self, plan_id: int, professional_ids: Sequence[int], now: datetime

@@ -111,11 +111,27 @@ async def _run(kit: Kit, asked: Asked, name: str, plan_id: int | None, arg: str 
 async def _answer(kit: Kit, bot: Bot, chat_id: int, said: Said, plan_id: int | None) -> None:
     if said.text:
         await kit.say(bot, chat_id, said.text)
+    if said.decided and plan_id is not None:
+        # Its first line: the decision, without what is asked of the team member next.
+        await _tell_owner(kit, bot, chat_id, plan_id, said.text.splitlines()[0])
     if said.submitted is not None:
         await send_to_team(kit, bot, chat_id, said.submitted)
     if said.propose is Stage.EXECUTED and plan_id is not None:
         markup = _markup(kit, ("knop_uitgevoerd", Button(EXECUTE, plan_id)))
         await kit.tell(bot, chat_id, "uitgevoerd_voorstel", markup=markup)
+
+
+async def _tell_owner(kit: Kit, bot: Bot, chat_id: int, plan_id: int, text: str) -> None:
+    """A decision recorded by the team: the plan's owner reads it in their private chat."""
+    course = kit.app.course
+    owner = await kit.call(bot, chat_id, lambda: course.owner_chat(plan_id))
+    if owner is None or owner == chat_id:
+        return
+    household = await kit.call(bot, chat_id, lambda: _household(kit, plan_id))
+    try:
+        await kit.tell(bot, owner, "besluit_aan_eigenaar", huishouden=household, besluit=text)
+    except TelegramError:
+        log.info("the owner of a decided plan could not be told")
 
 
 def _name(first_name: str, team: str) -> str:
@@ -196,7 +212,7 @@ async def on_press(kit: Kit, pressed: Pressed) -> None:
                     "besluit_bedrag_vraag", uitkomst=outcome.value, huishouden=household
                 )
                 text = f"{text}\n{ask}"
-            return Said(text)
+            return Said(text, decided=True)
 
         said = await kit.call(bot, chat_id, record)
     else:

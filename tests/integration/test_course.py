@@ -187,3 +187,17 @@ def test_the_documents_show_the_stage_on_page_one_and_the_course_at_the_end(app:
     assert "<strong>Stand</strong>: toegekend" in html and "<h2>Verloop</h2>" in html
     markdown = render("md").decode()
     assert "## Verloop\n\n- 1 maart 2027: ingediend bij Doorbraakteam\n" in markdown
+
+
+def test_overzicht_shows_the_course_after_the_overview(app: App) -> None:
+    finish(app, None)
+    chat = LocalChat(app, "3012", author=AUTHOR)
+    chat.begin()
+    said(chat, "indienen")
+    said(chat, "wijzigen")  # the finished plan opened to change a step
+    shown = said(chat, "overzicht")
+    assert shown[0].startswith("Overzicht van het plan:")
+    assert shown[1].splitlines() == [
+        "Verloop van het plan: ingediend",
+        "  1 maart 2027: ingediend bij Doorbraakteam",
+    ]

@@ -66,6 +66,11 @@ async def test_submitted_granted_with_a_claim_and_carried_out(bot: Harness) -> N
     # The member decides with a button, then gives the amount in one message.
     calls = await bot.press(labels(summary)["Toegekend"], user_id=TEAM_MEMBER)
     [said] = texts(to(calls, TEAM_MEMBER))
+    # The owner hears of it in their private chat.
+    assert texts(to(calls, OWNER)) == [
+        "Het Doorbraakteam heeft besloten over het plan van huishouden 3012. Besluit vastgelegd:"
+        " toegekend, 1 maart 2027, door Sanne (Doorbraakteam)."
+    ]
     assert said.startswith(
         "Besluit vastgelegd: toegekend, 1 maart 2027, door Sanne (Doorbraakteam)."
     )
