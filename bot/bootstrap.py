@@ -18,6 +18,7 @@ from bot.access import AccessService
 from bot.actions import Actions
 from bot.clock import Clock, StartedClock, SystemClock
 from bot.config import SettingError, Settings
+from bot.course import Course
 from bot.documents import Renderer
 from bot.formatting import DutchFormatter
 from bot.service import PlanService
@@ -59,6 +60,8 @@ class App:
     key_file: Path | None = None
     # The time the bot goes by (reminders, action dates); tests pass one they control.
     clock: Clock = field(default_factory=SystemClock)
+    # The plan's course after the interview, the Doorbraakteam and the doorbraakbudget.
+    course: Course = field(kw_only=True)
 
 
 # Makes the services' unit-of-work factory from the engine and key; a test can pass another.
@@ -102,6 +105,7 @@ def bootstrap(
         key_file = settings.resolved_key_file
         keyring = _read_setting(key_file, key_setting)
     spec = prompts.load_interview(settings.prompts_dir)
+    opvolging = prompts.load_opvolging(settings.prompts_dir)
     fmt = DutchFormatter()
     dialog = Dialog(spec, fmt)
     renderer = Renderer(spec, fmt, prompts.template_dirs(settings.prompts_dir))
@@ -153,6 +157,7 @@ def bootstrap(
         actions,
         key_file,
         clock,
+        course=Course(spec, opvolging, units, clock),
     )
 
 

@@ -19,6 +19,7 @@ from bot.access import EXPORTED
 from bot.actions import as_json, listing
 from bot.bootstrap import App, MissingKey, bootstrap, write_key_file
 from bot.config import SettingError, Settings
+from bot.course import budget_json, run_word, stage_name
 from bot.documents import EXTENSIONS, FORMATS
 from bot.jsonl import run_jsonl
 from bot.local import LocalChat, write_private
@@ -73,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     actions.add_argument("--household", help="only this household's current plan")
     actions.add_argument("--jsonl", action="store_true", help="one JSON object per action")
+    # The plan's course: the doorbraakbudget and the vaste contactpersonen.
+    budget = sub.add_parser(
+        "budget", help="the doorbraakbudget per team: budget, granted, spent and left"
+    )
+    budget.add_argument("--jsonl", action="store_true", help="one JSON object per budget")
+    sub.add_parser("contacten", help="the vaste contactpersonen of prompts/opvolging.yaml")
     archive = sub.add_parser("archief", help="list a household's archived plans")
     archive.add_argument("household", help="household number")
     restore = sub.add_parser("import", help="import a plan from a JSON export")
@@ -200,6 +207,8 @@ def _run(args: argparse.Namespace) -> int:
             return _list_archived(app, household)
         if args.command == "acties":
             return _list_actions(app, household, jsonl=args.jsonl)
+        if args.command in ("budget", "contacten"):
+            return _course_lists(app, args.command, jsonl=getattr(args, "jsonl", False))
         if args.command == "export":
             assert household is not None
             return _export(app, household, args.format, args.output, archived=args.archief)
@@ -310,11 +319,13 @@ def _export(
     record, history = found
     if fmt == "json":
         actions = app.actions.history(record.id)
-        document = exchange.export_plan(spec, record, history, actions)
+        course = app.course.history(record.id)
+        document = exchange.export_plan(spec, record, history, actions, course)
         content = exchange.dumps(document).encode("utf-8")
     else:
+        day, shown = record.updated_at.date(), app.course.shown(record.id)
         content = app.renderer.render(
-            fmt, household, record.answers, record.updated_at.date(), noted_open(record.data)
+            fmt, household, record.answers, day, noted_open(record.data), shown
         )
     app.access.record(app.settings.terminal_author, EXPORTED, record.id, fmt)
     if output == "-":
@@ -367,6 +378,16 @@ def _list_actions(app: App, household: str | None, *, jsonl: bool) -> int:
             print(json.dumps(as_json(action), ensure_ascii=False))
     else:
         print(listing(app.dialog.spec, actions, household))
+    return 0
+
+
+def _course_lists(app: App, command: str, *, jsonl: bool) -> int:
+    """`budget` (exact, per team and period) or `contacten`."""
+    if command == "budget" and jsonl:
+        for line in app.course.budget():
+            print(json.dumps(budget_json(line), ensure_ascii=False))
+        return 0
+    print(run_word(app.course, command, "", None, actor="", who="").text)
     return 0
 
 
@@ -433,7 +454,8 @@ def _list_plans(app: App) -> int:
             spec.message(
                 "plan_regel",
                 huishouden=record.household,
-                status=record.status,
+                # The plan's stage (concept, klaar, ingediend, ...; README "Na het plan").
+                status=stage_name(spec, app.course.stage(record.id)),
                 voortgang=progress,
                 bijgewerkt=record.updated_at.astimezone().strftime("%Y-%m-%d %H:%M"),
             )

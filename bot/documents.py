@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +27,18 @@ WORD_CHART_CM = 8
 FORMATS = ("pdf", "docx", "md", "html", "png", "poster")
 # The file name extension of each format where it is not the format's own name.
 EXTENSIONS = {"poster": "pdf"}
+
+
+@dataclass(frozen=True)
+class CourseShown:
+    """The plan's course as documents show it (bot.course.shown): its stage in page 1's
+    title band and a short Verloop section at the end; empty for a plan in the making."""
+
+    status: str = ""
+    lines: tuple[str, ...] = ()
+
+
+NO_COURSE = CourseShown()
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -144,6 +157,7 @@ class Renderer:
         answers: Mapping[str, Any],
         today: date,
         open_points: Collection[str] = (),
+        course: CourseShown = NO_COURSE,
     ) -> str:
         title = answers.get("plan.titel") or self.spec.title
         text = self.env.get_template("plan.md.j2").render(
@@ -154,6 +168,8 @@ class Renderer:
             rendement=rendement_view(self.spec, answers, self.fmt),
             missing=self.spec.message("niet_ingevuld"),
             open_point=self.spec.message("document_open_punt"),
+            course=course,
+            wording=self._wording(),
         )
         return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"
 
@@ -163,6 +179,7 @@ class Renderer:
         answers: Mapping[str, Any],
         today: date,
         open_points: Collection[str] = (),
+        course: CourseShown = NO_COURSE,
     ) -> dict[str, Any]:
         """Everything a document shows, as JSON-compatible data (user text stays data)."""
         rendement = rendement_view(self.spec, answers, self.fmt)
@@ -173,11 +190,7 @@ class Renderer:
             for s in rendement.scenarios
         ]
         keys = [s.key for s in rendement.scenarios]
-        wording = {
-            key.removeprefix("document_"): value
-            for key, value in self.spec.messages.items()
-            if key.startswith("document_")
-        }
+        wording = self._wording()
         steps = plan_view(self.spec, answers, self.fmt, open_points)
         return {
             "title": str(answers.get("plan.titel") or self.spec.title),
@@ -186,6 +199,7 @@ class Renderer:
             "date": self.fmt.date(today),
             "missing": self.spec.message("niet_ingevuld"),
             "wording": wording,
+            "course": {"status": course.status, "lines": list(course.lines)},
             "canvas": _jsonable(canvas_view(self.spec, steps, answers)),
             "steps": _jsonable(steps),
             "rendement": {
@@ -199,6 +213,13 @@ class Renderer:
                     {**_jsonable(c), "title": capitalized(c.label)} for c in rendement.comparisons
                 ],
             },
+        }
+
+    def _wording(self) -> dict[str, str]:
+        return {
+            key.removeprefix("document_"): value
+            for key, value in self.spec.messages.items()
+            if key.startswith("document_")
         }
 
     def pdf(self, household: str, answers: Mapping[str, Any], today: date) -> bytes:
@@ -221,12 +242,14 @@ class Renderer:
         answers: Mapping[str, Any],
         today: date,
         open_points: Collection[str] = (),
+        course: CourseShown = NO_COURSE,
     ) -> bytes:
         """A document in one of FORMATS, as bytes ready to write or send; `open_points` are
-        the fields noted `weet ik nog niet` (dialogs.noted_open), shown as open."""
+        the fields noted `weet ik nog niet` (dialogs.noted_open), shown as open; `course` the
+        plan's course after the interview."""
         if fmt == "md":
-            return self.markdown(household, answers, today, open_points).encode("utf-8")
-        return self.from_data(fmt, self.data(household, answers, today, open_points))
+            return self.markdown(household, answers, today, open_points, course).encode("utf-8")
+        return self.from_data(fmt, self.data(household, answers, today, open_points, course))
 
     def from_data(self, fmt: str, data: dict[str, Any]) -> bytes:
         """A document other than Markdown from the data of `data()`."""

@@ -224,6 +224,10 @@ class _Writer:
                         self.add(self.grey(data["rendement"]["reason"]))
                     else:
                         self.cost_table(table)
+        if data["course"]["lines"]:
+            self.text(self.words["verloop"], "Heading 1")
+            for line in data["course"]["lines"]:
+                self.add(self.para(run(line)))
         self.flush()
 
     def flush(self) -> None:
@@ -246,12 +250,14 @@ class _Writer:
     def canvas(self, chart_png: bytes | None) -> None:
         data, words, canvas = self.data, self.words, self.data["canvas"]
         self.text(data["title"], "Title")
-        facts = (
+        facts: tuple[tuple[str, Any], ...] = (
             (words["huishoudnummer"], data["household"]),
             (words["professional"], data["professional"]),
             (words["werkgebied"], canvas["werkgebied"]),
             (words["datum"], data["date"]),
         )
+        if data["course"]["status"]:
+            facts = (*facts, (words["status"], data["course"]["status"]))
         runs = []
         for index, (label, value) in enumerate(facts):
             runs.append(run(("    " if index else "") + f"{label}: ", bold=True))

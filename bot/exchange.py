@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -10,17 +11,20 @@ from typing import Any
 from dialogs import Interview, Kind
 from dialogs.household import normalise_household
 from dialogs.kinds import rules
+from dialogs.money import CENT
 from dialogs.rendement import PERIOD_FIELD, compare, lines_of, period_months, scenario_total
-from dialogs.status import PlanStatus
+from dialogs.status import RECORDED, PlanStatus, Stage
 from storage import AnswerRecord, PlanRecord
 from storage.actions import ActionRecord, EventRecord
+from storage.course import ClaimRecord, StepRecord
 from storage.models import ACTION_STATUSES
 
 FORMAT = "doorbraakplan"
 # Version 2 adds the plan's actions (opvolging); a version 1 file still imports, and its
-# actions are made from its answers.
-VERSION = 2
-VERSIONS = (1, 2)
+# actions are made from its answers. Version 3 adds the plan's course (status history and
+# budget claims, under "course"); a file without it has none.
+VERSION = 3
+VERSIONS = (1, 2, 3)
 
 
 class PlanFileError(ValueError):
@@ -32,6 +36,7 @@ def export_plan(
     record: PlanRecord,
     history: list[AnswerRecord],
     actions: list[tuple[ActionRecord, list[EventRecord]]] | None = None,
+    course: tuple[list[StepRecord], list[ClaimRecord]] | None = None,
 ) -> dict[str, Any]:
     """The whole plan: current answers, the full history, the actions with their history,
     and the rendement figures."""
@@ -57,6 +62,33 @@ def export_plan(
         ],
         "rendement": rendement_figures(spec, record.answers),
         "actions": [_action(action, events) for action, events in actions or []],
+        "course": _course(*(course or ([], []))),
+    }
+
+
+def _course(steps: list[StepRecord], claims: list[ClaimRecord]) -> dict[str, Any]:
+    """The plan's course: every step, and its claim on a doorbraakbudget (exact euros)."""
+    return {
+        "steps": [
+            {
+                "stage": step.stage.value,
+                "at": step.at.isoformat(),
+                "author": step.author,
+                "who": step.who,
+                "day": step.day.isoformat(),
+            }
+            for step in steps
+        ],
+        "claims": [
+            {
+                "team": claim.team,
+                "amount": str(claim.amount),
+                "day": claim.day.isoformat(),
+                "at": claim.at.isoformat(),
+                "author": claim.author,
+            }
+            for claim in claims
+        ],
     }
 
 
@@ -111,6 +143,7 @@ class ImportedPlan:
         document: dict[str, Any],
         history: list[AnswerRecord],
         actions: list[dict[str, Any]] | None = None,
+        course: Course | None = None,
     ) -> None:
         self.household: str = document["household"]
         self.status: str = document["status"]
@@ -123,6 +156,8 @@ class ImportedPlan:
         # Keyword arguments of ActionRepository.restore per action; None for a version 1
         # file, whose actions are made from its answers.
         self.actions = actions
+        # The steps and claims of the plan's course (empty before version 3).
+        self.course = course or Course()
 
 
 def parse_plan(spec: Interview, text: str) -> ImportedPlan:
@@ -176,7 +211,54 @@ def parse_plan(spec: Interview, text: str) -> ImportedPlan:
     if current != document["answers"]:
         raise PlanFileError("'answers' does not match the last value of each field in 'history'")
     actions = None if document["version"] == 1 else _actions(document.get("actions"))
-    return ImportedPlan(document, history, actions)
+    course = _read_course(document.get("course")) if document["version"] >= 3 else None
+    return ImportedPlan(document, history, actions, course)
+
+
+@dataclass(frozen=True)
+class Course:
+    """An imported plan's course: steps, and claims as (team, amount, day, at, author)."""
+
+    steps: tuple[StepRecord, ...] = ()
+    claims: tuple[tuple[str, Decimal, date, datetime, str], ...] = ()
+
+
+def _read_course(item: Any) -> Course:
+    if not isinstance(item, dict) or not all(
+        isinstance(item.get(k), list) for k in ("steps", "claims")
+    ):
+        raise PlanFileError("'course' needs 'steps' and 'claims'")
+    steps = []
+    for n, step in enumerate(item["steps"]):
+        where = f"course.steps[{n}]"
+        if not isinstance(step, dict) or step.get("stage") not in set(RECORDED):
+            stages = ", ".join(RECORDED)
+            raise PlanFileError(f"{where}: 'stage' must be one of {stages}")
+        if not all(isinstance(step.get(k), str) for k in ("author", "who")):
+            raise PlanFileError(f"{where}: needs 'stage', 'at', 'author', 'who' and 'day'")
+        day = _date(step.get("day"), where)
+        if day is None:
+            raise PlanFileError(f"{where}: 'day' is missing")
+        at = _time(step.get("at"), where)
+        steps.append(StepRecord(Stage(step["stage"]), at, step["author"], step["who"], day))
+    claims = []
+    for n, claim in enumerate(item["claims"]):
+        where = f"course.claims[{n}]"
+        if not isinstance(claim, dict) or not all(
+            isinstance(claim.get(k), str) for k in ("team", "amount", "author")
+        ):
+            raise PlanFileError(f"{where}: needs 'team', 'amount', 'day', 'at' and 'author'")
+        try:
+            amount = Decimal(claim["amount"])
+        except ArithmeticError:
+            amount = Decimal(-1)
+        if not amount.is_finite() or amount < 0 or amount != amount.quantize(CENT):
+            raise PlanFileError(f"{where}: 'amount' must be euros with at most two decimals")
+        day = _date(claim.get("day"), where)
+        if day is None:
+            raise PlanFileError(f"{where}: 'day' is missing")
+        claims.append((claim["team"], amount, day, _time(claim.get("at"), where), claim["author"]))
+    return Course(tuple(steps), tuple(claims))
 
 
 def _actions(items: Any) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.access import EXPORTED
 from bot.actions import listing
 from bot.bootstrap import App
+from bot.course import course_word, run_word
 from bot.service import PlanFinished, Turn
 from dialogs import (
     Command,
@@ -119,6 +120,9 @@ class LocalChat:
             actions = self.app.actions.of_plan(self.plan_id)
             shown = Message(listing(self.app.dialog.spec, actions, self.household))
             return [shown, *self.repeat()], False
+        said = self._course(text)
+        if said is not None:
+            return [*said, *self.repeat()], False
         if _is_word(text, self.app.dialog.spec.commands):
             return self._word(), False
         if self.finished is not None:
@@ -130,6 +134,22 @@ class LocalChat:
         """`acties` (or `/acties`): the plan's actions, in every front end of the interview."""
         words = self.app.dialog.spec.commands.get("acties", ())
         return text.strip().lower().lstrip("/") in words
+
+    def _course(self, text: str) -> list[Item] | None:
+        """The plan's course (indienen, besluit, uitgevoerd, verloop), the contacts and the
+        budget: command words in every front end of the interview."""
+        spec = self.app.dialog.spec
+        found = course_word(spec, text)
+        if found is None:
+            return None
+        name, arg = found
+        said = run_word(
+            self.app.course, name, arg, self.plan_id, actor=self.author, who=self.author
+        )
+        items: list[Item] = [Message(said.text)]
+        if said.propose is not None:
+            items.append(Message(spec.message("uitgevoerd_voorstel")))
+        return items
 
     # --- the plan as a Word file, on request -------------------------------------------------
 
@@ -153,8 +173,9 @@ class LocalChat:
             return rest
         record = found[0]
         path = word_path(self.document)
+        course = self.app.course.shown(record.id)
         content = self.app.renderer.render(
-            "docx", record.household, record.answers, date.today(), noted_open(record.data)
+            "docx", record.household, record.answers, date.today(), noted_open(record.data), course
         )
         self.app.access.record(self.author, EXPORTED, record.id, "docx")
         try:
@@ -239,8 +260,10 @@ class LocalChat:
     def _document(self, fmt: str, turn: Turn) -> list[Item]:
         if fmt != "md":
             raise ValueError(f"no renderer for format {fmt!r}")
+        open_points = noted_open(turn.outcome.data)
+        course = self.app.course.shown(turn.plan_id)
         text = self.app.renderer.markdown(
-            turn.household, turn.answers, date.today(), noted_open(turn.outcome.data)
+            turn.household, turn.answers, date.today(), open_points, course
         )
         if self.document is None:
             return [PlanDocument(fmt, text)]

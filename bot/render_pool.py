@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import prompts
-from bot.documents import Renderer
+from bot.documents import NO_COURSE, CourseShown, Renderer
 from bot.formatting import DutchFormatter
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,15 @@ def _worker_renderer() -> Renderer:
 
 
 def _render(
-    fmt: str, household: str, answers: dict[str, Any], today: date, open_points: tuple[str, ...]
+    fmt: str,
+    household: str,
+    answers: dict[str, Any],
+    today: date,
+    open_points: tuple[str, ...],
+    course: CourseShown = NO_COURSE,
 ) -> bytes:
     """Runs in the worker: one document."""
-    return _worker_renderer().render(fmt, household, answers, today, open_points)
+    return _worker_renderer().render(fmt, household, answers, today, open_points, course)
 
 
 def _warm_up() -> int:
@@ -149,6 +154,7 @@ class DocumentPool:
         answers: Mapping[str, Any],
         today: date,
         open_points: Collection[str] = (),
+        course: CourseShown = NO_COURSE,
     ) -> bytes:
         """A document in one of bot.documents.FORMATS, rendered in the worker process.
 
@@ -156,7 +162,7 @@ class DocumentPool:
         and BrokenProcessPool if the worker died twice for the same document.
         """
         # A plain dict pickles the same whatever Mapping the caller holds.
-        args = (fmt, household, dict(answers), today, tuple(open_points))
+        args = (fmt, household, dict(answers), today, tuple(open_points), course)
         return await self._run(_render, args, fmt)
 
     async def _run(self, job: Callable[..., T], args: tuple[Any, ...], what: str) -> T:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from bot.access import CHANGED, DELETED, EXPORTED, OPENED, AccessDenied, NotOwner
 from bot.actions import Actions
+from bot.course import course_text
 from bot.exchange import ImportedPlan
 from bot.turn import (
     ChatMoved,
@@ -16,8 +18,20 @@ from bot.turn import (
     same_binding,
     snapshot_of,
 )
-from dialogs import Dialog, Document, Error, Event, Message, Outcome
-from dialogs.status import PlanStatus
+from dialogs import (
+    Command,
+    Dialog,
+    Document,
+    Error,
+    Event,
+    Interview,
+    Message,
+    Outcome,
+    Reply,
+    Text,
+)
+from dialogs.commands import parse_command
+from dialogs.status import PlanStatus, stage_of
 from storage import (
     AnswerRecord,
     ChatRecord,
@@ -30,6 +44,7 @@ from storage import (
 )
 from storage.access import OWNER, ProfessionalRecord
 from storage.cache import PlanCache
+from storage.course import READER
 from storage.records import with_changes
 
 log = logging.getLogger(__name__)
@@ -90,6 +105,8 @@ class PlanService:
                 raise AccessDenied
             if record is not None and ask_if_finished and record.status == PlanStatus.FINISHED:
                 raise PlanFinished(record)
+            if record is not None and not _may_change(uow, record.id, professional):
+                raise AccessDenied
             if record is None:
                 record = self._start(uow, household, actor, professional)
             uow.access.audit(actor, OPENED, record.id)
@@ -131,7 +148,7 @@ class PlanService:
                 return None
             if revision is not None and record.revision != revision:
                 return None
-            if professional is not None and uow.access.role(record.id, professional.id) is None:
+            if not _may_change(uow, record.id, professional):
                 return None
             record = self._start(uow, record.household, actor, professional)
             uow.access.audit(actor, OPENED, record.id)
@@ -155,8 +172,10 @@ class PlanService:
             if professional is not None and uow.access.role(record.id, professional.id) is None:
                 return None
             uow.access.audit(actor, OPENED, record.id)
+            course = self._course(uow, record)
         overview = Message(self.dialog.overview(record.answers, record.data))
-        outcome = Outcome((overview, Document("md")), record.state, record.status, record.data)
+        replies: tuple[Reply, ...] = (overview, *course, Document("md"))
+        outcome = Outcome(replies, record.state, record.status, record.data)
         return Turn(
             record.id, record.household, outcome, dict(record.answers), False, record.revision
         )
@@ -220,7 +239,7 @@ class PlanService:
             record = uow.plans.get(plan_id, cache=self.cache)
             if record is None or record.status == PlanStatus.ARCHIVED:
                 return None
-            if professional is not None and uow.access.role(record.id, professional.id) is None:
+            if not _may_change(uow, record.id, professional):
                 return None
             uow.access.audit(actor, OPENED, record.id)
             turn = self._opened(uow, record, actor, chat)
@@ -307,11 +326,13 @@ class PlanService:
             record = found.plan
             if record is None:
                 raise LookupError(f"plan {plan_id} does not exist")
-            if professional is not None and found.role is None:
+            if professional is not None and (found.role is None or found.role == READER):
                 raise AccessDenied  # sharing was withdrawn while the chat was open
             if revision is not None and revision != record.revision:
                 return self._stale(record)
             outcome = self.dialog.handle(snapshot_of(record), event)
+            if _asks_overview(self.dialog.spec, event):
+                outcome = _after_overview(outcome, self._course(uow, record))
             saved = self._save(uow, record, outcome, author)
             if outcome.answers:
                 uow.access.audit(author, CHANGED, plan_id)
@@ -320,6 +341,15 @@ class PlanService:
             turn = Turn(plan_id, record.household, outcome, answers, saved, new_revision)
         self._remember(record, turn)
         return turn
+
+    def _course(self, uow: UnitOfWork, record: PlanRecord) -> tuple[Message, ...]:
+        """The plan's course for `overzicht`, once it went further than klaar."""
+        steps = uow.course.steps(record.id)
+        if not steps:
+            return ()
+        stage = stage_of(record.status, steps[-1].stage)
+        claims = uow.course.claims(record.id)
+        return (Message(course_text(self.dialog.spec, stage, steps, claims)),)
 
     def _stale(self, record: PlanRecord) -> Turn:
         again = self.dialog.start(snapshot_of(record))
@@ -419,6 +449,17 @@ class PlanService:
             else:
                 for action in plan.actions:
                     uow.actions.restore(record.id, **action)
+            for step in plan.course.steps:
+                uow.course.record(
+                    record.id,
+                    step.stage,
+                    author=step.author,
+                    who=step.who,
+                    day=step.day,
+                    now=step.at,
+                )
+            for team, amount, day, at, author in plan.course.claims:
+                uow.course.claim(record.id, team, amount, day=day, author=author, now=at)
             log.info("plan %s imported", record.id)
             return record
 
@@ -489,3 +530,28 @@ class PlanService:
         # Its decrypted answers leave memory too.
         self.cache.forget(plan_id)
         return deleted
+
+
+def _asks_overview(spec: Interview, event: Event) -> bool:
+    if isinstance(event, Text):
+        command = parse_command(spec, event.text)
+        return command is not None and command.name == "overzicht"
+    return isinstance(event, Command) and event.name == "overzicht"
+
+
+def _after_overview(outcome: Outcome, course: tuple[Message, ...]) -> Outcome:
+    """The outcome with the plan's course right after the overview (its first message)."""
+    replies = list(outcome.replies)
+    first = next((n for n, r in enumerate(replies) if isinstance(r, Message)), None)
+    if first is None or not course:
+        return outcome
+    return replace(outcome, replies=(*replies[: first + 1], *course, *replies[first + 1 :]))
+
+
+def _may_change(uow: UnitOfWork, plan_id: int, professional: ProfessionalRecord | None) -> bool:
+    """Whether the professional may change the plan: theirs or shared with them. A member
+    of the Doorbraakteam it was submitted to (READER) may look, not change."""
+    if professional is None:
+        return True
+    role = uow.access.role(plan_id, professional.id)
+    return role is not None and role != READER

@@ -44,9 +44,12 @@ FOLLOW_DONE, FOLLOW_ASK = 0, 1
 # when the PDF was made; value: the index of the format in ON_REQUEST).
 WORD = "d"
 ON_REQUEST = ("docx", "png")
+# The plan's course (bot.telegram.verloop): indienen, a decision (value: 1 + its index in
+# dialogs.status.DECISIONS), uitgevoerd.
+SUBMIT_PLAN, DECIDE, EXECUTE = "i", "o", "u"
 ACTIONS = (
     CHOOSE, SUBMIT, SKIP, KEEP, RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL,
-    WORD,
+    WORD, SUBMIT_PLAN, DECIDE, EXECUTE,
 )  # fmt: skip
 # Callback data comes from the client and can be forged: every number is checked against
 # the range it can have before anything is done with it. Plan ids and revisions are 32-bit

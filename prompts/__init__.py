@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from dialogs.opvolging import FILE, Opvolging
 from dialogs.spec import Interview, SpecError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -51,3 +52,12 @@ def template_dirs(directory: Path | None = None) -> list[Path]:
     if directory is not None:
         dirs.insert(0, directory / TEMPLATES)
     return dirs
+
+
+def load_opvolging(directory: Path | None = None) -> Opvolging:
+    """The Doorbraakteam, contacts and budget from `opvolging.yaml` (the override directory's
+    if it has one); checked here, so that a mistake stops the start with its place named."""
+    path = directory / FILE if directory is not None else None
+    if path is None or not path.exists():
+        path = PACKAGE_DIR / FILE
+    return Opvolging.from_data(_load_yaml(path))

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from storage.access import AccessRepository
 from storage.actions import ActionRepository
 from storage.chats import ChatRepository
+from storage.course import CourseRepository
 from storage.crypto import Keyring
 from storage.deletion import PlanDeletion
 from storage.inbox import InboxRepository
@@ -67,6 +68,10 @@ class UnitOfWork:
     @cached_property
     def reminders(self) -> ReminderRepository:
         return ReminderRepository(self.tx, self.keyring)
+
+    @cached_property
+    def course(self) -> CourseRepository:
+        return CourseRepository(self.tx, self.keyring)
 
     @cached_property
     def deletion(self) -> PlanDeletion:

@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 
 from bot.access import EXPORTED
 from bot.service import AlreadySent, ChatTarget, Turn
-from bot.telegram import acties
+from bot.telegram import acties, verloop
 from bot.telegram.bindings import PRIVATE, Decline
 from bot.telegram.kit import Context, Kit
 from bot.telegram.plans import choice_markup
@@ -23,10 +23,13 @@ from bot.telegram_view import (
     ACT,
     CHANGE,
     CHOOSE,
+    DECIDE,
     DELETE,
     DELETE_NO,
     DELETE_YES,
     EVAL,
+    EXECUTE,
+    FOLLOW_DONE,
     FORGET,
     KEEP,
     ON_REQUEST,
@@ -38,6 +41,7 @@ from bot.telegram_view import (
     RESUME,
     SKIP,
     SUBMIT,
+    SUBMIT_PLAN,
     VIEW,
     WORD,
     Button,
@@ -52,6 +56,9 @@ log = logging.getLogger(__name__)
 
 # Buttons that act on one person's plans: they work only in a private chat.
 PRIVATE_BUTTONS = (RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL, WORD)
+# The plan's course (bot.telegram.verloop): indienen and uitgevoerd in a private chat; a
+# decision also in the Doorbraakteam's group.
+COURSE_BUTTONS = (SUBMIT_PLAN, DECIDE, EXECUTE)
 # At most this many messages are deleted for one press of "remove the messages": the most
 # recent ones. A whole plan made in a chat takes a few hundred.
 MAX_FORGET = 500
@@ -107,7 +114,7 @@ async def _on_press(kit: Kit, context: Context, press: Press, user_id: int) -> N
         await press.answer(kit.spec.message("knop_verlopen"))
         return
     chat = message.chat
-    if button.action in PRIVATE_BUTTONS and chat.type != PRIVATE:
+    if button.action in (*PRIVATE_BUTTONS, SUBMIT_PLAN, EXECUTE) and chat.type != PRIVATE:
         # A button for one person's plans pressed in a group (a forged one): nothing of
         # theirs is opened, shown or bound to the group.
         await press.answer(kit.spec.message("telegram_knop_alleen_prive"))
@@ -123,6 +130,8 @@ async def _on_press(kit: Kit, context: Context, press: Press, user_id: int) -> N
         pressed = Pressed(context.bot, press, button, who, chat.id, message.message_id, user_id)
         if button.action in PRIVATE_BUTTONS:
             await _on_private_button(kit, pressed)
+        elif button.action in COURSE_BUTTONS:
+            await verloop.on_press(kit, pressed)
         else:
             await _on_answer_button(kit, pressed)
 
@@ -204,6 +213,8 @@ async def _on_private_button(kit: Kit, pressed: Pressed) -> None:
     action, answer = pressed.button.action, pressed.button.answer
     if action in (ACT, EVAL):
         await acties.on_follow(kit, pressed)
+        if action == ACT and pressed.button.value == FOLLOW_DONE:
+            await verloop.after_done(kit, pressed)
     elif action == WORD:
         await _on_request(kit, pressed)
     elif action == FORGET:

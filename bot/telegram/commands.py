@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.telegram import acties, plans, sessions, sharing
+from bot.telegram import acties, plans, sessions, sharing, verloop
 from bot.telegram.bindings import GROUP, PRIVATE
 from bot.telegram.kit import CommandFn
 
@@ -75,6 +75,12 @@ COMMANDS: tuple[CommandRow, ...] = (
     CommandRow("acties", (PRIVATE,), acties.list_actions, elsewhere="telegram_acties_prive"),
     CommandRow("deel", (PRIVATE,), sharing.share, elsewhere="telegram_deel_prive"),
     CommandRow("verwijder", (PRIVATE,), plans.delete),
+    # the plan's course, the contacts and the doorbraakbudget (bot.telegram.verloop)
+    CommandRow("indienen", (PRIVATE,), verloop.submit),
+    CommandRow("besluit", (PRIVATE,), verloop.decide, usage="besluit_gebruik"),
+    CommandRow("uitgevoerd", (PRIVATE,), verloop.executed),
+    CommandRow("contacten", BOTH, verloop.contacts),
+    CommandRow("budget", (PRIVATE,), verloop.budget),
     CommandRow("help", BOTH, says="telegram_help"),
 )
 

@@ -35,6 +35,7 @@ class Files:
         self.renderer = app.renderer
         self.access = app.access
         self.call = call
+        self.course = app.course
         # Typst and python-docx hold the GIL: documents are made in worker processes (by default
         # one per core but one), which stop again when no document was asked for a while.
         self.documents = DocumentPool(
@@ -66,8 +67,14 @@ class Files:
         await self.call(
             bot, chat_id, lambda: self.access.record(actor, EXPORTED, turn.plan_id, "pdf")
         )
+        course = await self.call(bot, chat_id, lambda: self.course.shown(turn.plan_id))
         pdf = await self.documents.render(
-            "pdf", turn.household, turn.answers, date.today(), noted_open(turn.outcome.data)
+            "pdf",
+            turn.household,
+            turn.answers,
+            date.today(),
+            noted_open(turn.outcome.data),
+            course,
         )
         offered = ON_REQUEST if self.chart_helps(turn) else ON_REQUEST[:1]
         buttons = [
@@ -101,8 +108,9 @@ class Files:
         picture (its export audited already, see PlanService.document); then the PDF's
         message `under` keeps only the buttons in `keep`."""
         await retried(lambda: bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT))
+        course = await self.call(bot, chat_id, lambda: self.course.shown(turn.plan_id))
         content = await self.documents.render(
-            fmt, turn.household, turn.answers, date.today(), noted_open(turn.outcome.data)
+            fmt, turn.household, turn.answers, date.today(), noted_open(turn.outcome.data), course
         )
         name = f"doorbraakplan-{turn.household}"
         if fmt == "png":

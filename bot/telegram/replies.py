@@ -8,7 +8,7 @@ import textwrap
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Bot, ForceReply, InlineKeyboardMarkup, Message
+from telegram import Bot, ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
@@ -19,10 +19,11 @@ from bot.telegram.bindings import GROUP
 from bot.telegram.files import Files
 from bot.telegram.permissions import Permissions
 from bot.telegram.sending import flush, retried, say
-from bot.telegram_view import MAX_MESSAGE, esc, keyboard, question_html
+from bot.telegram_view import MAX_MESSAGE, SUBMIT_PLAN, Button, esc, keyboard, question_html
 from bot.unavailable import StorageUnavailable
 from dialogs import Document, Done, Error, Question, Summary
 from dialogs import Message as DialogMessage
+from dialogs.status import PlanStatus
 from storage import ChatRecord
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class Replies:
         self.service = app.service
         self.files = files
         self.permissions = permissions
+        self.course = app.course
 
     async def deliver(
         self,
@@ -77,12 +79,24 @@ class Replies:
                 await self.files.send(
                     bot, chat_id, turn, actor=actor or "onbekend", offer_forget=not view
                 )
+                if turn.outcome.status == PlanStatus.FINISHED and not view:
+                    await self.offer_submit(bot, chat_id, turn.plan_id)
             elif isinstance(reply, Question):
                 await self._ask(bot, chat_id, turn, reply, pending, group, reply_to)
                 pending = []
             elif isinstance(reply, Done):
                 continue
         await flush(bot, chat_id, pending)
+
+    async def offer_submit(self, bot: Bot, chat_id: int, plan_id: int) -> None:
+        """Under a finished plan's files: the button that submits it to the Doorbraakteam
+        (bot.telegram.verloop), if opvolging.yaml names one."""
+        if self.course.config.team is None:
+            return
+        data = Button(SUBMIT_PLAN, plan_id).encode()
+        label = self.spec.message("indienen_knop")
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]])
+        await say(bot, chat_id, self.spec.message("indienen_vraag"), markup=markup)
 
     async def _privately(
         self,

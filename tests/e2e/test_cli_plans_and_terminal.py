@@ -43,7 +43,7 @@ def test_plans_lists_households_with_their_progress(
     total = sum(1 for f in spec.fields if f.when is None or f.when.empty)
     # most recently updated first
     assert re.fullmatch(
-        rf"3012  open  Stap 1 van 6 \(Situatieschets\), 2 van {total} vragen  {stamp}", lines[0]
+        rf"3012  concept  Stap 1 van 6 \(Situatieschets\), 2 van {total} vragen  {stamp}", lines[0]
     ), lines[0]
     assert re.fullmatch(rf"5012  klaar  Klaar, {total} van {total} vragen  {stamp}", lines[1]), (
         lines[1]

@@ -78,10 +78,10 @@ def app(tmp_path: Path) -> Iterator[App]:
     application.engine.dispose()
 
 
-def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
-        env=env_for(data_dir),
+        env=env_for(data_dir, **env),
         cwd=ROOT,
         capture_output=True,
         text=True,

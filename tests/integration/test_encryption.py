@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,12 @@ from sqlalchemy import Engine, inspect, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import prompts
+from dialogs.status import Stage
 from storage import PlanRecord, PlanRepository, create_engine_for, make_session_factory, migrate
 from storage.access import AccessRepository
 from storage.actions import ActionRepository, Wanted
 from storage.chats import ChatRepository
+from storage.course import CourseRepository
 from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey, is_token
 from storage.db import alembic_config, ensure_encrypted, has_key_check, rotate_key, scrub
 from storage.inbox import InboxRepository
@@ -65,6 +68,11 @@ def store_marked_plan(sessions: sessionmaker[Session], keyring: Keyring = KEYRIN
             author="terminal:t",
             now=utcnow(),
         )
+        course = CourseRepository(session, keyring)
+        for stage, who in ((Stage.SUBMITTED, "Doorbraakteam"), (Stage.GRANTED, MARKER)):
+            course.record(
+                plan.id, stage, author="terminal:t", who=who, day=date.today(), now=utcnow()
+            )
     return read_plan(sessions, keyring)
 
 

@@ -92,6 +92,10 @@ NOT_PERSONAL = {
         "failed_at",
         "created_at",
     },
+    # The plan's course: who it went to and who decided are encrypted (`who`); a stage, a
+    # day, a team and an amount say nothing of the household on their own.
+    "plan_course": {"id", "uid", "plan_id", "stage", "at", "author", "day"},
+    "budget_claims": {"id", "plan_id", "team", "cents", "day", "at", "author"},
 }
 
 # Invented: a Telegram user id, chat ids, a household number and answers.

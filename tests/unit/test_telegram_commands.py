@@ -30,10 +30,10 @@ def test_every_command_has_its_menu_text_and_usage_in_messages_yaml() -> None:
 
 def test_a_command_without_its_wording_is_caught() -> None:
     """The check above can fail: a new row whose menu text and usage are not written yet."""
-    row = CommandRow("budget", (PRIVATE,), dialog=True, usage="telegram_budget_gebruik")
+    row = CommandRow("begroting", (PRIVATE,), dialog=True, usage="telegram_begroting_gebruik")
     assert missing((row,), shipped_messages()) == [
-        "/budget: opdracht_budget",
-        "/budget: telegram_budget_gebruik",
+        "/begroting: opdracht_begroting",
+        "/begroting: telegram_begroting_gebruik",
     ]
 
 
@@ -56,9 +56,10 @@ def test_dialog_commands_are_known_to_the_dialog() -> None:
 def test_menus_are_as_before() -> None:
     assert [row.name for row in menu(PRIVATE)] == [
         "start", "nieuw", "hervat", "overzicht", "terug", "overslaan", "verder", "wijzig",
-        "plan", "stop", "archief", "acties", "deel", "verwijder", "help",
+        "plan", "stop", "archief", "acties", "deel", "verwijder", "indienen", "besluit",
+        "uitgevoerd", "contacten", "budget", "help",
     ]  # fmt: skip
     assert [row.name for row in menu(GROUP)] == [
         "sessie", "idee", "overzicht", "terug", "overslaan", "verder", "wijzig", "plan", "stop",
-        "help",
+        "contacten", "help",
     ]  # fmt: skip
