@@ -19,10 +19,12 @@ from bot.actions import Actions
 from bot.clock import Clock, StartedClock, SystemClock
 from bot.config import SettingError, Settings
 from bot.documents import Renderer
+from bot.escalations import EscalationService
 from bot.formatting import DutchFormatter
 from bot.service import PlanService
 from bot.unavailable import StorageUnavailable
 from dialogs import Dialog
+from prompts.ladder import load_ladder
 from storage import UnitOfWorkFactory, Units, create_engine_for, make_session_factory, migrate
 from storage.crypto import Keyring
 from storage.db import ensure_encrypted, has_key_check
@@ -59,6 +61,8 @@ class App:
     key_file: Path | None = None
     # The time the bot goes by (reminders, action dates); tests pass one they control.
     clock: Clock = field(default_factory=SystemClock)
+    # The escalatieladder (prompts/opvolging.yaml): proposals, escalations, outcomes.
+    escalations: EscalationService = field(kw_only=True)
 
 
 # Makes the services' unit-of-work factory from the engine and key; a test can pass another.
@@ -102,6 +106,7 @@ def bootstrap(
         key_file = settings.resolved_key_file
         keyring = _read_setting(key_file, key_setting)
     spec = prompts.load_interview(settings.prompts_dir)
+    ladder = load_ladder(settings.prompts_dir)
     fmt = DutchFormatter()
     dialog = Dialog(spec, fmt)
     renderer = Renderer(spec, fmt, prompts.template_dirs(settings.prompts_dir))
@@ -138,7 +143,8 @@ def bootstrap(
     units = make_units(engine, keyring)
     clock = clock or _clock(settings)
     actions = Actions(spec, units, clock)
-    service = PlanService(dialog, units, actions)
+    escalations = EscalationService(spec, ladder, units, clock)
+    service = PlanService(dialog, units, actions, escalations)
     access = AccessService(units)
     return App(
         settings,
@@ -153,6 +159,7 @@ def bootstrap(
         actions,
         key_file,
         clock,
+        escalations=escalations,
     )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from bot.access import CHANGED, DELETED, EXPORTED, OPENED, AccessDenied, NotOwner
 from bot.actions import Actions
+from bot.escalations import EscalationService
 from bot.exchange import ImportedPlan
 from bot.turn import (
     ChatMoved,
@@ -16,7 +18,8 @@ from bot.turn import (
     same_binding,
     snapshot_of,
 )
-from dialogs import Dialog, Document, Error, Event, Message, Outcome
+from dialogs import Command, Dialog, Document, Error, Event, Message, Outcome, Text
+from dialogs.commands import parse_command
 from dialogs.status import PlanStatus
 from storage import (
     AnswerRecord,
@@ -47,9 +50,15 @@ class PlanService:
     """The use cases every front end shares; the front end only converts input and output."""
 
     def __init__(
-        self, dialog: Dialog, units: UnitOfWorkFactory, actions: Actions | None = None
+        self,
+        dialog: Dialog,
+        units: UnitOfWorkFactory,
+        actions: Actions | None = None,
+        escalations: EscalationService | None = None,
     ) -> None:
         self.dialog = dialog
+        # The escalatieladder: its steps are shown with `overzicht`.
+        self.escalations = escalations
         # Opvolging: the actieplan's points become actions in the turn that stores them.
         self.actions = actions or Actions(dialog.spec, units)
         # Each use case is one unit of work (storage.uow): one transaction, committed when
@@ -155,8 +164,9 @@ class PlanService:
             if professional is not None and uow.access.role(record.id, professional.id) is None:
                 return None
             uow.access.audit(actor, OPENED, record.id)
-        overview = Message(self.dialog.overview(record.answers, record.data))
-        outcome = Outcome((overview, Document("md")), record.state, record.status, record.data)
+            overview = Message(self.dialog.overview(record.answers, record.data))
+            outcome = Outcome((overview, Document("md")), record.state, record.status, record.data)
+            outcome = self._with_escalations(uow, record.id, outcome)
         return Turn(
             record.id, record.household, outcome, dict(record.answers), False, record.revision
         )
@@ -313,6 +323,8 @@ class PlanService:
                 return self._stale(record)
             outcome = self.dialog.handle(snapshot_of(record), event)
             saved = self._save(uow, record, outcome, author)
+            if _asks_overview(self.dialog, event):
+                outcome = self._with_escalations(uow, plan_id, outcome)
             if outcome.answers:
                 uow.access.audit(author, CHANGED, plan_id)
             answers = with_changes(record.answers, outcome.answers)
@@ -320,6 +332,16 @@ class PlanService:
             turn = Turn(plan_id, record.household, outcome, answers, saved, new_revision)
         self._remember(record, turn)
         return turn
+
+    def _with_escalations(self, uow: UnitOfWork, plan_id: int, outcome: Outcome) -> Outcome:
+        """The overview followed by the plan's steps on the escalatieladder, if any."""
+        if self.escalations is None:
+            return outcome
+        shown = self.escalations.overview(uow.escalations.of_plan(plan_id))
+        if shown is None:
+            return outcome
+        replies = (*outcome.replies[:1], Message(shown), *outcome.replies[1:])
+        return dataclasses.replace(outcome, replies=replies)
 
     def _stale(self, record: PlanRecord) -> Turn:
         again = self.dialog.start(snapshot_of(record))
@@ -419,6 +441,13 @@ class PlanService:
             else:
                 for action in plan.actions:
                     uow.actions.restore(record.id, **action)
+            if plan.escalations:
+                # `action` is the place in the file's actions, stored in that order.
+                ids = [a.id for a in uow.actions.of_plan(record.id, removed=True)]
+                for escalation in plan.escalations:
+                    place = escalation.pop("action")
+                    action_id = None if place is None else ids[place]
+                    uow.escalations.restore(record.id, action_id=action_id, **escalation)
             log.info("plan %s imported", record.id)
             return record
 
@@ -489,3 +518,11 @@ class PlanService:
         # Its decrypted answers leave memory too.
         self.cache.forget(plan_id)
         return deleted
+
+
+def _asks_overview(dialog: Dialog, event: Event) -> bool:
+    """Whether the event is `overzicht`, typed or as a command."""
+    if isinstance(event, Text):
+        command = parse_command(dialog.spec, event.text)
+        return command is not None and command.name == "overzicht"
+    return isinstance(event, Command) and event.name == "overzicht"

@@ -92,6 +92,29 @@ NOT_PERSONAL = {
         "failed_at",
         "created_at",
     },
+    # The escalatieladder: why is encrypted; the rest is the ladder's own words (its
+    # rungs), states and times, and actors as the audit log names them.
+    "escalations": {
+        "id",
+        "uid",
+        "plan_id",
+        "action_id",
+        "due_on",
+        "cause",
+        "rung",
+        "rung_name",
+        "state",
+        "proposed_at",
+        "sent_at",
+        "attempts",
+        "retry_at",
+        "failed_at",
+        "decided_at",
+        "author",
+        "outcome",
+        "outcome_at",
+        "outcome_by",
+    },
 }
 
 # Invented: a Telegram user id, chat ids, a household number and answers.
