@@ -84,6 +84,7 @@ class EscalationService:
         quiet = now - timedelta(days=self.ladder.overdue_days)
         with self.units(claim=False) as uow:
             for plan, action_id, due in uow.escalations.overdue(due_by=due_by, plan_id=plan_id):
+                uow.escalations.lock_plan(plan)
                 last = uow.escalations.last_activity(plan)
                 if last is not None and last > quiet:
                     continue

@@ -44,9 +44,14 @@ FOLLOW_DONE, FOLLOW_ASK = 0, 1
 # when the PDF was made; value: the index of the format in ON_REQUEST).
 WORD = "d"
 ON_REQUEST = ("docx", "png")
+# The escalatieladder (bot.telegram.ladder): a proposal or an escalation, whose id stands in
+# the plan id's place. The value: LADDER_UP or LADDER_NO under a proposal, or
+# LADDER_OUTCOME + the outcome's place in storage.escalations.OUTCOMES under an escalation.
+LADDER = "o"
+LADDER_UP, LADDER_NO, LADDER_OUTCOME = 0, 1, 2
 ACTIONS = (
     CHOOSE, SUBMIT, SKIP, KEEP, RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL,
-    WORD,
+    WORD, LADDER,
 )  # fmt: skip
 # Callback data comes from the client and can be forged: every number is checked against
 # the range it can have before anything is done with it. Plan ids and revisions are 32-bit

@@ -196,6 +196,11 @@ class EscalationRepository:
 
     # --- proposals -----------------------------------------------------------------------
 
+    def lock_plan(self, plan_id: int) -> None:
+        """Wait for any other worker proposing for this plan (PostgreSQL; SQLite has one
+        writer at a time), so that each sees what the other proposed."""
+        self._tx.execute(select(Plan.id).where(Plan.id == plan_id).with_for_update())
+
     def last_activity(self, plan_id: int) -> datetime | None:
         """When the plan was last proposed, escalated or declined."""
         found = self._tx.scalar(

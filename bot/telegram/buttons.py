@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 
 from bot.access import EXPORTED
 from bot.service import AlreadySent, ChatTarget, Turn
-from bot.telegram import acties
+from bot.telegram import acties, ladder
 from bot.telegram.bindings import PRIVATE, Decline
 from bot.telegram.kit import Context, Kit
 from bot.telegram.plans import choice_markup
@@ -29,6 +29,7 @@ from bot.telegram_view import (
     EVAL,
     FORGET,
     KEEP,
+    LADDER,
     ON_REQUEST,
     POSTER,
     RENEW,
@@ -51,7 +52,7 @@ from storage.access import ProfessionalRecord
 log = logging.getLogger(__name__)
 
 # Buttons that act on one person's plans: they work only in a private chat.
-PRIVATE_BUTTONS = (RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL, WORD)
+PRIVATE_BUTTONS = (RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL, WORD, LADDER)
 # At most this many messages are deleted for one press of "remove the messages": the most
 # recent ones. A whole plan made in a chat takes a few hundred.
 MAX_FORGET = 500
@@ -204,6 +205,8 @@ async def _on_private_button(kit: Kit, pressed: Pressed) -> None:
     action, answer = pressed.button.action, pressed.button.answer
     if action in (ACT, EVAL):
         await acties.on_follow(kit, pressed)
+    elif action == LADDER:
+        await ladder.on_press(kit, pressed)
     elif action == WORD:
         await _on_request(kit, pressed)
     elif action == FORGET:

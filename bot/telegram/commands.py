@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.telegram import acties, plans, sessions, sharing
+from bot.telegram import acties, ladder, plans, sessions, sharing
 from bot.telegram.bindings import GROUP, PRIVATE
 from bot.telegram.kit import CommandFn
 
@@ -73,6 +73,13 @@ COMMANDS: tuple[CommandRow, ...] = (
     _dialog("stop"),
     CommandRow("archief", (PRIVATE,), plans.archive, usage="telegram_archief_gebruik"),
     CommandRow("acties", (PRIVATE,), acties.list_actions, elsewhere="telegram_acties_prive"),
+    CommandRow(
+        "opschalen",
+        (PRIVATE,),
+        ladder.escalate,
+        usage="telegram_opschalen_gebruik",
+        elsewhere="telegram_opschalen_prive",
+    ),
     CommandRow("deel", (PRIVATE,), sharing.share, elsewhere="telegram_deel_prive"),
     CommandRow("verwijder", (PRIVATE,), plans.delete),
     CommandRow("help", BOTH, says="telegram_help"),
