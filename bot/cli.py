@@ -315,7 +315,12 @@ def _export(
         content = exchange.dumps(document).encode("utf-8")
     else:
         content = app.renderer.render(
-            fmt, household, record.answers, record.updated_at.date(), noted_open(record.data)
+            fmt,
+            household,
+            record.answers,
+            record.updated_at.date(),
+            noted_open(record.data),
+            app.escalations.sections(record.id),
         )
     app.access.record(app.settings.terminal_author, EXPORTED, record.id, fmt)
     if output == "-":

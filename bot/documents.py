@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +27,16 @@ WORD_CHART_CM = 8
 FORMATS = ("pdf", "docx", "md", "html", "png", "poster")
 # The file name extension of each format where it is not the format's own name.
 EXTENSIONS = {"poster": "pdf"}
+
+
+@dataclass(frozen=True)
+class Section:
+    """A short section after the steps, from what happened after the plan (the
+    escalatieladder, say): a title and its lines, worded already."""
+
+    title: str
+    lines: tuple[str, ...]
+
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -119,6 +130,7 @@ class Renderer:
         answers: Mapping[str, Any],
         today: date,
         open_points: Collection[str] = (),
+        follow_up: Sequence[Section] = (),
     ) -> str:
         title = answers.get("plan.titel") or self.spec.title
         text = self.env.get_template("plan.md.j2").render(
@@ -129,6 +141,7 @@ class Renderer:
             rendement=rendement_view(self.spec, answers, self.fmt),
             missing=self.spec.message("niet_ingevuld"),
             open_point=self.spec.message("document_open_punt"),
+            follow_up=follow_up,
         )
         return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"
 
@@ -138,6 +151,7 @@ class Renderer:
         answers: Mapping[str, Any],
         today: date,
         open_points: Collection[str] = (),
+        follow_up: Sequence[Section] = (),
     ) -> dict[str, Any]:
         """Everything a document shows, as JSON-compatible data (user text stays data)."""
         rendement = rendement_view(self.spec, answers, self.fmt)
@@ -174,6 +188,7 @@ class Renderer:
                     {**_jsonable(c), "title": capitalized(c.label)} for c in rendement.comparisons
                 ],
             },
+            "follow_up": _jsonable(tuple(follow_up)),
         }
 
     def pdf(self, household: str, answers: Mapping[str, Any], today: date) -> bytes:
@@ -196,12 +211,15 @@ class Renderer:
         answers: Mapping[str, Any],
         today: date,
         open_points: Collection[str] = (),
+        follow_up: Sequence[Section] = (),
     ) -> bytes:
         """A document in one of FORMATS, as bytes ready to write or send; `open_points` are
-        the fields noted `weet ik nog niet` (dialogs.noted_open), shown as open."""
+        the fields noted `weet ik nog niet` (dialogs.noted_open), shown as open; `follow_up`
+        the sections after the steps."""
         if fmt == "md":
-            return self.markdown(household, answers, today, open_points).encode("utf-8")
-        return self.from_data(fmt, self.data(household, answers, today, open_points))
+            text = self.markdown(household, answers, today, open_points, follow_up)
+            return text.encode("utf-8")
+        return self.from_data(fmt, self.data(household, answers, today, open_points, follow_up))
 
     def from_data(self, fmt: str, data: dict[str, Any]) -> bytes:
         """A document other than Markdown from the data of `data()`."""

@@ -224,6 +224,10 @@ class _Writer:
                         self.add(self.grey(data["rendement"]["reason"]))
                     else:
                         self.cost_table(table)
+        for section in data.get("follow_up", ()):
+            self.text(section["title"], "Heading 1")
+            for line in section["lines"]:
+                self.text(line)
         self.flush()
 
     def flush(self) -> None:

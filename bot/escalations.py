@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from bot.actions import cells, due_text
 from bot.clock import AMSTERDAM, Clock, SystemClock, local_today
+from bot.documents import Section
 from dialogs import Error, Interview, Message, Question, Reply
 from dialogs.answers import match_choice
 from dialogs.screening import Screener
@@ -134,7 +135,7 @@ class EscalationService:
             due_on=due_on,
         )
         if made is not None and sent:
-            uow.escalations.claim_due(now=now, plan_id=plan_id)
+            uow.escalations.mark_sent(made, now)
         return made
 
     # --- answering a proposal, or escalating by hand ----------------------------------------
@@ -333,6 +334,13 @@ class EscalationService:
         return self.spec.message(
             "opschalen_volgende", trede=rung.name, trede_wie=rung.who, beslist=rung.decides
         )
+
+    def sections(self, plan_id: int) -> list[Section]:
+        """The plan's escalations as a section of its documents (none if never escalated)."""
+        lines = overview_lines(self.spec, self.of_plan(plan_id))
+        if not lines:
+            return []
+        return [Section(self.spec.message("document_escalaties"), tuple(lines))]
 
     def overview(self, records: Sequence[EscalationRecord]) -> str | None:
         """The plan's escalations as a short text for `overzicht` and the documents; None

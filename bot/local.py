@@ -162,8 +162,14 @@ class LocalChat:
             return rest
         record = found[0]
         path = word_path(self.document)
+        follow_up = self.app.escalations.sections(record.id)
         content = self.app.renderer.render(
-            "docx", record.household, record.answers, date.today(), noted_open(record.data)
+            "docx",
+            record.household,
+            record.answers,
+            date.today(),
+            noted_open(record.data),
+            follow_up,
         )
         self.app.access.record(self.author, EXPORTED, record.id, "docx")
         try:
@@ -249,7 +255,11 @@ class LocalChat:
         if fmt != "md":
             raise ValueError(f"no renderer for format {fmt!r}")
         text = self.app.renderer.markdown(
-            turn.household, turn.answers, date.today(), noted_open(turn.outcome.data)
+            turn.household,
+            turn.answers,
+            date.today(),
+            noted_open(turn.outcome.data),
+            self.app.escalations.sections(turn.plan_id),
         )
         if self.document is None:
             return [PlanDocument(fmt, text)]

@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import prompts
-from bot.documents import Renderer
+from bot.documents import Renderer, Section
 from bot.formatting import DutchFormatter
 
 log = logging.getLogger(__name__)
@@ -69,10 +69,15 @@ def _worker_renderer() -> Renderer:
 
 
 def _render(
-    fmt: str, household: str, answers: dict[str, Any], today: date, open_points: tuple[str, ...]
+    fmt: str,
+    household: str,
+    answers: dict[str, Any],
+    today: date,
+    open_points: tuple[str, ...],
+    follow_up: tuple[Section, ...] = (),
 ) -> bytes:
     """Runs in the worker: one document."""
-    return _worker_renderer().render(fmt, household, answers, today, open_points)
+    return _worker_renderer().render(fmt, household, answers, today, open_points, follow_up)
 
 
 def _warm_up() -> int:
@@ -149,6 +154,7 @@ class DocumentPool:
         answers: Mapping[str, Any],
         today: date,
         open_points: Collection[str] = (),
+        follow_up: Sequence[Section] = (),
     ) -> bytes:
         """A document in one of bot.documents.FORMATS, rendered in the worker process.
 
@@ -156,7 +162,7 @@ class DocumentPool:
         and BrokenProcessPool if the worker died twice for the same document.
         """
         # A plain dict pickles the same whatever Mapping the caller holds.
-        args = (fmt, household, dict(answers), today, tuple(open_points))
+        args = (fmt, household, dict(answers), today, tuple(open_points), tuple(follow_up))
         return await self._run(_render, args, fmt)
 
     async def _run(self, job: Callable[..., T], args: tuple[Any, ...], what: str) -> T:

@@ -307,6 +307,14 @@ class EscalationRepository:
             claimed.append(ClaimedProposal(found, user_id, attempts))
         return claimed
 
+    def mark_sent(self, escalation_id: int, now: datetime) -> None:
+        """A proposal shown at once by the front end that made it: not to be sent again."""
+        self._tx.execute(
+            update(Escalation)
+            .where(Escalation.id == escalation_id)
+            .values(sent_at=now, attempts=Escalation.attempts + 1)
+        )
+
     def failed(self, escalation_id: int, attempts: int, now: datetime) -> None:
         """A claimed proposal could not be sent: due again after a pause, or given up."""
         values = after_failure(attempts, now)

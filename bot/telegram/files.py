@@ -13,6 +13,7 @@ from telegram.error import BadRequest
 
 from bot.access import EXPORTED
 from bot.bootstrap import App
+from bot.documents import Section
 from bot.render_pool import DocumentPool
 from bot.service import Turn
 from bot.telegram.failures import Caller
@@ -35,6 +36,8 @@ class Files:
         self.renderer = app.renderer
         self.access = app.access
         self.call = call
+        # The plan's steps on the escalatieladder: a section after the steps.
+        self.escalations = app.escalations
         # Typst and python-docx hold the GIL: documents are made in worker processes (by default
         # one per core but one), which stop again when no document was asked for a while.
         self.documents = DocumentPool(
@@ -66,8 +69,14 @@ class Files:
         await self.call(
             bot, chat_id, lambda: self.access.record(actor, EXPORTED, turn.plan_id, "pdf")
         )
+        follow_up = await self._follow_up(bot, chat_id, turn)
         pdf = await self.documents.render(
-            "pdf", turn.household, turn.answers, date.today(), noted_open(turn.outcome.data)
+            "pdf",
+            turn.household,
+            turn.answers,
+            date.today(),
+            noted_open(turn.outcome.data),
+            follow_up,
         )
         offered = ON_REQUEST if self.chart_helps(turn) else ON_REQUEST[:1]
         buttons = [
@@ -101,8 +110,14 @@ class Files:
         picture (its export audited already, see PlanService.document); then the PDF's
         message `under` keeps only the buttons in `keep`."""
         await retried(lambda: bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT))
+        follow_up = await self._follow_up(bot, chat_id, turn)
         content = await self.documents.render(
-            fmt, turn.household, turn.answers, date.today(), noted_open(turn.outcome.data)
+            fmt,
+            turn.household,
+            turn.answers,
+            date.today(),
+            noted_open(turn.outcome.data),
+            follow_up,
         )
         name = f"doorbraakplan-{turn.household}"
         if fmt == "png":
@@ -121,6 +136,9 @@ class Files:
         except BadRequest as exc:
             # A courtesy: a second tap is refused anyway (PlanService.document).
             log.info("the pressed button was not removed (%s)", type(exc).__name__)
+
+    async def _follow_up(self, bot: Bot, chat_id: int, turn: Turn) -> list[Section]:
+        return await self.call(bot, chat_id, lambda: self.escalations.sections(turn.plan_id))
 
     async def _offer_forget(self, bot: Bot, chat_id: int, plan_id: int) -> None:
         """The plan is safe in the files now: offer to clear the chat of it. The button

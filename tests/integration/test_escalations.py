@@ -5,6 +5,7 @@ rung has none above it. Also: the ladder as data, a negative decision, export an
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pypdf
 import pytest
+from docx import Document
 from sqlalchemy import select
 
 from bot import exchange
@@ -238,3 +241,31 @@ def test_escalations_are_exported_imported_identically_and_deleted(
         uow.deletion.delete_plan(plan_id)
     with app.units(read_only=True) as uow:
         assert list(uow.tx.scalars(select(Escalation.id))) == []
+
+
+def test_the_documents_have_a_section_of_escalations(app: App, clock: FixedClock) -> None:
+    plan_id = finish(app)
+    found = app.service.plan(plan_id)
+    assert found is not None
+    record = found[0]
+    assert app.escalations.sections(plan_id) == []
+    clock.set(LATE)
+    app.escalations.by_hand(plan_id, "De aanvraag ligt al weken stil", actor="prof:1")
+    follow_up = app.escalations.sections(plan_id)
+    line = "22 maart 2027 · opgeschaald naar Teamleider · De aanvraag ligt al weken stil · nog"
+    day = LATE.date()
+
+    def render(fmt: str) -> bytes:
+        return app.renderer.render(fmt, "3012", record.answers, day, (), follow_up)
+
+    markdown = render("md").decode()
+    assert markdown.endswith(f"## Escalatieladder\n\n- {line} geen uitkomst\n")
+    assert (
+        f"<h2>Escalatieladder</h2>\n<ul><li>{line} geen uitkomst</li></ul>"
+        in render("html").decode()
+    )
+    words = [p.text for p in Document(io.BytesIO(render("docx"))).paragraphs]
+    assert words[-2:] == ["Escalatieladder", f"{line} geen uitkomst"]
+    pdf = pypdf.PdfReader(io.BytesIO(render("pdf")))
+    last = " ".join(pdf.pages[-1].extract_text().split())
+    assert "Escalatieladder" in last and "De aanvraag ligt al weken stil" in last
