@@ -84,7 +84,11 @@ class EscalationService:
         # proposed: one proposal per plan at a time, however many actions are overdue.
         quiet = now - timedelta(days=self.ladder.overdue_days)
         with self.units(claim=False) as uow:
+            seen: set[int] = set()
             for plan, action_id, due in uow.escalations.overdue(due_by=due_by, plan_id=plan_id):
+                if plan in seen:  # one proposal per plan and round, the soonest action's
+                    continue
+                seen.add(plan)
                 uow.escalations.lock_plan(plan)
                 last = uow.escalations.last_activity(plan)
                 if last is not None and last > quiet:
@@ -407,12 +411,17 @@ class LocalLadder:
             shown.append(Message(f"{text} {self.spec.message('opschalen_typ')}"))
         return shown
 
-    def handle(self, plan_id: int, text: str) -> list[Reply] | None:
+    def handle(self, plan_id: int, text: str, *, free: bool = True) -> list[Reply] | None:
         """The replies to `text` if it is the ladder's (a command word, or the answer to
-        its question); None if it is not, and the plan's dialog should have it."""
+        its question); None if it is not, and the plan's dialog should have it. Unless
+        `free` (no question of the interview waits), a command word with more after it
+        counts only with a `/` before it."""
         words = text.strip().split(maxsplit=1)
         head = words[0].lower().lstrip("/") if words else ""
         rest = words[1] if len(words) > 1 else ""
+        if rest and not (free or text.lstrip().startswith("/")):
+            # In the interview an answer may start with the word: only `/opschalen ...`.
+            head = ""
         commands = self.spec.commands
         if head in commands.get("opschalen", ()):
             self.asking = None

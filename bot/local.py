@@ -123,7 +123,7 @@ class LocalChat:
             shown = Message(listing(self.app.dialog.spec, actions, self.household))
             return [shown, *self.repeat()], False
         proposed = self.ladder.proposals(self.plan_id)
-        ladder = self.ladder.handle(self.plan_id, text)
+        ladder = self.ladder.handle(self.plan_id, text, free=self.finished is not None)
         if ladder is not None:
             again = [] if self.ladder.asking else self.repeat()
             return [*proposed, *ladder, *again], False

@@ -445,9 +445,10 @@ class PlanService:
                 # `action` is the place in the file's actions, stored in that order.
                 ids = [a.id for a in uow.actions.of_plan(record.id, removed=True)]
                 for escalation in plan.escalations:
-                    place = escalation.pop("action")
+                    place = escalation["action"]
+                    fields = {k: v for k, v in escalation.items() if k != "action"}
                     action_id = None if place is None else ids[place]
-                    uow.escalations.restore(record.id, action_id=action_id, **escalation)
+                    uow.escalations.restore(record.id, action_id=action_id, **fields)
             log.info("plan %s imported", record.id)
             return record
 

@@ -278,9 +278,9 @@ class EscalationRepository:
     def claim_due(
         self, *, now: datetime, plan_id: int | None = None, limit: int = 50
     ) -> list[ClaimedProposal]:
-        """Claim the proposals not sent yet (of one plan, or all) and mark them sent, in one
-        statement, as storage.reminders claims reminders: a restart or a second worker
-        never sends one twice."""
+        """Claim the proposals not sent yet (of one plan, or of all that a professional can be
+        told about) and mark them sent, in one statement, as storage.reminders claims
+        reminders: a restart or a second worker never sends one twice."""
         live = select(Plan.id).where(Plan.status != PlanStatus.ARCHIVED)
         pick = select(Escalation.id).where(
             Escalation.state == PROPOSED,
@@ -289,7 +289,9 @@ class EscalationRepository:
             or_(Escalation.retry_at.is_(None), Escalation.retry_at <= now),
             Escalation.plan_id.in_(live),
         )
-        if plan_id is not None:
+        if plan_id is None:  # whom to send it to: a plan made in the terminal waits for it
+            pick = pick.where(Escalation.plan_id.in_(select(PlanAccess.plan_id)))
+        else:
             pick = pick.where(Escalation.plan_id == plan_id)
         pick = pick.order_by(Escalation.id).limit(limit).with_for_update(skip_locked=True)
         rows = self._tx.rows(

@@ -269,3 +269,17 @@ def test_the_documents_have_a_section_of_escalations(app: App, clock: FixedClock
     pdf = pypdf.PdfReader(io.BytesIO(render("pdf")))
     last = " ".join(pdf.pages[-1].extract_text().split())
     assert "Escalatieladder" in last and "De aanvraag ligt al weken stil" in last
+
+
+def test_in_the_interview_an_answer_may_start_with_the_word(app: App) -> None:
+    chat = LocalChat(app, "5050", author="terminal:tester")
+    first = [line for line in lines(chat.begin()) if line["type"] == "question"][-1]
+    items, _ = chat.send("uitkomst van het eerste gesprek")
+    assert "Er is nog niet opgeschaald" not in " ".join(said(items))
+    assert [line for line in lines(items) if line["type"] == "question"][-1] != first
+    items, _ = chat.send("/uitkomst niet opgelost")
+    assert said(items)[0] == "Er is nog niet opgeschaald, dus er is geen uitkomst vast te leggen."
+    items, _ = chat.send("opschalen")
+    assert [line["field"] for line in lines(items)] == ["opschalen"]
+    items, _ = chat.send("stop")
+    assert said(items)[0] == "Niet opgeschaald."
