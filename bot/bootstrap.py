@@ -20,11 +20,14 @@ from bot.clock import Clock, StartedClock, SystemClock
 from bot.config import SettingError, Settings
 from bot.course import Course
 from bot.documents import Renderer
+from bot.escalations import EscalationService
 from bot.formatting import DutchFormatter
 from bot.service import PlanService
 from bot.unavailable import StorageUnavailable
 from dialogs import Dialog
+from prompts.ladder import load_ladder
 from storage import UnitOfWorkFactory, Units, create_engine_for, make_session_factory, migrate
+from storage.course import StepRecord
 from storage.crypto import Keyring
 from storage.db import ensure_encrypted, has_key_check
 
@@ -62,6 +65,8 @@ class App:
     clock: Clock = field(default_factory=SystemClock)
     # The plan's course after the interview, the Doorbraakteam and the doorbraakbudget.
     course: Course = field(kw_only=True)
+    # The escalatieladder (prompts/opvolging.yaml): proposals, escalations, outcomes.
+    escalations: EscalationService = field(kw_only=True)
 
 
 # Makes the services' unit-of-work factory from the engine and key; a test can pass another.
@@ -106,6 +111,7 @@ def bootstrap(
         keyring = _read_setting(key_file, key_setting)
     spec = prompts.load_interview(settings.prompts_dir)
     opvolging = prompts.load_opvolging(settings.prompts_dir)
+    ladder = load_ladder(settings.prompts_dir)
     fmt = DutchFormatter()
     dialog = Dialog(spec, fmt)
     renderer = Renderer(spec, fmt, prompts.template_dirs(settings.prompts_dir))
@@ -142,7 +148,15 @@ def bootstrap(
     units = make_units(engine, keyring)
     clock = clock or _clock(settings)
     actions = Actions(spec, units, clock)
-    service = PlanService(dialog, units, actions)
+    escalations = EscalationService(spec, ladder, units, clock)
+    course = Course(spec, opvolging, units, clock)
+
+    def escalate_rejected(plan_id: int, step: StepRecord) -> None:
+        """A rejected plan gets the next rung of the escalatieladder proposed."""
+        escalations.propose_after_decision(plan_id, actor=step.author)
+
+    course.on_rejected.append(escalate_rejected)
+    service = PlanService(dialog, units, actions, escalations)
     access = AccessService(units)
     return App(
         settings,
@@ -157,7 +171,8 @@ def bootstrap(
         actions,
         key_file,
         clock,
-        course=Course(spec, opvolging, units, clock),
+        course=course,
+        escalations=escalations,
     )
 
 

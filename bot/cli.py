@@ -320,12 +320,19 @@ def _export(
     if fmt == "json":
         actions = app.actions.history(record.id)
         course = app.course.history(record.id)
-        document = exchange.export_plan(spec, record, history, actions, course)
+        escalations = app.escalations.of_plan(record.id)
+        document = exchange.export_plan(spec, record, history, actions, course, escalations)
         content = exchange.dumps(document).encode("utf-8")
     else:
         day, shown = record.updated_at.date(), app.course.shown(record.id)
         content = app.renderer.render(
-            fmt, household, record.answers, day, noted_open(record.data), shown
+            fmt,
+            household,
+            record.answers,
+            day,
+            noted_open(record.data),
+            shown,
+            app.escalations.sections(record.id),
         )
     app.access.record(app.settings.terminal_author, EXPORTED, record.id, fmt)
     if output == "-":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -39,6 +39,16 @@ class CourseShown:
 
 
 NO_COURSE = CourseShown()
+
+
+@dataclass(frozen=True)
+class Section:
+    """A short section after the steps, from what happened after the plan (the
+    escalatieladder, say): a title and its lines, worded already."""
+
+    title: str
+    lines: tuple[str, ...]
+
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -158,6 +168,7 @@ class Renderer:
         today: date,
         open_points: Collection[str] = (),
         course: CourseShown = NO_COURSE,
+        follow_up: Sequence[Section] = (),
     ) -> str:
         title = answers.get("plan.titel") or self.spec.title
         text = self.env.get_template("plan.md.j2").render(
@@ -170,6 +181,7 @@ class Renderer:
             open_point=self.spec.message("document_open_punt"),
             course=course,
             wording=self._wording(),
+            follow_up=follow_up,
         )
         return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"
 
@@ -180,6 +192,7 @@ class Renderer:
         today: date,
         open_points: Collection[str] = (),
         course: CourseShown = NO_COURSE,
+        follow_up: Sequence[Section] = (),
     ) -> dict[str, Any]:
         """Everything a document shows, as JSON-compatible data (user text stays data)."""
         rendement = rendement_view(self.spec, answers, self.fmt)
@@ -213,6 +226,7 @@ class Renderer:
                     {**_jsonable(c), "title": capitalized(c.label)} for c in rendement.comparisons
                 ],
             },
+            "follow_up": _jsonable(tuple(follow_up)),
         }
 
     def _wording(self) -> dict[str, str]:
@@ -243,13 +257,17 @@ class Renderer:
         today: date,
         open_points: Collection[str] = (),
         course: CourseShown = NO_COURSE,
+        follow_up: Sequence[Section] = (),
     ) -> bytes:
         """A document in one of FORMATS, as bytes ready to write or send; `open_points` are
         the fields noted `weet ik nog niet` (dialogs.noted_open), shown as open; `course` the
-        plan's course after the interview."""
+        plan's course after the interview; `follow_up` the sections after the steps."""
         if fmt == "md":
-            return self.markdown(household, answers, today, open_points, course).encode("utf-8")
-        return self.from_data(fmt, self.data(household, answers, today, open_points, course))
+            text = self.markdown(household, answers, today, open_points, course, follow_up)
+            return text.encode("utf-8")
+        return self.from_data(
+            fmt, self.data(household, answers, today, open_points, course, follow_up)
+        )
 
     def from_data(self, fmt: str, data: dict[str, Any]) -> bytes:
         """A document other than Markdown from the data of `data()`."""

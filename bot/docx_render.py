@@ -228,6 +228,10 @@ class _Writer:
             self.text(self.words["verloop"], "Heading 1")
             for line in data["course"]["lines"]:
                 self.add(self.para(run(line)))
+        for section in data.get("follow_up", ()):
+            self.text(section["title"], "Heading 1")
+            for line in section["lines"]:
+                self.text(line)
         self.flush()
 
     def flush(self) -> None:

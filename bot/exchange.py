@@ -17,12 +17,14 @@ from dialogs.status import RECORDED, PlanStatus, Stage
 from storage import AnswerRecord, PlanRecord
 from storage.actions import ActionRecord, EventRecord
 from storage.course import ClaimRecord, StepRecord
+from storage.escalations import CAUSES, OUTCOMES, STATES, EscalationRecord
 from storage.models import ACTION_STATUSES
 
 FORMAT = "doorbraakplan"
 # Version 2 adds the plan's actions (opvolging); a version 1 file still imports, and its
 # actions are made from its answers. Version 3 adds the plan's course (status history and
-# budget claims, under "course"); a file without it has none.
+# budget claims, under "course") and the escalations (escalatieladder); a file without them
+# has none.
 VERSION = 3
 VERSIONS = (1, 2, 3)
 
@@ -37,9 +39,11 @@ def export_plan(
     history: list[AnswerRecord],
     actions: list[tuple[ActionRecord, list[EventRecord]]] | None = None,
     course: tuple[list[StepRecord], list[ClaimRecord]] | None = None,
+    escalations: list[EscalationRecord] | None = None,
 ) -> dict[str, Any]:
     """The whole plan: current answers, the full history, the actions with their history,
-    and the rendement figures."""
+    the escalations, and the rendement figures."""
+    places = {action.id: n for n, (action, _) in enumerate(actions or [])}
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -63,6 +67,31 @@ def export_plan(
         "rendement": rendement_figures(spec, record.answers),
         "actions": [_action(action, events) for action, events in actions or []],
         "course": _course(*(course or ([], []))),
+        "escalations": [_escalation(e, places) for e in escalations or []],
+    }
+
+
+def _escalation(record: EscalationRecord, places: dict[int, int]) -> dict[str, Any]:
+    """An escalation; `action` is the place of its action in `actions` (or null)."""
+
+    def at(value: datetime | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+    return {
+        "action": None if record.action_id is None else places.get(record.action_id),
+        "due_on": None if record.due_on is None else record.due_on.isoformat(),
+        "cause": record.cause,
+        "rung": record.rung,
+        "rung_name": record.rung_name,
+        "state": record.state,
+        "proposed_at": record.proposed_at.isoformat(),
+        "sent_at": at(record.sent_at),
+        "decided_at": at(record.decided_at),
+        "author": record.author,
+        "reason": record.reason,
+        "outcome": record.outcome,
+        "outcome_at": at(record.outcome_at),
+        "outcome_by": record.outcome_by,
     }
 
 
@@ -144,6 +173,7 @@ class ImportedPlan:
         history: list[AnswerRecord],
         actions: list[dict[str, Any]] | None = None,
         course: Course | None = None,
+        escalations: list[dict[str, Any]] | None = None,
     ) -> None:
         self.household: str = document["household"]
         self.status: str = document["status"]
@@ -158,6 +188,9 @@ class ImportedPlan:
         self.actions = actions
         # The steps and claims of the plan's course (empty before version 3).
         self.course = course or Course()
+        # Keyword arguments of EscalationRepository.restore, `action` the place of its
+        # action in `actions`; none before version 3.
+        self.escalations = escalations or []
 
 
 def parse_plan(spec: Interview, text: str) -> ImportedPlan:
@@ -212,7 +245,10 @@ def parse_plan(spec: Interview, text: str) -> ImportedPlan:
         raise PlanFileError("'answers' does not match the last value of each field in 'history'")
     actions = None if document["version"] == 1 else _actions(document.get("actions"))
     course = _read_course(document.get("course")) if document["version"] >= 3 else None
-    return ImportedPlan(document, history, actions, course)
+    escalations = None
+    if document["version"] >= 3:
+        escalations = _escalations(document.get("escalations"), len(actions or []))
+    return ImportedPlan(document, history, actions, course, escalations)
 
 
 @dataclass(frozen=True)
@@ -259,6 +295,53 @@ def _read_course(item: Any) -> Course:
             raise PlanFileError(f"{where}: 'day' is missing")
         claims.append((claim["team"], amount, day, _time(claim.get("at"), where), claim["author"]))
     return Course(tuple(steps), tuple(claims))
+
+
+def _escalations(items: Any, actions: int) -> list[dict[str, Any]]:
+    if not isinstance(items, list):
+        raise PlanFileError("'escalations' is missing or has the wrong type")
+    found = []
+    for n, item in enumerate(items):
+        where = f"escalations[{n}]"
+        if not isinstance(item, dict):
+            raise PlanFileError(f"{where}: must be an object")
+        for key, allowed in (("cause", CAUSES), ("state", STATES)):
+            if item.get(key) not in allowed:
+                raise PlanFileError(f"{where}: '{key}' must be one of {', '.join(allowed)}")
+        if item.get("outcome") is not None and item["outcome"] not in OUTCOMES:
+            raise PlanFileError(f"{where}: 'outcome' must be null or one of {', '.join(OUTCOMES)}")
+        place, rung = item.get("action"), item.get("rung")
+        if place is not None and (
+            not isinstance(place, int) or isinstance(place, bool) or not 0 <= place < actions
+        ):
+            raise PlanFileError(f"{where}: 'action' must be null or the place of an action")
+        if not isinstance(rung, int) or isinstance(rung, bool) or rung < 0:
+            raise PlanFileError(f"{where}: 'rung' must be a whole number from 0")
+        if not isinstance(item.get("rung_name"), str):
+            raise PlanFileError(f"{where}: 'rung_name' must be a string")
+        for key in ("author", "reason", "outcome_by"):
+            if item.get(key) is not None and not isinstance(item[key], str):
+                raise PlanFileError(f"{where}: '{key}' must be a string or null")
+
+        found.append(
+            {
+                "action": place,
+                "due_on": _date(item.get("due_on"), where),
+                "cause": item["cause"],
+                "rung": rung,
+                "rung_name": item["rung_name"],
+                "state": item["state"],
+                "proposed_at": _time(item.get("proposed_at"), f"{where}.proposed_at"),
+                "sent_at": _moment(item, "sent_at", where),
+                "decided_at": _moment(item, "decided_at", where),
+                "author": item.get("author"),
+                "reason": item.get("reason"),
+                "outcome": item.get("outcome"),
+                "outcome_at": _moment(item, "outcome_at", where),
+                "outcome_by": item.get("outcome_by"),
+            }
+        )
+    return found
 
 
 def _actions(items: Any) -> list[dict[str, Any]]:
@@ -311,6 +394,10 @@ def _actions(items: Any) -> list[dict[str, Any]]:
             }
         )
     return actions
+
+
+def _moment(item: dict[str, Any], key: str, where: str) -> datetime | None:
+    return None if item.get(key) is None else _time(item[key], f"{where}.{key}")
 
 
 def _date(value: Any, where: str) -> date | None:

@@ -14,6 +14,7 @@ from bot.access import EXPORTED
 from bot.actions import listing
 from bot.bootstrap import App
 from bot.course import course_word, run_word
+from bot.escalations import LocalLadder
 from bot.service import PlanFinished, Turn
 from dialogs import (
     Command,
@@ -88,6 +89,8 @@ class LocalChat:
         # it; `confirming` while a new plan waits for a yes.
         self.finished: PlanFinished | None = None
         self.confirming = False
+        # The escalatieladder: `opschalen`, `uitkomst`, and the plan's proposals.
+        self.ladder = LocalLadder(app.escalations, author)
 
     def begin(self) -> list[Item]:
         try:
@@ -98,9 +101,9 @@ class LocalChat:
             # Opening a finished plan must not change it, and starting anew must be a choice.
             self.finished = finished
             self.plan_id = finished.plan_id
-            return [self._finished_question()]
+            return [*self.ladder.proposals(self.plan_id), self._finished_question()]
         self.plan_id = turn.plan_id
-        return self._items(turn)
+        return [*self.ladder.proposals(self.plan_id), *self._items(turn)]
 
     def repeat(self) -> list[Item]:
         """The question the plan is at, asked again (after input that could not be read)."""
@@ -120,15 +123,21 @@ class LocalChat:
             actions = self.app.actions.of_plan(self.plan_id)
             shown = Message(listing(self.app.dialog.spec, actions, self.household))
             return [shown, *self.repeat()], False
+        proposed = self.ladder.proposals(self.plan_id)
         said = self._course(text)
         if said is not None:
-            return [*said, *self.repeat()], False
+            return [*proposed, *said, *self.repeat()], False
+        ladder = self.ladder.handle(self.plan_id, text, free=self.finished is not None)
+        if ladder is not None:
+            again = [] if self.ladder.asking else self.repeat()
+            return [*proposed, *ladder, *again], False
         if _is_word(text, self.app.dialog.spec.commands):
-            return self._word(), False
+            return [*proposed, *self._word()], False
         if self.finished is not None:
-            return self._choose(text)
+            items, stopped = self._choose(text)
+            return [*proposed, *items], stopped
         turn = self.app.service.handle(self.plan_id, Text(text), author=self.author)
-        return self._items(turn), turn.outcome.stopped
+        return [*proposed, *self._items(turn)], turn.outcome.stopped
 
     def _asks_actions(self, text: str) -> bool:
         """`acties` (or `/acties`): the plan's actions, in every front end of the interview."""
@@ -173,9 +182,14 @@ class LocalChat:
             return rest
         record = found[0]
         path = word_path(self.document)
-        course = self.app.course.shown(record.id)
         content = self.app.renderer.render(
-            "docx", record.household, record.answers, date.today(), noted_open(record.data), course
+            "docx",
+            record.household,
+            record.answers,
+            date.today(),
+            noted_open(record.data),
+            self.app.course.shown(record.id),
+            self.app.escalations.sections(record.id),
         )
         self.app.access.record(self.author, EXPORTED, record.id, "docx")
         try:
@@ -263,7 +277,12 @@ class LocalChat:
         open_points = noted_open(turn.outcome.data)
         course = self.app.course.shown(turn.plan_id)
         text = self.app.renderer.markdown(
-            turn.household, turn.answers, date.today(), open_points, course
+            turn.household,
+            turn.answers,
+            date.today(),
+            open_points,
+            course,
+            self.app.escalations.sections(turn.plan_id),
         )
         if self.document is None:
             return [PlanDocument(fmt, text)]

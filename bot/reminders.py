@@ -24,6 +24,7 @@ from bot.clock import AMSTERDAM
 from bot.config import Settings
 from bot.telegram.acties import action_markup, follow_markup
 from bot.telegram.kit import Kit
+from bot.telegram.ladder import Proposals
 from bot.telegram_view import EVAL
 from bot.unavailable import StorageUnavailable
 from storage.actions import ActionRecord
@@ -60,12 +61,16 @@ class Reminders:
     def __init__(self, app: App, kit: Kit) -> None:
         self.app = app
         self.kit = kit
+        # The escalatieladder's proposals go out in the same rounds and hours.
+        self.proposals = Proposals(app, kit)
 
     async def run(self, bot: Bot) -> None:
         """Send what is due, every `reminder_every` seconds, until cancelled."""
         while True:
             try:
                 await self.send_due(bot)
+                if may_send(self.app.clock.now(), self.app.settings):
+                    await self.proposals.send_due(bot)
             except StorageUnavailable as exc:
                 log.warning("reminders not read: %s", type(exc.__cause__ or exc).__name__)
             except Exception as exc:  # the loop must outlive one bad round

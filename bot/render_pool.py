@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import prompts
-from bot.documents import NO_COURSE, CourseShown, Renderer
+from bot.documents import NO_COURSE, CourseShown, Renderer, Section
 from bot.formatting import DutchFormatter
 
 log = logging.getLogger(__name__)
@@ -75,9 +75,12 @@ def _render(
     today: date,
     open_points: tuple[str, ...],
     course: CourseShown = NO_COURSE,
+    follow_up: tuple[Section, ...] = (),
 ) -> bytes:
     """Runs in the worker: one document."""
-    return _worker_renderer().render(fmt, household, answers, today, open_points, course)
+    return _worker_renderer().render(
+        fmt, household, answers, today, open_points, course, follow_up
+    )
 
 
 def _warm_up() -> int:
@@ -155,6 +158,7 @@ class DocumentPool:
         today: date,
         open_points: Collection[str] = (),
         course: CourseShown = NO_COURSE,
+        follow_up: Sequence[Section] = (),
     ) -> bytes:
         """A document in one of bot.documents.FORMATS, rendered in the worker process.
 
@@ -162,7 +166,7 @@ class DocumentPool:
         and BrokenProcessPool if the worker died twice for the same document.
         """
         # A plain dict pickles the same whatever Mapping the caller holds.
-        args = (fmt, household, dict(answers), today, tuple(open_points), course)
+        args = (fmt, household, dict(answers), today, tuple(open_points), course, tuple(follow_up))
         return await self._run(_render, args, fmt)
 
     async def _run(self, job: Callable[..., T], args: tuple[Any, ...], what: str) -> T:

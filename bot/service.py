@@ -8,6 +8,7 @@ from dataclasses import replace
 from bot.access import CHANGED, DELETED, EXPORTED, OPENED, AccessDenied, NotOwner
 from bot.actions import Actions
 from bot.course import course_text
+from bot.escalations import EscalationService
 from bot.exchange import ImportedPlan
 from bot.turn import (
     ChatMoved,
@@ -62,9 +63,15 @@ class PlanService:
     """The use cases every front end shares; the front end only converts input and output."""
 
     def __init__(
-        self, dialog: Dialog, units: UnitOfWorkFactory, actions: Actions | None = None
+        self,
+        dialog: Dialog,
+        units: UnitOfWorkFactory,
+        actions: Actions | None = None,
+        escalations: EscalationService | None = None,
     ) -> None:
         self.dialog = dialog
+        # The escalatieladder: its steps are shown with `overzicht`.
+        self.escalations = escalations
         # Opvolging: the actieplan's points become actions in the turn that stores them.
         self.actions = actions or Actions(dialog.spec, units)
         # Each use case is one unit of work (storage.uow): one transaction, committed when
@@ -172,7 +179,7 @@ class PlanService:
             if professional is not None and uow.access.role(record.id, professional.id) is None:
                 return None
             uow.access.audit(actor, OPENED, record.id)
-            course = self._course(uow, record)
+            course = (*self._course(uow, record), *self._escalations(uow, record.id))
         overview = Message(self.dialog.overview(record.answers, record.data))
         replies: tuple[Reply, ...] = (overview, *course, Document("md"))
         outcome = Outcome(replies, record.state, record.status, record.data)
@@ -332,7 +339,8 @@ class PlanService:
                 return self._stale(record)
             outcome = self.dialog.handle(snapshot_of(record), event)
             if _asks_overview(self.dialog.spec, event):
-                outcome = _after_overview(outcome, self._course(uow, record))
+                after = (*self._course(uow, record), *self._escalations(uow, plan_id))
+                outcome = _after_overview(outcome, after)
             saved = self._save(uow, record, outcome, author)
             if outcome.answers:
                 uow.access.audit(author, CHANGED, plan_id)
@@ -350,6 +358,13 @@ class PlanService:
         stage = stage_of(record.status, steps[-1].stage)
         claims = uow.course.claims(record.id)
         return (Message(course_text(self.dialog.spec, stage, steps, claims)),)
+
+    def _escalations(self, uow: UnitOfWork, plan_id: int) -> tuple[Message, ...]:
+        """The plan's steps on the escalatieladder for `overzicht`, if any."""
+        if self.escalations is None:
+            return ()
+        shown = self.escalations.overview(uow.escalations.of_plan(plan_id))
+        return () if shown is None else (Message(shown),)
 
     def _stale(self, record: PlanRecord) -> Turn:
         again = self.dialog.start(snapshot_of(record))
@@ -460,6 +475,14 @@ class PlanService:
                 )
             for team, amount, day, at, author in plan.course.claims:
                 uow.course.claim(record.id, team, amount, day=day, author=author, now=at)
+            if plan.escalations:
+                # `action` is the place in the file's actions, stored in that order.
+                ids = [a.id for a in uow.actions.of_plan(record.id, removed=True)]
+                for escalation in plan.escalations:
+                    place = escalation["action"]
+                    fields = {k: v for k, v in escalation.items() if k != "action"}
+                    action_id = None if place is None else ids[place]
+                    uow.escalations.restore(record.id, action_id=action_id, **fields)
             log.info("plan %s imported", record.id)
             return record
 

@@ -47,9 +47,14 @@ ON_REQUEST = ("docx", "png")
 # The plan's course (bot.telegram.verloop): indienen, a decision (value: 1 + its index in
 # dialogs.status.DECISIONS), uitgevoerd.
 SUBMIT_PLAN, DECIDE, EXECUTE = "i", "o", "u"
+# The escalatieladder (bot.telegram.ladder): a proposal or an escalation, whose id stands in
+# the plan id's place. The value: LADDER_UP or LADDER_NO under a proposal, or
+# LADDER_OUTCOME + the outcome's place in storage.escalations.OUTCOMES under an escalation.
+LADDER = "l"
+LADDER_UP, LADDER_NO, LADDER_OUTCOME = 0, 1, 2
 ACTIONS = (
     CHOOSE, SUBMIT, SKIP, KEEP, RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL,
-    WORD, SUBMIT_PLAN, DECIDE, EXECUTE,
+    WORD, SUBMIT_PLAN, DECIDE, EXECUTE, LADDER,
 )  # fmt: skip
 # Callback data comes from the client and can be forged: every number is checked against
 # the range it can have before anything is done with it. Plan ids and revisions are 32-bit

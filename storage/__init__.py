@@ -1,6 +1,11 @@
 """Persistence of households, plans and answers (SQLAlchemy models, repository, migrations)."""
 
-from storage import access, course, inbox  # noqa: F401 - their tables belong to Base.metadata
+from storage import (  # noqa: F401 - their tables belong to Base.metadata
+    access,
+    course,
+    escalations,
+    inbox,
+)
 from storage.db import READ_ONLY, create_engine_for, make_session_factory, migrate
 from storage.models import (
     STATUSES,

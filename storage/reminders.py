@@ -28,6 +28,15 @@ RETRY_MINUTES = 5
 MAX_ATTEMPTS = 5
 
 
+def after_failure(attempts: int, now: datetime) -> dict[str, datetime | None]:
+    """The columns of a claimed message that could not be sent after `attempts` tries: due
+    again after a pause, or given up."""
+    if attempts >= MAX_ATTEMPTS:
+        return {"failed_at": now}
+    wait = timedelta(minutes=RETRY_MINUTES * attempts)
+    return {"sent_at": None, "retry_at": now + wait}
+
+
 @dataclass(frozen=True)
 class Claimed:
     """A reminder claimed for sending: whom to send it to and what it is about."""
@@ -154,6 +163,10 @@ class ReminderRepository:
             )
         return claimed
 
+    def recipient(self, plan_id: int, action_id: int | None) -> int | None:
+        """Whom a message about the plan (or its action) goes to: see `_recipient`."""
+        return self._recipient(plan_id, action_id)
+
     def _recipient(self, plan_id: int, action_id: int | None) -> int | None:
         """The action's registered owner, else the plan's owner, else whoever it was shared
         with first: their Telegram user id."""
@@ -179,12 +192,7 @@ class ReminderRepository:
 
     def failed(self, reminder_id: int, attempts: int, now: datetime) -> None:
         """A claimed reminder could not be sent: due again after a pause, or given up."""
-        values: dict[str, datetime | None]
-        if attempts >= MAX_ATTEMPTS:
-            values = {"failed_at": now}
-        else:
-            wait = timedelta(minutes=RETRY_MINUTES * attempts)
-            values = {"sent_at": None, "retry_at": now + wait}
+        values = after_failure(attempts, now)
         self._tx.execute(update(Reminder).where(Reminder.id == reminder_id).values(**values))
 
     def later(self, plan_id: int, due: date, now: datetime) -> None:

@@ -17,6 +17,7 @@ from storage.chats import ChatRepository
 from storage.course import CourseRepository
 from storage.crypto import Keyring
 from storage.deletion import PlanDeletion
+from storage.escalations import EscalationRepository
 from storage.inbox import InboxRepository
 from storage.reminders import ReminderRepository
 from storage.repository import PlanRepository
@@ -72,6 +73,10 @@ class UnitOfWork:
     @cached_property
     def course(self) -> CourseRepository:
         return CourseRepository(self.tx, self.keyring)
+
+    @cached_property
+    def escalations(self) -> EscalationRepository:
+        return EscalationRepository(self.tx, self.keyring)
 
     @cached_property
     def deletion(self) -> PlanDeletion:

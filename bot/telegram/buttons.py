@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 
 from bot.access import EXPORTED
 from bot.service import AlreadySent, ChatTarget, Turn
-from bot.telegram import acties, verloop
+from bot.telegram import acties, ladder, verloop
 from bot.telegram.bindings import PRIVATE, Decline
 from bot.telegram.kit import Context, Kit
 from bot.telegram.plans import choice_markup
@@ -32,6 +32,7 @@ from bot.telegram_view import (
     FOLLOW_DONE,
     FORGET,
     KEEP,
+    LADDER,
     ON_REQUEST,
     POSTER,
     RENEW,
@@ -55,7 +56,7 @@ from storage.access import ProfessionalRecord
 log = logging.getLogger(__name__)
 
 # Buttons that act on one person's plans: they work only in a private chat.
-PRIVATE_BUTTONS = (RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL, WORD)
+PRIVATE_BUTTONS = (RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL, WORD, LADDER)
 # The plan's course (bot.telegram.verloop): indienen and uitgevoerd in a private chat; a
 # decision also in the Doorbraakteam's group.
 COURSE_BUTTONS = (SUBMIT_PLAN, DECIDE, EXECUTE)
@@ -215,6 +216,8 @@ async def _on_private_button(kit: Kit, pressed: Pressed) -> None:
         await acties.on_follow(kit, pressed)
         if action == ACT and pressed.button.value == FOLLOW_DONE:
             await verloop.after_done(kit, pressed)
+    elif action == LADDER:
+        await ladder.on_press(kit, pressed)
     elif action == WORD:
         await _on_request(kit, pressed)
     elif action == FORGET:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.telegram import acties, plans, sessions, sharing, verloop
+from bot.telegram import acties, ladder, plans, sessions, sharing, verloop
 from bot.telegram.bindings import GROUP, PRIVATE
 from bot.telegram.kit import CommandFn
 
@@ -75,10 +75,17 @@ COMMANDS: tuple[CommandRow, ...] = (
     CommandRow("acties", (PRIVATE,), acties.list_actions, elsewhere="telegram_acties_prive"),
     CommandRow("deel", (PRIVATE,), sharing.share, elsewhere="telegram_deel_prive"),
     CommandRow("verwijder", (PRIVATE,), plans.delete),
-    # the plan's course, the contacts and the doorbraakbudget (bot.telegram.verloop)
+    # the plan's course, the escalatieladder, the contacts and the doorbraakbudget
     CommandRow("indienen", (PRIVATE,), verloop.submit),
     CommandRow("besluit", (PRIVATE,), verloop.decide, usage="besluit_gebruik"),
     CommandRow("uitgevoerd", (PRIVATE,), verloop.executed),
+    CommandRow(
+        "opschalen",
+        (PRIVATE,),
+        ladder.escalate,
+        usage="telegram_opschalen_gebruik",
+        elsewhere="telegram_opschalen_prive",
+    ),
     CommandRow("contacten", BOTH, verloop.contacts),
     CommandRow("budget", (PRIVATE,), verloop.budget),
     CommandRow("help", BOTH, says="telegram_help"),

@@ -19,14 +19,14 @@ from bot.bootstrap import App, bootstrap
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.local import LocalChat
-from dialogs import Message, Question, Text
-from dialogs.status import PlanStatus
+from dialogs import Message, Question
 from storage import Units
 from storage.actions import Wanted
 from storage.crypto import Keyring
 from storage.db import rotate_key
 from storage.models import Action, ActionEvent, Reminder
-from tests.conftest import ROOT, TEST_SECRET, sample_answer
+from tests.conftest import ROOT, TEST_SECRET
+from tests.support.plans import finish
 
 # Monday 1 March 2027, 09:00 in Amsterdam.
 T0 = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
@@ -45,22 +45,6 @@ def app(url: str, tmp_path: Path, clock: FixedClock) -> Iterator[App]:
     application = bootstrap(settings, clock=clock)
     yield application
     application.engine.dispose()
-
-
-def finish(app: App, household: str = "3012", user_id: int = 1001) -> int:
-    """A finished plan of a registered professional, answered with the sample answers."""
-    who = app.access.professional(user_id) or app.access.register(
-        app.access.invite("Noord"), user_id
-    )
-    assert who is not None
-    turn = app.service.open(household, actor=who.actor, professional=who)
-    for _ in range(300):
-        if turn.outcome.status == PlanStatus.FINISHED:
-            return turn.plan_id
-        question = [r for r in turn.outcome.replies if isinstance(r, Question)][-1]
-        answer = sample_answer(app.dialog.spec.field(question.field))
-        turn = app.service.handle(turn.plan_id, Text(answer), author=who.actor, professional=who)
-    raise AssertionError("the plan did not finish")
 
 
 def store(app: App, plan_id: int, field: str, points: list[str]) -> None:

@@ -22,6 +22,7 @@ from storage.chats import ChatRepository
 from storage.course import CourseRepository
 from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey, is_token
 from storage.db import alembic_config, ensure_encrypted, has_key_check, rotate_key, scrub
+from storage.escalations import EscalationRepository
 from storage.inbox import InboxRepository
 from storage.models import encrypted_columns, protected_columns, protected_tables, utcnow
 from tests.conftest import TEST_SECRET, keyring_for_tests
@@ -72,6 +73,15 @@ def store_marked_plan(sessions: sessionmaker[Session], keyring: Keyring = KEYRIN
         for stage, who in ((Stage.SUBMITTED, "Doorbraakteam"), (Stage.GRANTED, MARKER)):
             course.record(
                 plan.id, stage, author="terminal:t", who=who, day=date.today(), now=utcnow()
+            )
+        escalations = EscalationRepository(session, keyring)
+        for rung, reason in enumerate((f"Vast op {MARKER}", "Tweede reden")):
+            made = escalations.propose(
+                plan.id, cause="hand", rung=rung, rung_name="Trede", now=utcnow()
+            )
+            assert made is not None
+            escalations.decide(
+                made, "opgeschaald", author="terminal:t", now=utcnow(), reason=reason
             )
     return read_plan(sessions, keyring)
 
@@ -284,6 +294,10 @@ def test_rotate_key_re_encrypts_everything(
         rotate_key(engine, KEYRING, OTHER)
     ensure_encrypted(engine, OTHER)
     assert_marked(sessions, OTHER)
+    plan_id = read_plan(sessions, OTHER).id
+    with sessions() as session:
+        reasons = [e.reason for e in EscalationRepository(session, OTHER).of_plan(plan_id)]
+        assert reasons == [f"Vast op {MARKER}", "Tweede reden"]
     with sessions() as session:
         points = [
             a.point

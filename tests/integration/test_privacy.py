@@ -96,6 +96,29 @@ NOT_PERSONAL = {
     # day, a team and an amount say nothing of the household on their own.
     "plan_course": {"id", "uid", "plan_id", "stage", "at", "author", "day"},
     "budget_claims": {"id", "plan_id", "team", "cents", "day", "at", "author"},
+    # The escalatieladder: why is encrypted; the rest is the ladder's own words (its
+    # rungs), states and times, and actors as the audit log names them.
+    "escalations": {
+        "id",
+        "uid",
+        "plan_id",
+        "action_id",
+        "due_on",
+        "cause",
+        "rung",
+        "rung_name",
+        "state",
+        "proposed_at",
+        "sent_at",
+        "attempts",
+        "retry_at",
+        "failed_at",
+        "decided_at",
+        "author",
+        "outcome",
+        "outcome_at",
+        "outcome_by",
+    },
 }
 
 # Invented: a Telegram user id, chat ids, a household number and answers.

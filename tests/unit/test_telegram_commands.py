@@ -57,7 +57,7 @@ def test_menus_are_as_before() -> None:
     assert [row.name for row in menu(PRIVATE)] == [
         "start", "nieuw", "hervat", "overzicht", "terug", "overslaan", "verder", "wijzig",
         "plan", "stop", "archief", "acties", "deel", "verwijder", "indienen", "besluit",
-        "uitgevoerd", "contacten", "budget", "help",
+        "uitgevoerd", "opschalen", "contacten", "budget", "help",
     ]  # fmt: skip
     assert [row.name for row in menu(GROUP)] == [
         "sessie", "idee", "overzicht", "terug", "overslaan", "verder", "wijzig", "plan", "stop",
