@@ -321,7 +321,9 @@ def _export(
         actions = app.actions.history(record.id)
         course = app.course.history(record.id)
         escalations = app.escalations.of_plan(record.id)
-        document = exchange.export_plan(spec, record, history, actions, course, escalations)
+        document = exchange.export_plan(
+            spec, record, history, actions, course=course, escalations=escalations
+        )
         content = exchange.dumps(document).encode("utf-8")
     else:
         day, shown = record.updated_at.date(), app.course.shown(record.id)

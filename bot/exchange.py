@@ -38,6 +38,7 @@ def export_plan(
     record: PlanRecord,
     history: list[AnswerRecord],
     actions: list[tuple[ActionRecord, list[EventRecord]]] | None = None,
+    *,
     course: tuple[list[StepRecord], list[ClaimRecord]] | None = None,
     escalations: list[EscalationRecord] | None = None,
 ) -> dict[str, Any]:

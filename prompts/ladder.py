@@ -66,8 +66,12 @@ def parse_ladder(data: Any, where: str = FILE) -> Ladder:
 
 
 def load_ladder(directory: Path | None = None) -> Ladder:
-    """The ladder from `directory`'s opvolging.yaml, else from the shipped one."""
+    """The ladder from `directory`'s opvolging.yaml, else from the shipped one: every section
+    of the file is optional, and a file of the municipality's own without this section (the
+    Doorbraakteam only, say) keeps the shipped ladder."""
     path = PACKAGE_DIR / FILE
     if directory is not None and (directory / FILE).exists():
-        path = directory / FILE
+        own = _load_yaml(directory / FILE)
+        if not isinstance(own, dict) or SECTION in own:
+            return parse_ladder(own, str(directory / FILE))
     return parse_ladder(_load_yaml(path), str(path))

@@ -116,8 +116,13 @@ def test_a_rejection_claims_nothing_and_is_heard(app: App) -> None:
 def export(app: App, plan_id: int) -> str:
     found = app.service.plan(plan_id)
     assert found is not None
-    history = (app.actions.history(plan_id), app.course.history(plan_id))
-    return exchange.dumps(exchange.export_plan(app.dialog.spec, *found, *history))
+    document = exchange.export_plan(
+        app.dialog.spec,
+        *found,
+        app.actions.history(plan_id),
+        course=app.course.history(plan_id),
+    )
+    return exchange.dumps(document)
 
 
 def test_the_course_is_exported_and_imported_identically(app: App, tmp_path: Path) -> None:

@@ -190,6 +190,9 @@ def test_the_ladder_is_validated(tmp_path: Path) -> None:
     ):
         with pytest.raises(SpecError):
             parse_ladder(broken)
+    # A municipality's own file without the section keeps the shipped ladder.
+    (tmp_path / "opvolging.yaml").write_text("doorbraakteam: {naam: Team West}\n")
+    assert load_ladder(tmp_path) == ladder
     (tmp_path / "opvolging.yaml").write_text("escalatieladder: {dagen_te_laat: twee}\n")
     with pytest.raises(SpecError):
         load_ladder(tmp_path)
@@ -215,7 +218,7 @@ def test_escalations_are_exported_imported_identically_and_deleted(
             record,
             history,
             app.actions.history(pid),
-            app.escalations.of_plan(pid),
+            escalations=app.escalations.of_plan(pid),
         )
 
     document = export(plan_id)
@@ -256,7 +259,7 @@ def test_the_documents_have_a_section_of_escalations(app: App, clock: FixedClock
     day = LATE.date()
 
     def render(fmt: str) -> bytes:
-        return app.renderer.render(fmt, "3012", record.answers, day, (), follow_up)
+        return app.renderer.render(fmt, "3012", record.answers, day, (), follow_up=follow_up)
 
     markdown = render("md").decode()
     assert markdown.endswith(f"## Escalatieladder\n\n- {line} geen uitkomst\n")
