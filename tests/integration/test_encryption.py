@@ -16,6 +16,7 @@ import prompts
 from storage import PlanRecord, PlanRepository, create_engine_for, make_session_factory, migrate
 from storage.access import AccessRepository
 from storage.actions import ActionRepository, Wanted
+from storage.evaluations import EvaluationRepository
 from storage.chats import ChatRepository
 from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey, is_token
 from storage.db import alembic_config, ensure_encrypted, has_key_check, rotate_key, scrub
@@ -65,6 +66,17 @@ def store_marked_plan(sessions: sessionmaker[Session], keyring: Keyring = KEYRIN
             author="terminal:t",
             now=utcnow(),
         )
+        evaluations = EvaluationRepository(session, keyring)
+        for months, changed in ((3, f"Rust bij {MARKER}"), (12, "Een vaste woning")):
+            evaluations.add(
+                plan.id,
+                state="klaar",
+                months=months,
+                given={"rendement.periode": str(months)},
+                answers={"evaluatie.verandering": changed},
+                author="terminal:t",
+                now=utcnow(),
+            )
     return read_plan(sessions, keyring)
 
 
