@@ -52,6 +52,8 @@ from storage.models import ACTION_DONE, ACTION_OPEN
 # the months of an evaluation count from.
 EVALUATING = "evaluatie"
 FINISHED_AT = "klaar_sinds"
+# And how many evaluations it has that are done: a document reads them only when there are.
+EVALUATED = "evaluaties"
 COMMAND = "evaluatie"
 
 
@@ -127,6 +129,8 @@ class Evaluations:
             # TODO(verloop): set the plan's status to geëvalueerd here once the plan's course
             # (branch verloop) gives the function for it.
             data.pop(EVALUATING, None)
+            done_before = [e for e in uow.evaluations.of_plan(record.id) if e.done]
+            data[EVALUATED] = len(done_before) + 1
         elif outcome.stopped:
             data.pop(EVALUATING, None)
         else:

@@ -16,10 +16,10 @@ import prompts
 from storage import PlanRecord, PlanRepository, create_engine_for, make_session_factory, migrate
 from storage.access import AccessRepository
 from storage.actions import ActionRepository, Wanted
-from storage.evaluations import EvaluationRepository
 from storage.chats import ChatRepository
 from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey, is_token
 from storage.db import alembic_config, ensure_encrypted, has_key_check, rotate_key, scrub
+from storage.evaluations import EvaluationRepository
 from storage.inbox import InboxRepository
 from storage.models import encrypted_columns, protected_columns, protected_tables, utcnow
 from tests.conftest import TEST_SECRET, keyring_for_tests
