@@ -254,23 +254,33 @@ class PlanService:
                 return None
             if professional is not None and uow.access.role(record.id, professional.id) is None:
                 return None
-            if chat is not None:
-                uow.chats.bind_chat(
-                    chat.chat_id,
-                    record.id,
-                    kind=chat.kind,
-                    facilitator=chat.facilitator,
-                    first_message_id=chat.first_message_id,
-                )
-            outcome = self.evaluations.turn(uow, record, None, actor)
-            self._save(uow, record, outcome, actor)
-            uow.access.audit(actor, CHANGED, record.id, EVALUATION)
-            turn = Turn(
-                record.id, record.household, outcome, dict(record.answers), True,
-                record.revision + 1,
-            )  # fmt: skip
+            self._bind(uow, record, chat)
+            turn = self._evaluation_turn(uow, record, None, actor)
         self._remember(record, turn)
         return turn
+
+    def _evaluation_turn(
+        self, uow: UnitOfWork, record: PlanRecord, event: Event | None, author: str
+    ) -> Turn:
+        """A turn of the plan's evaluation (bot.evaluations), stored and audited like answers;
+        it moves the plan's revision on, so an older button of the plan is recognised."""
+        outcome = self.evaluations.turn(uow, record, event, author)
+        self._save(uow, record, outcome, author)
+        uow.access.audit(author, CHANGED, record.id, EVALUATION)
+        return Turn(
+            record.id, record.household, outcome, dict(record.answers), True, record.revision + 1
+        )
+
+    @staticmethod
+    def _bind(uow: UnitOfWork, record: PlanRecord, chat: ChatTarget | None) -> None:
+        if chat is not None:
+            uow.chats.bind_chat(
+                chat.chat_id,
+                record.id,
+                kind=chat.kind,
+                facilitator=chat.facilitator,
+                first_message_id=chat.first_message_id,
+            )
 
     def evaluations_of(self, plan_id: int) -> list[EvaluationRecord]:
         """The plan's evaluations, the first first (documents and exports)."""
@@ -286,14 +296,7 @@ class PlanService:
     def _opened(
         self, uow: UnitOfWork, record: PlanRecord, author: str, chat: ChatTarget | None
     ) -> Turn:
-        if chat is not None:
-            uow.chats.bind_chat(
-                chat.chat_id,
-                record.id,
-                kind=chat.kind,
-                facilitator=chat.facilitator,
-                first_message_id=chat.first_message_id,
-            )
+        self._bind(uow, record, chat)
         outcome = self.dialog.start(snapshot_of(record))
         # Resuming can move the position (a question removed from the YAML, or a required one
         # still open at the end); store it so the next answer lands there.
@@ -362,13 +365,7 @@ class PlanService:
             if revision is not None and revision != record.revision:
                 return self._stale(record)
             if self.evaluations.applies(record, event):
-                outcome = self.evaluations.turn(uow, record, event, author)
-                self._save(uow, record, outcome, author)
-                uow.access.audit(author, CHANGED, plan_id, EVALUATION)
-                turn = Turn(
-                    plan_id, record.household, outcome, dict(record.answers), True,
-                    record.revision + 1,
-                )  # fmt: skip
+                turn = self._evaluation_turn(uow, record, event, author)
                 self._remember(record, turn)
                 return turn
             outcome = self.dialog.handle(snapshot_of(record), event)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import docx
 import jsonschema
 import pytest
 from pypdf import PdfReader
@@ -23,7 +24,7 @@ from bot.jsonl import run_jsonl
 from bot.local import LocalChat
 from storage.access import AuditEntry
 from tests.conftest import ROOT, TEST_SECRET
-from tests.support.evaluation import finish_with_costs
+from tests.support.evaluation import PDF_ROWS, RESULT_3, RESULT_12, finish_with_costs
 
 # The plan is finished on Monday 1 March 2027; evaluated on 1 June 2027 and 1 March 2028.
 T0 = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
@@ -85,18 +86,10 @@ def test_two_evaluations_over_json_lines(app: App, clock: FixedClock, tmp_path: 
     out = jsonl(app, FIRST)
     assert not [i for i in out if i["type"] == "error"], out
     fields = [i["field"] for i in out if i["type"] == "question"]
-    assert fields[1:] == [
-        "evaluatie.doorbraak",
-        "evaluatie.acties",
-        "evaluatie.verandering",
-        "evaluatie.meer",
-        "evaluatie.sneller",
-        "evaluatie.zinvoller",
-        "evaluatie.kosten",
-        "evaluatie.kosten",
-        "evaluatie.kosten",
-        "evaluatie.kosten",
-    ]
+    # Every question of prompts/evaluatie.yaml once; the costs four times (offered, two
+    # lines gone through, the list).
+    keys = [f.key for f in app.service.evaluations.spec.fields]
+    assert fields[1:] == [*keys, *[keys[-1]] * 3]
     offered = next(i for i in out if i["type"] == "question" and i["part"] == "hergebruik")
     # The doorbraakscenario's lines pro rata for the 3 months, shown before they are confirmed.
     assert (
@@ -106,13 +99,7 @@ def test_two_evaluations_over_json_lines(app: App, clock: FixedClock, tmp_path: 
     assert offered["choices"] == ["Klopt", "Per regel nalopen"]
     result = said(out)
     assert "Evaluatie 1 van het plan van huishouden 3012, 3 maanden na het plan." in result[0]
-    assert (
-        "Evaluatie na 3 maanden (1 juni 2027). Doorbraak gerealiseerd: Deels.\n"
-        "Rendement in 3 maanden, gepland → gerealiseerd:\n"
-        "Doorbraakscenario: € 2.590 → € 3.435\n"
-        "directe kosten € 1.810 → directe kosten € 2.655\n"
-        "reële baten € 6.410 → reële baten € 5.565"
-    ) in result
+    assert RESULT_3 in result
     # The actions ticked are done; the others stay open.
     after = {a.id: a.status for a in app.actions.of_plan(plan_id)}
     assert [after[a.id] for a in actions] == ["gedaan", "open", "gedaan", "open"]
@@ -122,13 +109,7 @@ def test_two_evaluations_over_json_lines(app: App, clock: FixedClock, tmp_path: 
     assert not [i for i in out if i["type"] == "error"], out
     acties = next(i for i in out if i["type"] == "question" and i["field"] == "evaluatie.acties")
     assert len(acties["choices"]) == 2  # the open ones only
-    assert (
-        "Evaluatie na 12 maanden (1 maart 2028). Doorbraak gerealiseerd: Ja.\n"
-        "Rendement per jaar, gepland → gerealiseerd:\n"
-        "Doorbraakscenario: € 7.660 → € 7.660\n"
-        "directe kosten € 4.540 → directe kosten € 4.540\n"
-        "reële baten € 28.340 → reële baten € 28.340"
-    ) in said(out)
+    assert RESULT_12 in said(out)
 
     # Kept per plan, dated by the clock, audited like answers.
     evaluations = app.service.evaluations_of(plan_id)
@@ -209,21 +190,24 @@ def test_two_evaluations_over_json_lines(app: App, clock: FixedClock, tmp_path: 
     finally:
         other.engine.dispose()
 
-    # The PDF's section "Evaluatie": one row per evaluation.
-    pdf = app.renderer.render(
-        "pdf",
-        "3012",
-        found[0].answers,
-        AFTER_12.date(),
-        (),
-        app.service.evaluations.rows(evaluations),
-    )
-    reader = PdfReader(io.BytesIO(pdf))
+    # The section "Evaluatie" of the PDF, the Word file and the HTML: one row per evaluation.
+    rows = app.service.evaluations.rows(evaluations)
+
+    def render(fmt: str) -> bytes:
+        return app.renderer.render(fmt, "3012", found[0].answers, AFTER_12.date(), (), rows)
+
+    reader = PdfReader(io.BytesIO(render("pdf")))
     last = " ".join(reader.pages[-1].extract_text().split())
     assert "Evaluatie Na Datum Doorbraak" in last
-    assert "3 mnd 1 juni 2027 Deels Ja / Weet niet / Nee € 2.590 → € 3.435" in last
-    assert "12 mnd 1 maart 2028 Ja Ja / Ja / Ja € 7.660 → € 7.660" in last
+    assert all(row in last for row in PDF_ROWS)
     assert "3 mnd: Er is meer rust in huis" in last
+    word = docx.Document(io.BytesIO(render("docx")))
+    cells = [[c.text for c in row.cells] for table in word.tables for row in table.rows]
+    assert ["3 mnd", "1 juni 2027", "Deels", "Ja / Weet niet / Nee", "€ 2.590 → € 3.435"] in [
+        row[:5] for row in cells
+    ]
+    page = render("html").decode("utf-8")
+    assert "<td>12 mnd</td><td>1 maart 2028</td><td>Ja</td>" in page
 
 
 def test_evaluatie_on_a_plan_not_finished_is_refused(app: App) -> None:

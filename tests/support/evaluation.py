@@ -52,3 +52,26 @@ def finish_with_costs(app: App, household: str = "3012", user_id: int = 1001) ->
             answer = sample_answer(field)
         turn = app.service.handle(turn.plan_id, Text(answer), author=who.actor, professional=who)
     raise AssertionError("the plan did not finish")
+
+
+# The result after 3 months (the hours per week 3 instead of 2: 3 × € 65 × 52/12 × 3 = € 2.535,
+# plus € 900) and after 12 (as planned), as the chat shows it.
+RESULT_3 = (
+    "Evaluatie na 3 maanden (1 juni 2027). Doorbraak gerealiseerd: Deels.\n"
+    "Rendement in 3 maanden, gepland → gerealiseerd:\n"
+    "Doorbraakscenario: € 2.590 → € 3.435\n"
+    "directe kosten € 1.810 → directe kosten € 2.655\n"
+    "reële baten € 6.410 → reële baten € 5.565"
+)
+RESULT_12 = (
+    "Evaluatie na 12 maanden (1 maart 2028). Doorbraak gerealiseerd: Ja.\n"
+    "Rendement per jaar, gepland → gerealiseerd:\n"
+    "Doorbraakscenario: € 7.660 → € 7.660\n"
+    "directe kosten € 4.540 → directe kosten € 4.540\n"
+    "reële baten € 28.340 → reële baten € 28.340"
+)
+# The rows of the PDF's section "Evaluatie", as pypdf reads them (spaces made single).
+PDF_ROWS = (
+    "3 mnd 1 juni 2027 Deels Ja / Weet niet / Nee € 2.590 → € 3.435",
+    "12 mnd 1 maart 2028 Ja Ja / Ja / Ja € 7.660 → € 7.660",
+)
