@@ -57,7 +57,7 @@ EVALUATED = "evaluaties"
 COMMAND = "evaluatie"
 
 
-def is_evaluation(spec: Interview, event: Event) -> bool:
+def is_evaluation(spec: Interview, event: Event | None) -> bool:
     """`evaluatie` (or `/evaluatie`), typed or as a command."""
     if isinstance(event, Text):
         command = parse_command(spec, event.text)
@@ -82,8 +82,8 @@ class Evaluations:
     def default(cls, plan_spec: Interview, actions: Actions) -> Evaluations:
         return cls(plan_spec, prompts.load_evaluation(), DutchFormatter(), actions)
 
-    def applies(self, record: PlanRecord, event: Event) -> bool:
-        """Whether this turn on the plan is the evaluation's."""
+    def applies(self, record: PlanRecord, event: Event | None) -> bool:
+        """Whether this turn on the plan (None: opening it) is the evaluation's."""
         if record.status != PlanStatus.FINISHED:
             return False
         return EVALUATING in record.data or is_evaluation(self.plan_spec, event)

@@ -297,6 +297,8 @@ class PlanService:
         self, uow: UnitOfWork, record: PlanRecord, author: str, chat: ChatTarget | None
     ) -> Turn:
         self._bind(uow, record, chat)
+        if self.evaluations.applies(record, None):
+            return self._evaluation_turn(uow, record, None, author)  # resumed where it was
         outcome = self.dialog.start(snapshot_of(record))
         # Resuming can move the position (a question removed from the YAML, or a required one
         # still open at the end); store it so the next answer lands there.

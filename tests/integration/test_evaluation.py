@@ -219,7 +219,9 @@ def test_evaluatie_on_a_plan_not_finished_is_refused(app: App) -> None:
 def test_a_paused_evaluation_resumes_where_it_was(app: App, clock: FixedClock) -> None:
     plan_id = finish_with_costs(app)
     clock.set(AFTER_3)
-    jsonl(app, ["evaluatie", "Ja", "stop"])
+    # `acties` in between asks the evaluation's question again, not the plan's.
+    out = jsonl(app, ["evaluatie", "Ja", "acties", "stop"])
+    assert [i["field"] for i in out if i["type"] == "question"][-2:] == ["evaluatie.acties"] * 2
     out = jsonl(app, ["evaluatie", "stop"])
     assert any("Verder met de evaluatie" in t for t in said(out))
     questions = [i["field"] for i in out if i["type"] == "question"]
