@@ -74,6 +74,10 @@ async def test_two_evaluations_in_telegram(bot: Harness) -> None:
     clock.set(AFTER_12)
     calls = await bot.say("/evaluatie")
     assert any("Evaluatie 2 van het plan" in t for t in texts(calls))
+    await bot.say("stop")  # paused; the finished plan's choices go on with it
+    calls = await bot.say("/start 3012")
+    calls = await bot.press(dict(bot.buttons(calls[-1]))["Evalueren (wat is er gerealiseerd?)"])
+    assert any("Verder met de evaluatie" in t for t in texts(calls))
     await bot.press(bot.button("Ja"))
     await bot.say("overslaan")
     await bot.say("Een vaste woning")
