@@ -19,6 +19,7 @@ from bot.actions import Actions
 from bot.clock import Clock, StartedClock, SystemClock
 from bot.config import SettingError, Settings
 from bot.documents import Renderer
+from bot.evaluations import Evaluations
 from bot.formatting import DutchFormatter
 from bot.service import PlanService
 from bot.unavailable import StorageUnavailable
@@ -138,7 +139,9 @@ def bootstrap(
     units = make_units(engine, keyring)
     clock = clock or _clock(settings)
     actions = Actions(spec, units, clock)
-    service = PlanService(dialog, units, actions)
+    # The evaluation of a finished plan: prompts/evaluatie.yaml, overridable like the rest.
+    evaluations = Evaluations(spec, prompts.load_evaluation(settings.prompts_dir), fmt, actions)
+    service = PlanService(dialog, units, actions, evaluations)
     access = AccessService(units)
     return App(
         settings,

@@ -310,11 +310,13 @@ def _export(
     record, history = found
     if fmt == "json":
         actions = app.actions.history(record.id)
-        document = exchange.export_plan(spec, record, history, actions)
+        evaluations = app.service.evaluations_of(record.id)
+        document = exchange.export_plan(spec, record, history, actions, evaluations)
         content = exchange.dumps(document).encode("utf-8")
     else:
+        rows = app.service.evaluations.rows(app.service.evaluations_of(record.id))
         content = app.renderer.render(
-            fmt, household, record.answers, record.updated_at.date(), noted_open(record.data)
+            fmt, household, record.answers, record.updated_at.date(), noted_open(record.data), rows
         )
     app.access.record(app.settings.terminal_author, EXPORTED, record.id, fmt)
     if output == "-":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -163,8 +163,10 @@ class Renderer:
         answers: Mapping[str, Any],
         today: date,
         open_points: Collection[str] = (),
+        evaluations: Sequence[Mapping[str, str]] = (),
     ) -> dict[str, Any]:
-        """Everything a document shows, as JSON-compatible data (user text stays data)."""
+        """Everything a document shows, as JSON-compatible data (user text stays data);
+        `evaluations` are the rows of the section "Evaluatie" (bot.evaluations)."""
         rendement = rendement_view(self.spec, answers, self.fmt)
         largest = max((s.total for s in rendement.scenarios), default=Decimal(0))
         bars = [
@@ -188,6 +190,7 @@ class Renderer:
             "wording": wording,
             "canvas": _jsonable(canvas_view(self.spec, steps, answers)),
             "steps": _jsonable(steps),
+            "evaluations": [dict(row) for row in evaluations],
             "rendement": {
                 **_jsonable(rendement),
                 "bars": bars,
@@ -221,12 +224,15 @@ class Renderer:
         answers: Mapping[str, Any],
         today: date,
         open_points: Collection[str] = (),
+        evaluations: Sequence[Mapping[str, str]] = (),
     ) -> bytes:
         """A document in one of FORMATS, as bytes ready to write or send; `open_points` are
-        the fields noted `weet ik nog niet` (dialogs.noted_open), shown as open."""
+        the fields noted `weet ik nog niet` (dialogs.noted_open), shown as open;
+        `evaluations` the rows of the section "Evaluatie" (PDF, Word and HTML)."""
         if fmt == "md":
             return self.markdown(household, answers, today, open_points).encode("utf-8")
-        return self.from_data(fmt, self.data(household, answers, today, open_points))
+        data = self.data(household, answers, today, open_points, evaluations)
+        return self.from_data(fmt, data)
 
     def from_data(self, fmt: str, data: dict[str, Any]) -> bytes:
         """A document other than Markdown from the data of `data()`."""

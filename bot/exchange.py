@@ -8,19 +8,21 @@ from decimal import Decimal
 from typing import Any
 
 from dialogs import Interview, Kind
+from dialogs.evaluation import figures_json, result
 from dialogs.household import normalise_household
 from dialogs.kinds import rules
 from dialogs.rendement import PERIOD_FIELD, compare, lines_of, period_months, scenario_total
 from dialogs.status import PlanStatus
 from storage import AnswerRecord, PlanRecord
 from storage.actions import ActionRecord, EventRecord
+from storage.evaluations import EVALUATION_STATUSES, EvaluationRecord
 from storage.models import ACTION_STATUSES
 
 FORMAT = "doorbraakplan"
 # Version 2 adds the plan's actions (opvolging); a version 1 file still imports, and its
-# actions are made from its answers.
-VERSION = 2
-VERSIONS = (1, 2)
+# actions are made from its answers. Version 3 adds the plan's evaluations.
+VERSION = 3
+VERSIONS = (1, 2, 3)
 
 
 class PlanFileError(ValueError):
@@ -32,9 +34,10 @@ def export_plan(
     record: PlanRecord,
     history: list[AnswerRecord],
     actions: list[tuple[ActionRecord, list[EventRecord]]] | None = None,
+    evaluations: list[EvaluationRecord] | None = None,
 ) -> dict[str, Any]:
     """The whole plan: current answers, the full history, the actions with their history,
-    and the rendement figures."""
+    the rendement figures, and the evaluations with their realised figures."""
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -57,6 +60,25 @@ def export_plan(
         ],
         "rendement": rendement_figures(spec, record.answers),
         "actions": [_action(action, events) for action, events in actions or []],
+        "evaluations": [_evaluation(spec, e) for e in evaluations or []],
+    }
+
+
+def _evaluation(spec: Interview, evaluation: EvaluationRecord) -> dict[str, Any]:
+    finished = evaluation.finished_at
+    return {
+        "status": evaluation.status,
+        "state": evaluation.state,
+        "months": evaluation.months,
+        "author": evaluation.author,
+        "created_at": evaluation.created_at.isoformat(),
+        "updated_at": evaluation.updated_at.isoformat(),
+        "finished_at": None if finished is None else finished.isoformat(),
+        "given": evaluation.given,
+        "answers": evaluation.answers,
+        "dialog": evaluation.data,
+        # Derived on export, for analysis; ignored on import.
+        "figures": figures_json(result(spec.costs, evaluation.given, evaluation.answers)),
     }
 
 
@@ -111,6 +133,7 @@ class ImportedPlan:
         document: dict[str, Any],
         history: list[AnswerRecord],
         actions: list[dict[str, Any]] | None = None,
+        evaluations: list[dict[str, Any]] | None = None,
     ) -> None:
         self.household: str = document["household"]
         self.status: str = document["status"]
@@ -123,6 +146,8 @@ class ImportedPlan:
         # Keyword arguments of ActionRepository.restore per action; None for a version 1
         # file, whose actions are made from its answers.
         self.actions = actions
+        # Keyword arguments of EvaluationRepository.add per evaluation (none before version 3).
+        self.evaluations = evaluations or []
 
 
 def parse_plan(spec: Interview, text: str) -> ImportedPlan:
@@ -176,7 +201,51 @@ def parse_plan(spec: Interview, text: str) -> ImportedPlan:
     if current != document["answers"]:
         raise PlanFileError("'answers' does not match the last value of each field in 'history'")
     actions = None if document["version"] == 1 else _actions(document.get("actions"))
-    return ImportedPlan(document, history, actions)
+    evaluations = [] if document["version"] < 3 else _evaluations(document.get("evaluations"))
+    return ImportedPlan(document, history, actions, evaluations)
+
+
+def _evaluations(items: Any) -> list[dict[str, Any]]:
+    if not isinstance(items, list):
+        raise PlanFileError("'evaluations' is missing or has the wrong type")
+    evaluations = []
+    for n, item in enumerate(items):
+        where = f"evaluations[{n}]"
+        if not isinstance(item, dict):
+            raise PlanFileError(f"{where}: must be an object")
+        for key, typ in (
+            ("status", str),
+            ("state", str),
+            ("author", str),
+            ("given", dict),
+            ("answers", dict),
+            ("dialog", dict),
+        ):
+            if not isinstance(item.get(key), typ):
+                raise PlanFileError(f"{where}: '{key}' is missing or has the wrong type")
+        if item["status"] not in EVALUATION_STATUSES:
+            raise PlanFileError(
+                f"{where}: 'status' must be one of {', '.join(EVALUATION_STATUSES)}"
+            )
+        months = item.get("months")
+        if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= 120:
+            raise PlanFileError(f"{where}: 'months' must be a whole number from 1 to 120")
+        finished = item.get("finished_at")
+        evaluations.append(
+            {
+                "status": item["status"],
+                "state": item["state"],
+                "months": months,
+                "author": item["author"],
+                "given": item["given"],
+                "answers": item["answers"],
+                "data": item["dialog"],
+                "now": _time(item.get("created_at"), where),
+                "updated_at": _time(item.get("updated_at"), where),
+                "finished_at": None if finished is None else _time(finished, where),
+            }
+        )
+    return evaluations
 
 
 def _actions(items: Any) -> list[dict[str, Any]]:

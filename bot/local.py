@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.access import EXPORTED
 from bot.actions import listing
 from bot.bootstrap import App
+from bot.evaluations import is_evaluation
 from bot.service import PlanFinished, Turn
 from dialogs import (
     Command,
@@ -121,6 +122,9 @@ class LocalChat:
             return [shown, *self.repeat()], False
         if _is_word(text, self.app.dialog.spec.commands):
             return self._word(), False
+        if self.finished is not None and is_evaluation(self.app.dialog.spec, Text(text)):
+            # `evaluatie` on a finished plan not opened: the evaluation is a turn on it.
+            self.finished, self.confirming = None, False
         if self.finished is not None:
             return self._choose(text)
         turn = self.app.service.handle(self.plan_id, Text(text), author=self.author)

@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
@@ -69,10 +69,15 @@ def _worker_renderer() -> Renderer:
 
 
 def _render(
-    fmt: str, household: str, answers: dict[str, Any], today: date, open_points: tuple[str, ...]
+    fmt: str,
+    household: str,
+    answers: dict[str, Any],
+    today: date,
+    open_points: tuple[str, ...],
+    evaluations: tuple[dict[str, str], ...] = (),
 ) -> bytes:
     """Runs in the worker: one document."""
-    return _worker_renderer().render(fmt, household, answers, today, open_points)
+    return _worker_renderer().render(fmt, household, answers, today, open_points, evaluations)
 
 
 def _warm_up() -> int:
@@ -149,14 +154,17 @@ class DocumentPool:
         answers: Mapping[str, Any],
         today: date,
         open_points: Collection[str] = (),
+        evaluations: Sequence[Mapping[str, str]] = (),
     ) -> bytes:
-        """A document in one of bot.documents.FORMATS, rendered in the worker process.
+        """A document in one of bot.documents.FORMATS, rendered in the worker process;
+        `evaluations`: the rows of its section "Evaluatie" (bot.evaluations).
 
         Raises ValueError for an unknown format (from the worker), RuntimeError after close(),
         and BrokenProcessPool if the worker died twice for the same document.
         """
         # A plain dict pickles the same whatever Mapping the caller holds.
-        args = (fmt, household, dict(answers), today, tuple(open_points))
+        rows = tuple(dict(row) for row in evaluations)
+        args = (fmt, household, dict(answers), today, tuple(open_points), rows)
         return await self._run(_render, args, fmt)
 
     async def _run(self, job: Callable[..., T], args: tuple[Any, ...], what: str) -> T:

@@ -6,6 +6,7 @@ import logging
 
 from bot.access import CHANGED, DELETED, EXPORTED, OPENED, AccessDenied, NotOwner
 from bot.actions import Actions
+from bot.evaluations import FINISHED_AT, Evaluations
 from bot.exchange import ImportedPlan
 from bot.turn import (
     ChatMoved,
@@ -30,9 +31,12 @@ from storage import (
 )
 from storage.access import OWNER, ProfessionalRecord
 from storage.cache import PlanCache
+from storage.evaluations import EvaluationRecord
 from storage.records import with_changes
 
 log = logging.getLogger(__name__)
+# The audit detail of a change to a plan's evaluation.
+EVALUATION = "evaluatie"
 
 
 class AlreadySent(Exception):
@@ -47,11 +51,17 @@ class PlanService:
     """The use cases every front end shares; the front end only converts input and output."""
 
     def __init__(
-        self, dialog: Dialog, units: UnitOfWorkFactory, actions: Actions | None = None
+        self,
+        dialog: Dialog,
+        units: UnitOfWorkFactory,
+        actions: Actions | None = None,
+        evaluations: Evaluations | None = None,
     ) -> None:
         self.dialog = dialog
         # Opvolging: the actieplan's points become actions in the turn that stores them.
         self.actions = actions or Actions(dialog.spec, units)
+        # A finished plan's evaluations: its turns while one is in progress go there.
+        self.evaluations = evaluations or Evaluations.default(dialog.spec, self.actions)
         # Each use case is one unit of work (storage.uow): one transaction, committed when
         # it returns, whose database failures arrive as StorageUnavailable.
         self.units = units
@@ -227,6 +237,56 @@ class PlanService:
         self._remember(record, turn)
         return turn
 
+    def evaluate(
+        self,
+        plan_id: int,
+        *,
+        actor: str,
+        chat: ChatTarget | None = None,
+        professional: ProfessionalRecord | None = None,
+    ) -> Turn | None:
+        """Start (or resume) the evaluation of a finished plan, bound to `chat` if given (the
+        button on the evaluation reminder). None if the plan is gone, not finished, or, for
+        a `professional`, not theirs."""
+        with self.units() as uow:
+            record = uow.plans.get(plan_id, cache=self.cache)
+            if record is None or record.status != PlanStatus.FINISHED:
+                return None
+            if professional is not None and uow.access.role(record.id, professional.id) is None:
+                return None
+            self._bind(uow, record, chat)
+            turn = self._evaluation_turn(uow, record, None, actor)
+        self._remember(record, turn)
+        return turn
+
+    def _evaluation_turn(
+        self, uow: UnitOfWork, record: PlanRecord, event: Event | None, author: str
+    ) -> Turn:
+        """A turn of the plan's evaluation (bot.evaluations), stored and audited like answers;
+        it moves the plan's revision on, so an older button of the plan is recognised."""
+        outcome = self.evaluations.turn(uow, record, event, author)
+        self._save(uow, record, outcome, author)
+        uow.access.audit(author, CHANGED, record.id, EVALUATION)
+        return Turn(
+            record.id, record.household, outcome, dict(record.answers), True, record.revision + 1
+        )
+
+    @staticmethod
+    def _bind(uow: UnitOfWork, record: PlanRecord, chat: ChatTarget | None) -> None:
+        if chat is not None:
+            uow.chats.bind_chat(
+                chat.chat_id,
+                record.id,
+                kind=chat.kind,
+                facilitator=chat.facilitator,
+                first_message_id=chat.first_message_id,
+            )
+
+    def evaluations_of(self, plan_id: int) -> list[EvaluationRecord]:
+        """The plan's evaluations, the first first (documents and exports)."""
+        with self.units(read_only=True) as uow:
+            return uow.evaluations.of_plan(plan_id)
+
     def _remember(self, record: PlanRecord, turn: Turn) -> None:
         """Keep the plan as this turn left it, once the turn's transaction has committed."""
         self.cache.put(
@@ -236,14 +296,9 @@ class PlanService:
     def _opened(
         self, uow: UnitOfWork, record: PlanRecord, author: str, chat: ChatTarget | None
     ) -> Turn:
-        if chat is not None:
-            uow.chats.bind_chat(
-                chat.chat_id,
-                record.id,
-                kind=chat.kind,
-                facilitator=chat.facilitator,
-                first_message_id=chat.first_message_id,
-            )
+        self._bind(uow, record, chat)
+        if self.evaluations.applies(record, None):
+            return self._evaluation_turn(uow, record, None, author)  # resumed where it was
         outcome = self.dialog.start(snapshot_of(record))
         # Resuming can move the position (a question removed from the YAML, or a required one
         # still open at the end); store it so the next answer lands there.
@@ -311,6 +366,10 @@ class PlanService:
                 raise AccessDenied  # sharing was withdrawn while the chat was open
             if revision is not None and revision != record.revision:
                 return self._stale(record)
+            if self.evaluations.applies(record, event):
+                turn = self._evaluation_turn(uow, record, event, author)
+                self._remember(record, turn)
+                return turn
             outcome = self.dialog.handle(snapshot_of(record), event)
             saved = self._save(uow, record, outcome, author)
             if outcome.answers:
@@ -341,11 +400,15 @@ class PlanService:
 
     def _save(self, uow: UnitOfWork, record: PlanRecord, outcome: Outcome, author: str) -> bool:
         if outcome.persist:
+            data = outcome.data
+            if outcome.status == PlanStatus.FINISHED and FINISHED_AT not in data:
+                # When the plan was first finished: its evaluations count months from it.
+                data = {**data, FINISHED_AT: self.actions.now().isoformat()}
             uow.plans.save_turn(
                 record.id,
                 expected_revision=record.revision,
                 state=outcome.state,
-                data=outcome.data,
+                data=data,
                 status=outcome.status,
                 answers=outcome.answers,
                 author=author,
@@ -419,6 +482,8 @@ class PlanService:
             else:
                 for action in plan.actions:
                     uow.actions.restore(record.id, **action)
+            for evaluation in plan.evaluations:
+                uow.evaluations.add(record.id, **evaluation)
             log.info("plan %s imported", record.id)
             return record
 

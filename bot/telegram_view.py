@@ -40,6 +40,8 @@ POSTER = "p"
 # new date as one of the choices that bot.telegram.acties numbers from FOLLOW_ASK + 1.
 ACT, EVAL = "a", "e"
 FOLLOW_DONE, FOLLOW_ASK = 0, 1
+# EVAL's value for "Evaluatie starten": the evaluation interview in this chat.
+FOLLOW_EVALUATE = 9
 # A file of the plan on request, under the PDF it belongs to (revision: the plan's revision
 # when the PDF was made; value: the index of the format in ON_REQUEST).
 WORD = "d"

@@ -16,6 +16,7 @@ from storage.actions import ActionRepository
 from storage.chats import ChatRepository
 from storage.crypto import Keyring
 from storage.deletion import PlanDeletion
+from storage.evaluations import EvaluationRepository
 from storage.inbox import InboxRepository
 from storage.reminders import ReminderRepository
 from storage.repository import PlanRepository
@@ -67,6 +68,10 @@ class UnitOfWork:
     @cached_property
     def reminders(self) -> ReminderRepository:
         return ReminderRepository(self.tx, self.keyring)
+
+    @cached_property
+    def evaluations(self) -> EvaluationRepository:
+        return EvaluationRepository(self.tx, self.keyring)
 
     @cached_property
     def deletion(self) -> PlanDeletion:

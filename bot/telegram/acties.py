@@ -9,12 +9,15 @@ from typing import Any, Protocol
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.actions import cells, due_text, line
+from bot.service import ChatTarget
+from bot.telegram.bindings import PRIVATE
 from bot.telegram.kit import Asked, Kit
 from bot.telegram_view import (
     ACT,
     EVAL,
     FOLLOW_ASK,
     FOLLOW_DONE,
+    FOLLOW_EVALUATE,
     RESUME,
     VIEW,
     Button,
@@ -37,6 +40,8 @@ class Pressed(Protocol):
     def who(self) -> ProfessionalRecord: ...
     @property
     def chat_id(self) -> int: ...
+    @property
+    def message_id(self) -> int: ...
 
     async def toast(self, kit: Kit, key: str) -> None: ...
 
@@ -64,12 +69,15 @@ def follow_markup(kit: Kit, action: str, subject: int, plan_id: int, plan_status
         (spec.message("knop_actie_gedaan"), Button(action, subject, 0, FOLLOW_DONE)),
         (spec.message("knop_actie_datum"), Button(action, subject, 0, FOLLOW_ASK)),
     ]
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(label, callback_data=b.encode()) for label, b in row],
-            [InlineKeyboardButton(spec.message("knop_plan_openen"), callback_data=opens.encode())],
-        ]
-    )
+    rows = [
+        [InlineKeyboardButton(label, callback_data=b.encode()) for label, b in row],
+        [InlineKeyboardButton(spec.message("knop_plan_openen"), callback_data=opens.encode())],
+    ]
+    if action == EVAL and plan_status == PlanStatus.FINISHED:
+        start = Button(EVAL, subject, 0, FOLLOW_EVALUATE)
+        label = spec.message("knop_evaluatie_starten")
+        rows.insert(0, [InlineKeyboardButton(label, callback_data=start.encode())])
+    return InlineKeyboardMarkup(rows)
 
 
 def action_markup(kit: Kit, action: ActionRecord) -> InlineKeyboardMarkup:
@@ -108,6 +116,9 @@ async def on_follow(kit: Kit, pressed: Pressed) -> None:
     """A button under an action or a reminder: done, which new date, a new date."""
     bot, chat_id, button, who = pressed.bot, pressed.chat_id, pressed.button, pressed.who
     value, message = button.value, pressed.press.query.message
+    if button.action == EVAL and value == FOLLOW_EVALUATE:
+        await evaluate(kit, pressed)
+        return
     if value != FOLLOW_DONE and value != FOLLOW_ASK and value not in DAYS:
         await pressed.toast(kit, "knop_verlopen")
         return
@@ -163,6 +174,28 @@ async def on_follow(kit: Kit, pressed: Pressed) -> None:
             return
     await pressed.press.answer()
     await kit.replies.trace(message, _done_or_moved(kit, value, due))
+
+
+async def evaluate(kit: Kit, pressed: Pressed) -> None:
+    """ "Evaluatie starten" under the evaluation reminder: the plan in this chat, at the first
+    question of its evaluation (or where a paused one was)."""
+    bot, chat_id, who = pressed.bot, pressed.chat_id, pressed.who
+    target = ChatTarget(chat_id, PRIVATE, first_message_id=pressed.message_id)
+    try:
+        turn = await kit.call(
+            bot,
+            chat_id,
+            lambda: kit.service.evaluate(
+                pressed.button.plan_id, actor=who.actor, chat=target, professional=who
+            ),
+        )
+    finally:
+        kit.bindings.forget(chat_id)
+    if turn is None:
+        await pressed.toast(kit, "telegram_plan_weg")
+        return
+    await pressed.press.answer()
+    await kit.replies.deliver(bot, chat_id, turn, actor=who.actor)
 
 
 def _done_or_moved(kit: Kit, value: int, due: date | None) -> str:

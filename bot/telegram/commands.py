@@ -73,6 +73,8 @@ COMMANDS: tuple[CommandRow, ...] = (
     _dialog("stop"),
     CommandRow("archief", (PRIVATE,), plans.archive, usage="telegram_archief_gebruik"),
     CommandRow("acties", (PRIVATE,), acties.list_actions, elsewhere="telegram_acties_prive"),
+    # The evaluation of the chat's finished plan (bot.evaluations, through the dialog's turn).
+    CommandRow("evaluatie", (PRIVATE,), dialog=True),
     CommandRow("deel", (PRIVATE,), sharing.share, elsewhere="telegram_deel_prive"),
     CommandRow("verwijder", (PRIVATE,), plans.delete),
     CommandRow("help", BOTH, says="telegram_help"),

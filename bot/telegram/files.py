@@ -13,6 +13,7 @@ from telegram.error import BadRequest
 
 from bot.access import EXPORTED
 from bot.bootstrap import App
+from bot.evaluations import EVALUATED
 from bot.render_pool import DocumentPool
 from bot.service import Turn
 from bot.telegram.failures import Caller
@@ -34,6 +35,7 @@ class Files:
         self.spec = app.dialog.spec
         self.renderer = app.renderer
         self.access = app.access
+        self.service = app.service
         self.call = call
         # Typst and python-docx hold the GIL: documents are made in worker processes (by default
         # one per core but one), which stop again when no document was asked for a while.
@@ -46,6 +48,14 @@ class Files:
     async def close(self) -> None:
         # Waits for a document being rendered; off the loop, as it blocks.
         await asyncio.to_thread(self.documents.close)
+
+    async def _evaluations(self, bot: Bot, chat_id: int, turn: Turn) -> list[dict[str, str]]:
+        """The rows of the section "Evaluatie", read only for a plan that has evaluations."""
+        if not turn.outcome.data.get(EVALUATED):
+            return []
+        evaluations = self.service.evaluations
+        found = await self.call(bot, chat_id, lambda: self.service.evaluations_of(turn.plan_id))
+        return evaluations.rows(found)
 
     def chart_helps(self, turn: Turn) -> bool:
         """Whether the cost chart is offered as a picture: only when the three scenarios are
@@ -66,8 +76,9 @@ class Files:
         await self.call(
             bot, chat_id, lambda: self.access.record(actor, EXPORTED, turn.plan_id, "pdf")
         )
+        rows = await self._evaluations(bot, chat_id, turn)
         pdf = await self.documents.render(
-            "pdf", turn.household, turn.answers, date.today(), noted_open(turn.outcome.data)
+            "pdf", turn.household, turn.answers, date.today(), noted_open(turn.outcome.data), rows
         )
         offered = ON_REQUEST if self.chart_helps(turn) else ON_REQUEST[:1]
         buttons = [
@@ -101,8 +112,9 @@ class Files:
         picture (its export audited already, see PlanService.document); then the PDF's
         message `under` keeps only the buttons in `keep`."""
         await retried(lambda: bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT))
+        rows = await self._evaluations(bot, chat_id, turn)
         content = await self.documents.render(
-            fmt, turn.household, turn.answers, date.today(), noted_open(turn.outcome.data)
+            fmt, turn.household, turn.answers, date.today(), noted_open(turn.outcome.data), rows
         )
         name = f"doorbraakplan-{turn.household}"
         if fmt == "png":

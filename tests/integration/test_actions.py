@@ -234,7 +234,7 @@ def test_the_export_holds_the_actions_and_imports_identically(
     )
     document = json.loads(first)
     jsonschema.validate(document, SCHEMA)
-    assert document["version"] == 2
+    assert document["version"] == 3
     assert [(a["point"], a["status"], a["removed"]) for a in document["actions"]][:3] == [
         ("Wijkteam | actieplan na_doorbraak regelen | binnen een week", "gedaan", False),
         ("Huishouden | actieplan na_doorbraak zelf | maart", "open", False),

@@ -19,6 +19,7 @@ from storage.actions import ActionRepository, Wanted
 from storage.chats import ChatRepository
 from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey, is_token
 from storage.db import alembic_config, ensure_encrypted, has_key_check, rotate_key, scrub
+from storage.evaluations import EvaluationRepository
 from storage.inbox import InboxRepository
 from storage.models import encrypted_columns, protected_columns, protected_tables, utcnow
 from tests.conftest import TEST_SECRET, keyring_for_tests
@@ -65,6 +66,17 @@ def store_marked_plan(sessions: sessionmaker[Session], keyring: Keyring = KEYRIN
             author="terminal:t",
             now=utcnow(),
         )
+        evaluations = EvaluationRepository(session, keyring)
+        for months, changed in ((3, f"Rust bij {MARKER}"), (12, "Een vaste woning")):
+            evaluations.add(
+                plan.id,
+                state="klaar",
+                months=months,
+                given={"rendement.periode": str(months)},
+                answers={"evaluatie.verandering": changed},
+                author="terminal:t",
+                now=utcnow(),
+            )
     return read_plan(sessions, keyring)
 
 

@@ -64,6 +64,20 @@ NOT_PERSONAL = {
     },
     "audit_log": {"id", "at", "actor", "action", "plan_id", "detail"},
     "inbox": {"update_id", "received_at", "done_at"},
+    # An evaluation's answers and what the plan gave it are encrypted as one value; where its
+    # interview is, its months and its dates are not.
+    "evaluations": {
+        "id",
+        "uid",
+        "plan_id",
+        "status",
+        "state",
+        "months",
+        "author",
+        "created_at",
+        "updated_at",
+        "finished_at",
+    },
     # An action's point (wie, wat, wanneer) is encrypted; its date and status are not, so the
     # database can find what is due (a date says nothing of the household on its own).
     "actions": {
