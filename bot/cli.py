@@ -310,7 +310,8 @@ def _export(
     record, history = found
     if fmt == "json":
         actions = app.actions.history(record.id)
-        document = exchange.export_plan(spec, record, history, actions)
+        reminders = app.actions.reminders(record.id)
+        document = exchange.export_plan(spec, record, history, actions, reminders)
         content = exchange.dumps(document).encode("utf-8")
     else:
         content = app.renderer.render(

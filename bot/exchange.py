@@ -14,13 +14,15 @@ from dialogs.rendement import PERIOD_FIELD, compare, lines_of, period_months, sc
 from dialogs.status import PlanStatus
 from storage import AnswerRecord, PlanRecord
 from storage.actions import ActionRecord, EventRecord
-from storage.models import ACTION_STATUSES
+from storage.models import ACTION_STATUSES, REMIND_ACTION, REMIND_EVALUATION
+from storage.reminders import ReminderRecord
 
 FORMAT = "doorbraakplan"
 # Version 2 adds the plan's actions (opvolging); a version 1 file still imports, and its
-# actions are made from its answers.
-VERSION = 2
-VERSIONS = (1, 2)
+# actions are made from its answers. Version 3 adds (under "reminders") the reminders with
+# what became of them, so an import never sends one again.
+VERSION = 3
+VERSIONS = (1, 2, 3)
 
 
 class PlanFileError(ValueError):
@@ -32,9 +34,11 @@ def export_plan(
     record: PlanRecord,
     history: list[AnswerRecord],
     actions: list[tuple[ActionRecord, list[EventRecord]]] | None = None,
+    reminders: list[ReminderRecord] | None = None,
 ) -> dict[str, Any]:
     """The whole plan: current answers, the full history, the actions with their history,
-    and the rendement figures."""
+    the reminders, and the rendement figures."""
+    places = {action.id: n for n, (action, _) in enumerate(actions or [])}
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -57,6 +61,22 @@ def export_plan(
         ],
         "rendement": rendement_figures(spec, record.answers),
         "actions": [_action(action, events) for action, events in actions or []],
+        "reminders": [_reminder(reminder, places) for reminder in reminders or []],
+    }
+
+
+def _reminder(reminder: ReminderRecord, places: dict[int, int]) -> dict[str, Any]:
+    def moment(at: datetime | None) -> str | None:
+        return None if at is None else at.isoformat()
+
+    return {
+        "kind": reminder.kind,
+        # Its action's place in "actions"; null for the evaluation's.
+        "action": None if reminder.action_id is None else places.get(reminder.action_id),
+        "due": reminder.due_on.isoformat(),
+        "sent_at": moment(reminder.sent_at),
+        "skipped_at": moment(reminder.skipped_at),
+        "failed_at": moment(reminder.failed_at),
     }
 
 
@@ -111,6 +131,7 @@ class ImportedPlan:
         document: dict[str, Any],
         history: list[AnswerRecord],
         actions: list[dict[str, Any]] | None = None,
+        reminders: list[ReminderRecord] | None = None,
     ) -> None:
         self.household: str = document["household"]
         self.status: str = document["status"]
@@ -123,6 +144,9 @@ class ImportedPlan:
         # Keyword arguments of ActionRepository.restore per action; None for a version 1
         # file, whose actions are made from its answers.
         self.actions = actions
+        # Reminders with their action_id as the action's place in `actions`; None for a file
+        # without them, whose reminders are scheduled from its actions.
+        self.reminders = reminders
 
 
 def parse_plan(spec: Interview, text: str) -> ImportedPlan:
@@ -176,7 +200,38 @@ def parse_plan(spec: Interview, text: str) -> ImportedPlan:
     if current != document["answers"]:
         raise PlanFileError("'answers' does not match the last value of each field in 'history'")
     actions = None if document["version"] == 1 else _actions(document.get("actions"))
-    return ImportedPlan(document, history, actions)
+    reminders = None
+    if document["version"] >= 3 and "reminders" in document:
+        reminders = _reminders(document["reminders"], len(actions or []))
+    return ImportedPlan(document, history, actions, reminders)
+
+
+def _reminders(items: Any, actions: int) -> list[ReminderRecord]:
+    if not isinstance(items, list):
+        raise PlanFileError("'reminders' has the wrong type")
+    found = []
+    for n, item in enumerate(items):
+        where = f"reminders[{n}]"
+        if not isinstance(item, dict):
+            raise PlanFileError(f"{where}: must be an object")
+        kind, place = item.get("kind"), item.get("action")
+        if kind == REMIND_EVALUATION:
+            if place is not None:
+                raise PlanFileError(f"{where}: an evaluation reminder has no 'action'")
+        elif kind == REMIND_ACTION:
+            if not isinstance(place, int) or isinstance(place, bool) or not 0 <= place < actions:
+                raise PlanFileError(f"{where}: 'action' must be a place in 'actions'")
+        else:
+            raise PlanFileError(f"{where}: 'kind' must be {REMIND_ACTION} or {REMIND_EVALUATION}")
+        due = _date(item.get("due"), where)
+        if due is None:
+            raise PlanFileError(f"{where}: 'due' is missing")
+        sent, skipped, failed = (
+            None if item.get(key) is None else _time(item[key], where)
+            for key in ("sent_at", "skipped_at", "failed_at")
+        )
+        found.append(ReminderRecord(place, kind, due, sent, skipped, failed))
+    return found
 
 
 def _actions(items: Any) -> list[dict[str, Any]]:

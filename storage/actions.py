@@ -28,13 +28,14 @@ from storage.reminders import ReminderRepository
 from storage.tx import Tx
 
 # The changes an event records (ActionEvent.change).
-CREATED, CHANGED, STATUS, MOVED, REMOVED, RETURNED = (
+CREATED, CHANGED, STATUS, MOVED, REMOVED, RETURNED, OWNER = (
     "aangemaakt",
     "gewijzigd",
     "status",
     "datum",
     "weg",
     "terug",
+    "eigenaar",
 )
 
 
@@ -202,8 +203,8 @@ class ActionRepository:
         created_at: datetime,
         updated_at: datetime,
         events: Sequence[EventRecord],
-    ) -> None:
-        """An action with its history as given: a new one, or one from a backup."""
+    ) -> int:
+        """An action with its history as given: a new one, or one from a backup; its id."""
         uid = uuid.uuid4().hex
         action_id = self._tx.execute(
             insert(Action)
@@ -225,6 +226,7 @@ class ActionRepository:
             self._event(action_id, event.author, event.change, event.status, event.due, event.at)
         if removed_at is None:
             self._reminders.schedule_action(plan_id, action_id, due, status, updated_at)
+        return int(action_id)
 
     # --- changing one action -------------------------------------------------------------
 
@@ -251,6 +253,30 @@ class ActionRepository:
             self._event(action_id, author, MOVED, row.status, due, now)
             self._reminders.schedule_action(row.plan_id, action_id, due, row.status, now)
         return True
+
+    def set_owner(
+        self, action_id: int, owner_id: int | None, *, author: str, now: datetime
+    ) -> bool:
+        """A registered colleague as the action's owner (None: the wie as typed again); they
+        see it in their /acties and get its reminders."""
+        row = self.get(action_id)
+        if row is None or row.removed:
+            return False
+        if row.owner_id != owner_id:
+            self._update(action_id, {"owner_id": owner_id}, now)
+            self._touch(row.plan_id, now)
+            self._event(action_id, author, OWNER, row.status, row.due, now)
+        return True
+
+    def owns_in(self, plan_id: int, professional_id: int) -> bool:
+        """Whether the professional owns an action of the plan (so may look at the plan)."""
+        found = self._tx.execute(
+            select(Action.id)
+            .where(Action.plan_id == plan_id, Action.owner_id == professional_id)
+            .where(Action.removed_at.is_(None))
+            .limit(1)
+        ).first()
+        return found is not None
 
     def _update(self, action_id: int, values: dict[str, Any], now: datetime) -> None:
         self._tx.execute(

@@ -73,6 +73,13 @@ COMMANDS: tuple[CommandRow, ...] = (
     _dialog("stop"),
     CommandRow("archief", (PRIVATE,), plans.archive, usage="telegram_archief_gebruik"),
     CommandRow("acties", (PRIVATE,), acties.list_actions, elsewhere="telegram_acties_prive"),
+    # herinneringen (issue 15)
+    CommandRow(
+        "herinneringen",
+        (PRIVATE,),
+        acties.reminders,
+        elsewhere="telegram_herinneringen_prive",
+    ),
     CommandRow("deel", (PRIVATE,), sharing.share, elsewhere="telegram_deel_prive"),
     CommandRow("verwijder", (PRIVATE,), plans.delete),
     CommandRow("help", BOTH, says="telegram_help"),

@@ -122,7 +122,7 @@ def test_the_money_path_sees_no_float(app: App) -> None:
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        (lambda d: d.update(version=3), "version"),
+        (lambda d: d.update(version=4), "version"),
         (lambda d: d.update(household="Jansen"), "household"),
         (lambda d: d["answers"].update({"huishouden.inkomen": 1052.32}), "fraction"),
         (lambda d: d["history"].append({"field": "plan.titel"}), "history"),
