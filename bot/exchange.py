@@ -85,6 +85,7 @@ def _action(action: ActionRecord, events: list[EventRecord]) -> dict[str, Any]:
         "field": action.field,
         "position": action.position,
         "point": action.point,
+        "owner": action.owner_key,
         "due": None if action.due is None else action.due.isoformat(),
         "status": action.status,
         "removed": action.removed,
@@ -253,6 +254,9 @@ def _actions(items: Any) -> list[dict[str, Any]]:
         if not isinstance(item.get("removed"), bool):
             raise PlanFileError(f"{where}: 'removed' must be true or false")
         updated_at = _time(item.get("updated_at"), where)
+        owner = item.get("owner")
+        if owner is not None and not isinstance(owner, str):
+            raise PlanFileError(f"{where}: 'owner' must be a string or null")
         events = []
         for m, event in enumerate(item["history"]):
             at = f"{where}.history[{m}]"
@@ -281,6 +285,7 @@ def _actions(items: Any) -> list[dict[str, Any]]:
                 "created_at": _time(item.get("created_at"), where),
                 "updated_at": updated_at,
                 "events": events,
+                "owner_key": owner,
             }
         )
     return actions

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Connection, Row, and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from dialogs.status import PlanStatus
-from storage.access import PlanAccess
+from storage.access import PlanAccess, Professional
 from storage.codec import Codec
 from storage.crypto import Keyring
 from storage.models import (
@@ -58,6 +58,9 @@ class ActionRecord:
     position: int
     point: str
     owner_id: int | None
+    # The registered owner's keyed hash of their Telegram id (storage.access): what an
+    # export names them by, found again only where the same key knows them.
+    owner_key: str | None
     due: date | None
     status: str
     removed: bool
@@ -90,6 +93,7 @@ _COLUMNS = (
     Plan.status.label("plan_status"),
     Household.number,
     Household.number_enc,
+    Professional.user_key.label("owner_key"),
 )
 
 
@@ -98,6 +102,7 @@ def _query() -> Any:
         select(*_COLUMNS)
         .join(Plan, Plan.id == Action.plan_id)
         .join(Household, Household.id == Plan.household_id)
+        .outerjoin(Professional, Professional.id == Action.owner_id)
     )
 
 
@@ -203,9 +208,16 @@ class ActionRepository:
         created_at: datetime,
         updated_at: datetime,
         events: Sequence[EventRecord],
+        owner_key: str | None = None,
     ) -> int:
-        """An action with its history as given: a new one, or one from a backup; its id."""
+        """An action with its history as given: a new one, or one from a backup; its id. An
+        `owner_key` makes the professional it names the owner, if they are registered here."""
         uid = uuid.uuid4().hex
+        owner_id = None
+        if owner_key is not None:
+            owner_id = self._tx.execute(
+                select(Professional.id).where(Professional.user_key == owner_key)
+            ).scalar_one_or_none()
         action_id = self._tx.execute(
             insert(Action)
             .values(
@@ -214,6 +226,7 @@ class ActionRepository:
                 field=field,
                 position=position,
                 point=ACTION_POINT.seal(self._keyring, point, {"uid": uid}),
+                owner_id=owner_id,
                 due=due,
                 status=status,
                 removed_at=removed_at,
@@ -374,6 +387,7 @@ class ActionRepository:
             position=row.position,
             point=self._open_point(row),
             owner_id=row.owner_id,
+            owner_key=row.owner_key,
             due=row.due,
             status=row.status,
             removed=row.removed_at is not None,

@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.reminders import Reminders, may_send
 from bot.telegram_view import OWN, OWN_SET, Button
 from storage.access import OWNER
-from tests.conftest import ROOT, TEST_SECRET
+from tests.conftest import ROOT
 from tests.integration.test_telegram_acties import (
     DUE,
     USER,
@@ -208,6 +208,11 @@ async def test_an_owner_from_another_team_is_refused(bot: Harness) -> None:
 async def test_export_and_import_keep_sent_reminders_sent(bot: Harness, tmp_path: Path) -> None:
     plan_id = finish_plan(bot)
     assert len(await send_at(bot, at(DUE, 9, 5))) == 2
+    # A colleague owns the next action due.
+    sanne, piet = (bot.app.access.professional(user) for user in (USER, MEMBER_A))
+    assert sanne is not None and piet is not None
+    later = [a for a in bot.app.actions.of_plan(plan_id) if a.due == date(2028, 3, 1)]
+    bot.app.actions.set_owner(later[0].id, piet.id, actor=sanne.actor, professional=sanne)
     found = bot.app.service.plan(plan_id)
     assert found is not None
     document = exchange.export_plan(
@@ -225,16 +230,21 @@ async def test_export_and_import_keep_sent_reminders_sent(bot: Harness, tmp_path
     ]
     places = {r["action"] for r in sent}
     assert {document["actions"][n]["due"] for n in places} == {"2027-03-08"}
+    assert [a["owner"] is not None for a in document["actions"]].count(True) == 1
     first = exchange.dumps(document)
 
     # Into a database of its own, with a professional to send to: none goes out again, and
     # the export is identical.
     clock = FixedClock(at(DUE, 10))
-    other = bootstrap(Settings(data_dir=tmp_path / "other", secret_key=TEST_SECRET), clock=clock)
+    # A backup restored: a database of its own under the same key.
+    key = bot.app.settings.resolved_key_file
+    other = bootstrap(Settings(data_dir=tmp_path / "other", key_file=key), clock=clock)
     try:
-        record = other.service.restore(exchange.parse_plan(other.dialog.spec, first))
+        # The same people: the colleague is the owner again.
         who = other.access.register(other.access.invite("Noord"), USER, "Sanne")
+        assert other.access.register(other.access.invite("Noord"), MEMBER_A, "Piet")
         assert who is not None
+        record = other.service.restore(exchange.parse_plan(other.dialog.spec, first))
         with other.units(claim=False) as uow:
             uow.access.grant(record.id, who.id, OWNER)
             assert uow.reminders.claim_due(today=DUE, now=clock.now()) == []
@@ -249,8 +259,9 @@ async def test_export_and_import_keep_sent_reminders_sent(bot: Harness, tmp_path
         assert exchange.dumps(again) == first
         # The ones not sent yet still are due on their day.
         with other.units(claim=False) as uow:
-            later = uow.reminders.claim_due(today=date(2028, 3, 1), now=clock.now())
-        assert len(later) == 2
+            due = uow.reminders.claim_due(today=date(2028, 3, 1), now=clock.now())
+        assert len(due) == 2
+        assert {c.user_id for c in due} == {USER, MEMBER_A}
     finally:
         other.engine.dispose()
 
