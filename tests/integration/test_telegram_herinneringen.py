@@ -79,7 +79,7 @@ async def test_reminders_off_sends_none_and_on_again_sends_the_next(bot: Harness
     clock_of(bot).set(at(DUE + timedelta(days=1), 9))
     on = texts(await bot.say("/herinneringen aan"))
     assert on == [
-        "Herinneringen staan weer aan.\n2 open acties zijn over hun datum; je ziet ze met /acties."
+        "Herinneringen staan weer aan.\nOpen acties over hun datum: 2. Je ziet ze met /acties."
     ]
     assert await send_at(bot, at(DUE + timedelta(days=1), 9, 5)) == []
     # The next ones due (1 March 2028, a Wednesday) come, once: the first with a sound, the
