@@ -57,3 +57,8 @@ def test_herinneringen_uit_and_aan_in_the_jsonl_interview(app: App, jsonl: Any) 
     assert due(app, DUE) == 0  # the skipped ones stay skipped
     assert due(app, date(2028, 3, 1)) == 2  # the next ones come
     assert due(app, date(2028, 3, 1)) == 0  # once
+
+    # An answer that only starts with the word is an answer (here: not one of the choices).
+    turn = process.send("herinneringen aan oma")
+    assert not turn[0].get("text", "").startswith("Herinneringen")
+    assert turn[-1]["type"] == "question" and turn[-1]["field"] == "plan_af"
