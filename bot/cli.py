@@ -311,7 +311,10 @@ def _export(
     if fmt == "json":
         actions = app.actions.history(record.id)
         evaluations = app.service.evaluations_of(record.id)
-        document = exchange.export_plan(spec, record, history, actions, evaluations)
+        reminders = app.actions.reminders(record.id)
+        document = exchange.export_plan(
+            spec, record, history, actions, evaluations=evaluations, reminders=reminders
+        )
         content = exchange.dumps(document).encode("utf-8")
     else:
         rows = app.service.evaluations.rows(app.service.evaluations_of(record.id))

@@ -16,11 +16,13 @@ from dialogs.status import PlanStatus
 from storage import AnswerRecord, PlanRecord
 from storage.actions import ActionRecord, EventRecord
 from storage.evaluations import EVALUATION_STATUSES, EvaluationRecord
-from storage.models import ACTION_STATUSES
+from storage.models import ACTION_STATUSES, REMIND_ACTION, REMIND_EVALUATION
+from storage.reminders import ReminderRecord
 
 FORMAT = "doorbraakplan"
 # Version 2 adds the plan's actions (opvolging); a version 1 file still imports, and its
-# actions are made from its answers. Version 3 adds the plan's evaluations.
+# actions are made from its answers. Version 3 adds the plan's evaluations, and (under
+# "reminders") the reminders with what became of them, so an import never sends one again.
 VERSION = 3
 VERSIONS = (1, 2, 3)
 
@@ -34,10 +36,13 @@ def export_plan(
     record: PlanRecord,
     history: list[AnswerRecord],
     actions: list[tuple[ActionRecord, list[EventRecord]]] | None = None,
+    *,
     evaluations: list[EvaluationRecord] | None = None,
+    reminders: list[ReminderRecord] | None = None,
 ) -> dict[str, Any]:
     """The whole plan: current answers, the full history, the actions with their history,
-    the rendement figures, and the evaluations with their realised figures."""
+    the reminders, the rendement figures, and the evaluations with their realised figures."""
+    places = {action.id: n for n, (action, _) in enumerate(actions or [])}
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -61,6 +66,7 @@ def export_plan(
         "rendement": rendement_figures(spec, record.answers),
         "actions": [_action(action, events) for action, events in actions or []],
         "evaluations": [_evaluation(spec, e) for e in evaluations or []],
+        "reminders": [_reminder(reminder, places) for reminder in reminders or []],
     }
 
 
@@ -82,11 +88,27 @@ def _evaluation(spec: Interview, evaluation: EvaluationRecord) -> dict[str, Any]
     }
 
 
+def _reminder(reminder: ReminderRecord, places: dict[int, int]) -> dict[str, Any]:
+    def moment(at: datetime | None) -> str | None:
+        return None if at is None else at.isoformat()
+
+    return {
+        "kind": reminder.kind,
+        # Its action's place in "actions"; null for the evaluation's.
+        "action": None if reminder.action_id is None else places.get(reminder.action_id),
+        "due": reminder.due_on.isoformat(),
+        "sent_at": moment(reminder.sent_at),
+        "skipped_at": moment(reminder.skipped_at),
+        "failed_at": moment(reminder.failed_at),
+    }
+
+
 def _action(action: ActionRecord, events: list[EventRecord]) -> dict[str, Any]:
     return {
         "field": action.field,
         "position": action.position,
         "point": action.point,
+        "owner": action.owner_key,
         "due": None if action.due is None else action.due.isoformat(),
         "status": action.status,
         "removed": action.removed,
@@ -134,6 +156,7 @@ class ImportedPlan:
         history: list[AnswerRecord],
         actions: list[dict[str, Any]] | None = None,
         evaluations: list[dict[str, Any]] | None = None,
+        reminders: list[ReminderRecord] | None = None,
     ) -> None:
         self.household: str = document["household"]
         self.status: str = document["status"]
@@ -148,6 +171,9 @@ class ImportedPlan:
         self.actions = actions
         # Keyword arguments of EvaluationRepository.add per evaluation (none before version 3).
         self.evaluations = evaluations or []
+        # Reminders with their action_id as the action's place in `actions`; None for a file
+        # without them, whose reminders are scheduled from its actions.
+        self.reminders = reminders
 
 
 def parse_plan(spec: Interview, text: str) -> ImportedPlan:
@@ -202,7 +228,10 @@ def parse_plan(spec: Interview, text: str) -> ImportedPlan:
         raise PlanFileError("'answers' does not match the last value of each field in 'history'")
     actions = None if document["version"] == 1 else _actions(document.get("actions"))
     evaluations = [] if document["version"] < 3 else _evaluations(document.get("evaluations"))
-    return ImportedPlan(document, history, actions, evaluations)
+    reminders = None
+    if document["version"] >= 3 and "reminders" in document:
+        reminders = _reminders(document["reminders"], len(actions or []))
+    return ImportedPlan(document, history, actions, evaluations, reminders)
 
 
 def _evaluations(items: Any) -> list[dict[str, Any]]:
@@ -248,6 +277,34 @@ def _evaluations(items: Any) -> list[dict[str, Any]]:
     return evaluations
 
 
+def _reminders(items: Any, actions: int) -> list[ReminderRecord]:
+    if not isinstance(items, list):
+        raise PlanFileError("'reminders' has the wrong type")
+    found = []
+    for n, item in enumerate(items):
+        where = f"reminders[{n}]"
+        if not isinstance(item, dict):
+            raise PlanFileError(f"{where}: must be an object")
+        kind, place = item.get("kind"), item.get("action")
+        if kind == REMIND_EVALUATION:
+            if place is not None:
+                raise PlanFileError(f"{where}: an evaluation reminder has no 'action'")
+        elif kind == REMIND_ACTION:
+            if not isinstance(place, int) or isinstance(place, bool) or not 0 <= place < actions:
+                raise PlanFileError(f"{where}: 'action' must be a place in 'actions'")
+        else:
+            raise PlanFileError(f"{where}: 'kind' must be {REMIND_ACTION} or {REMIND_EVALUATION}")
+        due = _date(item.get("due"), where)
+        if due is None:
+            raise PlanFileError(f"{where}: 'due' is missing")
+        sent, skipped, failed = (
+            None if item.get(key) is None else _time(item[key], where)
+            for key in ("sent_at", "skipped_at", "failed_at")
+        )
+        found.append(ReminderRecord(place, kind, due, sent, skipped, failed))
+    return found
+
+
 def _actions(items: Any) -> list[dict[str, Any]]:
     if not isinstance(items, list):
         raise PlanFileError("'actions' is missing or has the wrong type")
@@ -267,6 +324,9 @@ def _actions(items: Any) -> list[dict[str, Any]]:
         if not isinstance(item.get("removed"), bool):
             raise PlanFileError(f"{where}: 'removed' must be true or false")
         updated_at = _time(item.get("updated_at"), where)
+        owner = item.get("owner")
+        if owner is not None and not isinstance(owner, str):
+            raise PlanFileError(f"{where}: 'owner' must be a string or null")
         events = []
         for m, event in enumerate(item["history"]):
             at = f"{where}.history[{m}]"
@@ -295,6 +355,7 @@ def _actions(items: Any) -> list[dict[str, Any]]:
                 "created_at": _time(item.get("created_at"), where),
                 "updated_at": updated_at,
                 "events": events,
+                "owner_key": owner,
             }
         )
     return actions

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from bot.access import EXPORTED
-from bot.actions import listing
+from bot.actions import day_text, listing, reminder_times
 from bot.bootstrap import App
 from bot.evaluations import is_evaluation
 from bot.service import PlanFinished, Turn
@@ -120,6 +120,9 @@ class LocalChat:
             actions = self.app.actions.of_plan(self.plan_id)
             shown = Message(listing(self.app.dialog.spec, actions, self.household))
             return [shown, *self.repeat()], False
+        reminders = self._reminders(text)
+        if reminders is not None:
+            return [Message(reminders), *self.repeat()], False
         if _is_word(text, self.app.dialog.spec.commands):
             return self._word(), False
         if self.finished is not None and is_evaluation(self.app.dialog.spec, Text(text)):
@@ -134,6 +137,35 @@ class LocalChat:
         """`acties` (or `/acties`): the plan's actions, in every front end of the interview."""
         words = self.app.dialog.spec.commands.get("acties", ())
         return text.strip().lower().lstrip("/") in words
+
+    def _reminders(self, text: str) -> str | None:
+        """`herinneringen [uit|aan]`: the reminders about this plan, shown or switched (the
+        terminal has no professional of its own; whoever gets them in Telegram, does not)."""
+        assert self.plan_id is not None
+        spec, actions = self.app.dialog.spec, self.app.actions
+        words = text.strip().lower().lstrip("/").split(maxsplit=1)
+        if not words or words[0] not in spec.commands.get("herinneringen", ()):
+            return None
+        arg = words[1].strip() if len(words) > 1 else ""
+        off, on = (
+            spec.commands.get("herinneringen_uit", ()),
+            spec.commands.get("herinneringen_aan", ()),
+        )
+        if arg and arg not in off and arg not in on:
+            return None  # an answer that starts with the word
+        if arg in off:
+            actions.switch_plan_reminders(self.plan_id, on=False, actor=self.author)
+            return spec.message("herinneringen_plan_nu_uit", huishouden=self.household)
+        if arg in on:
+            actions.switch_plan_reminders(self.plan_id, on=True, actor=self.author)
+            return spec.message("herinneringen_plan_nu_aan", huishouden=self.household)
+        since = actions.plan_reminders_off_since(self.plan_id)
+        if since is None:
+            state = spec.message("herinneringen_plan_aan", huishouden=self.household)
+        else:
+            day = day_text(since)
+            state = spec.message("herinneringen_plan_uit", huishouden=self.household, datum=day)
+        return "\n".join((state, reminder_times(spec, self.app.settings, slash=False)))
 
     # --- the plan as a Word file, on request -------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from bot.access import CHANGED, DELETED, EXPORTED, OPENED, AccessDenied, NotOwner
 from bot.actions import Actions
@@ -155,14 +156,19 @@ class PlanService:
         """A finished or archived plan to look at, read-only: its overview and the plan as a
         document, as replies. Nothing about the plan changes (the look is audited). None if
         it does not exist, is still being made (open it instead), or, for a `professional`,
-        was never theirs nor shared with them."""
+        was never theirs nor shared with them, nor holds an action they own."""
         # claim=False: looking changes nothing but the audit log, and a look repeated after a
         # restart may simply show the plan again.
         with self.units(claim=False) as uow:
             record = uow.plans.get(plan_id, cache=self.cache)
             if record is None or record.status not in (PlanStatus.FINISHED, PlanStatus.ARCHIVED):
                 return None
-            if professional is not None and uow.access.role(record.id, professional.id) is None:
+            if (
+                professional is not None
+                and uow.access.role(record.id, professional.id) is None
+                # A colleague made owner of one of its actions may look at it, read-only.
+                and not uow.actions.owns_in(record.id, professional.id)
+            ):
                 return None
             uow.access.audit(actor, OPENED, record.id)
         overview = Message(self.dialog.overview(record.answers, record.data))
@@ -480,8 +486,14 @@ class PlanService:
                 # A file from before actions were exported: made from its answers.
                 self.actions.derive(uow, record.id, record.answers, plan.owner or "import")
             else:
-                for action in plan.actions:
-                    uow.actions.restore(record.id, **action)
+                ids = [uow.actions.restore(record.id, **action) for action in plan.actions]
+                if plan.reminders is not None:
+                    # As they were: one sent before stays sent, so the import sends none.
+                    reminders = [
+                        replace(r, action_id=None if r.action_id is None else ids[r.action_id])
+                        for r in plan.reminders
+                    ]
+                    uow.reminders.replace(record.id, reminders, plan.updated_at)
             for evaluation in plan.evaluations:
                 uow.evaluations.add(record.id, **evaluation)
             log.info("plan %s imported", record.id)

@@ -30,6 +30,7 @@ from bot.telegram_view import (
     FORGET,
     KEEP,
     ON_REQUEST,
+    OWN,
     POSTER,
     RENEW,
     RENEW_ASK,
@@ -51,7 +52,7 @@ from storage.access import ProfessionalRecord
 log = logging.getLogger(__name__)
 
 # Buttons that act on one person's plans: they work only in a private chat.
-PRIVATE_BUTTONS = (RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL, WORD)
+PRIVATE_BUTTONS = (RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL, WORD, OWN)
 # At most this many messages are deleted for one press of "remove the messages": the most
 # recent ones. A whole plan made in a chat takes a few hundred.
 MAX_FORGET = 500
@@ -204,6 +205,8 @@ async def _on_private_button(kit: Kit, pressed: Pressed) -> None:
     action, answer = pressed.button.action, pressed.button.answer
     if action in (ACT, EVAL):
         await acties.on_follow(kit, pressed)
+    elif action == OWN:
+        await acties.on_owner(kit, pressed)
     elif action == WORD:
         await _on_request(kit, pressed)
     elif action == FORGET:

@@ -75,6 +75,13 @@ COMMANDS: tuple[CommandRow, ...] = (
     CommandRow("acties", (PRIVATE,), acties.list_actions, elsewhere="telegram_acties_prive"),
     # The evaluation of the chat's finished plan (bot.evaluations, through the dialog's turn).
     CommandRow("evaluatie", (PRIVATE,), dialog=True),
+    # herinneringen (issue 15)
+    CommandRow(
+        "herinneringen",
+        (PRIVATE,),
+        acties.reminders,
+        elsewhere="telegram_herinneringen_prive",
+    ),
     CommandRow("deel", (PRIVATE,), sharing.share, elsewhere="telegram_deel_prive"),
     CommandRow("verwijder", (PRIVATE,), plans.delete),
     CommandRow("help", BOTH, says="telegram_help"),

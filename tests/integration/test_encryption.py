@@ -248,8 +248,8 @@ def populate(sessions: sessionmaker[Session], keyring: Keyring = KEYRING) -> Non
         chats.bind_chat(PRIVATE_CHAT, other.id, kind="private", first_message_id=7)
         chats.bind_chat(GROUP_CHAT, other.id, kind="group", facilitator="prof:1")
         access = AccessRepository(session, keyring)
-        for user in (PROFESSIONAL, PROFESSIONAL + 1):
-            assert access.redeem_invite(access.create_invite("wijkteam"), user) is not None
+        for user, name in ((PROFESSIONAL, "Sanne"), (PROFESSIONAL + 1, "Piet")):
+            assert access.redeem_invite(access.create_invite("wijkteam"), user, name) is not None
         inbox = InboxRepository(session, keyring)
         inbox.add(41, PRIVATE_CHAT, {"update_id": 41, "message": {"text": MARKER}})
         inbox.add(42, GROUP_CHAT, {"update_id": 42, "message": {"text": "tweede"}})
@@ -296,6 +296,8 @@ def test_rotate_key_re_encrypts_everything(
         assert points == [f"Wijkteam | bel {MARKER} | morgen", "Jan | tweede | later"]
         inbox = InboxRepository(session, OTHER)
         assert AccessRepository(session, OTHER).professional(PROFESSIONAL) is not None
+        names = [c.name for c in AccessRepository(session, OTHER).colleagues("wijkteam")]
+        assert names == ["Piet", "Sanne"]
         private = ChatRepository(session, OTHER).chat(PRIVATE_CHAT)
         assert private is not None and private.first_message_id == 7
         group = ChatRepository(session, OTHER).chat(GROUP_CHAT)

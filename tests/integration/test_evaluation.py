@@ -125,7 +125,9 @@ def test_two_evaluations_over_json_lines(app: App, clock: FixedClock, tmp_path: 
     found = app.service.plan(plan_id)
     assert found is not None
     text = exchange.dumps(
-        exchange.export_plan(app.dialog.spec, *found, app.actions.history(plan_id), evaluations)
+        exchange.export_plan(
+            app.dialog.spec, *found, app.actions.history(plan_id), evaluations=evaluations
+        )
     )
     document = json.loads(text)
     jsonschema.validate(document, SCHEMA)
@@ -179,7 +181,7 @@ def test_two_evaluations_over_json_lines(app: App, clock: FixedClock, tmp_path: 
             other.dialog.spec,
             *again,
             other.actions.history(record.id),
-            other.service.evaluations_of(record.id),
+            evaluations=other.service.evaluations_of(record.id),
         )
         assert exchange.dumps(copied) == text
         # A version 2 file (no evaluations) still imports.

@@ -45,12 +45,13 @@ NOT_PERSONAL = {
         "owner",
         "created_at",
         "updated_at",
+        "reminders_off_at",
     },
     "answers": {"id", "plan_id", "field", "author", "created_at"},
     "chats": {"plan_id", "kind", "facilitator", "updated_at", "first_message_id"},
     "suggestions": {"id", "plan_id", "step", "field", "author", "created_at"},
     "meta": {"key", "value"},
-    "professionals": {"id", "team", "created_at"},
+    "professionals": {"id", "team", "created_at", "reminders_off_at"},
     "invites": {"id", "code_hash", "team", "created_at", "expires_at", "used_at"},
     "plan_access": {"plan_id", "professional_id", "role", "created_at"},
     "share_codes": {
@@ -104,6 +105,7 @@ NOT_PERSONAL = {
         "attempts",
         "retry_at",
         "failed_at",
+        "skipped_at",
         "created_at",
     },
 }
