@@ -54,10 +54,14 @@ class AccessService:
             repo = uow.access
             return repo.professional(telegram_user_id)
 
-    def register(self, code: str, telegram_user_id: int) -> ProfessionalRecord | None:
+    def register(
+        self, code: str, telegram_user_id: int, name: str = ""
+    ) -> ProfessionalRecord | None:
+        """Register with an invite code; `name` is what colleagues see (Telegram's
+        first_name)."""
         with self.units() as uow:
             repo = uow.access
-            found = repo.redeem_invite(code, telegram_user_id)
+            found = repo.redeem_invite(code, telegram_user_id, name)
             if found is not None:
                 repo.audit(found.actor, "aangemeld", None, found.team[:64])
             return found

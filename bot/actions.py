@@ -9,20 +9,24 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.clock import AMSTERDAM, Clock, SystemClock
+from bot.clock import AMSTERDAM, Clock, SystemClock, day_off
+from bot.config import Settings
 from bot.formatting import DutchFormatter
 from dialogs import Interview, Kind
 from dialogs.actions import split_point
 from dialogs.readings import read_date
 from storage import UnitOfWork, UnitOfWorkFactory
-from storage.access import ProfessionalRecord
+from storage.access import Colleague, ProfessionalRecord
 from storage.actions import ActionRecord, EventRecord, Wanted
 from storage.models import ACTION_DONE, ACTION_STATUSES
+from storage.reminders import ReminderRecord
 
 # The plan's first evaluation: a reminder on that day.
 EVALUATION_FIELD = "actieplan.evaluatie"
-# The audit action for a change to an action (bot.access names the others).
+# The audit actions for a change to an action and for reminders switched on or off
+# (bot.access names the others).
 ACTION_CHANGED = "actie"
+REMINDERS = "herinneringen"
 _FORMAT = DutchFormatter()
 # A wanneer is often a deadline: `binnen een week` is due over een week, `uiterlijk 1 april`
 # on 1 april.
@@ -162,10 +166,7 @@ class Actions:
                 return None
             if not uow.actions.set_status(action_id, status, author=actor, now=self.now()):
                 return None
-            found = uow.actions.get(action_id)
-            assert found is not None
-            uow.access.audit(actor, ACTION_CHANGED, found.plan_id, status)
-            return found
+            return self._audited(uow, action_id, actor, status)
 
     def done(
         self, action_id: int, *, actor: str, professional: ProfessionalRecord | None = None
@@ -180,17 +181,15 @@ class Actions:
         actor: str,
         professional: ProfessionalRecord | None = None,
     ) -> ActionRecord | None:
-        """Give the action a new date, `days` from today (a weekend day moves to Monday)."""
+        """Give the action a new date, `days` from today (a weekend day or a public holiday
+        moves to the next working day)."""
         with self.units() as uow:
             if not self._may(uow, action_id, professional):
                 return None
             due = working_day(self.today() + timedelta(days=days))
             if not uow.actions.move(action_id, due, author=actor, now=self.now()):
                 return None
-            found = uow.actions.get(action_id)
-            assert found is not None
-            uow.access.audit(actor, ACTION_CHANGED, found.plan_id, "datum")
-            return found
+            return self._audited(uow, action_id, actor, "datum")
 
     def move_evaluation(
         self, plan_id: int, days: int, *, actor: str, professional: ProfessionalRecord | None
@@ -206,6 +205,97 @@ class Actions:
             uow.access.audit(actor, ACTION_CHANGED, plan_id, "evaluatie")
             return due
 
+    # --- a registered colleague as owner -------------------------------------------------
+
+    def colleagues(self, professional: ProfessionalRecord) -> list[Colleague]:
+        """The registered professionals of the professional's team, themselves included."""
+        with self.units(read_only=True) as uow:
+            return uow.access.colleagues(professional.team)
+
+    def set_owner(
+        self,
+        action_id: int,
+        owner_id: int | None,
+        *,
+        actor: str,
+        professional: ProfessionalRecord,
+    ) -> ActionRecord | None:
+        """Make a colleague of the same team the action's owner (None: nobody but the wie as
+        typed); None if the action is not the professional's or the colleague not theirs."""
+        with self.units() as uow:
+            if not self._may(uow, action_id, professional):
+                return None
+            if owner_id is not None:
+                found = uow.access.colleague(owner_id)
+                if found is None or found[1] != professional.team:
+                    return None
+            if not uow.actions.set_owner(action_id, owner_id, author=actor, now=self.now()):
+                return None
+            return self._audited(uow, action_id, actor, "eigenaar")
+
+    def owner_of(self, action: ActionRecord) -> tuple[Colleague, int] | None:
+        """The action's registered owner and their Telegram user id, if it has one."""
+        if action.owner_id is None:
+            return None
+        with self.units(read_only=True) as uow:
+            found = uow.access.colleague(action.owner_id)
+            user_id = uow.access.telegram_id(action.owner_id)
+        return None if found is None or user_id is None else (found[0], user_id)
+
+    def may_open(self, action: ActionRecord, professional_id: int) -> bool:
+        """Whether the professional works on the action's plan (not only owns the action)."""
+        with self.units(read_only=True) as uow:
+            return uow.access.role(action.plan_id, professional_id) is not None
+
+    def plan_ids(self, professional: ProfessionalRecord) -> list[int]:
+        """The plans the professional works on (owns, or were shared with them)."""
+        with self.units(read_only=True) as uow:
+            return uow.access.plan_ids(professional.id)
+
+    # --- reminders on or off -------------------------------------------------------------
+
+    def rename(self, professional: ProfessionalRecord, name: str) -> None:
+        """Keep the name colleagues see (Telegram's first_name) up to date."""
+        with self.units(claim=False) as uow:
+            uow.access.rename(professional.id, name)
+
+    def reminders_off_since(self, professional: ProfessionalRecord) -> datetime | None:
+        with self.units(read_only=True) as uow:
+            return uow.reminders.professional_off_since(professional.id)
+
+    def switch_reminders(self, professional: ProfessionalRecord, *, on: bool) -> None:
+        with self.units() as uow:
+            uow.reminders.switch_professional(professional.id, on=on, now=self.now())
+            uow.access.audit(professional.actor, REMINDERS, None, "aan" if on else "uit")
+
+    def plan_reminders_off_since(self, plan_id: int) -> datetime | None:
+        with self.units(read_only=True) as uow:
+            return uow.reminders.plan_off_since(plan_id)
+
+    def switch_plan_reminders(self, plan_id: int, *, on: bool, actor: str) -> None:
+        """Reminders about one plan on or off (the terminal, which has no professional)."""
+        with self.units() as uow:
+            uow.reminders.switch_plan(plan_id, on=on, now=self.now())
+            uow.access.audit(actor, REMINDERS, plan_id, "aan" if on else "uit")
+
+    def overdue(self, actions: Sequence[ActionRecord]) -> int:
+        """How many of `actions` are past their date."""
+        today = self.today()
+        return sum(1 for a in actions if a.due is not None and a.due < today)
+
+    def reminders(self, plan_id: int) -> list[ReminderRecord]:
+        """The plan's reminders with what became of them (exports)."""
+        with self.units(read_only=True) as uow:
+            return uow.reminders.of_plan(plan_id)
+
+    @staticmethod
+    def _audited(uow: UnitOfWork, action_id: int, actor: str, detail: str) -> ActionRecord:
+        """The action just changed, with the change in the audit log."""
+        found = uow.actions.get(action_id)
+        assert found is not None
+        uow.access.audit(actor, ACTION_CHANGED, found.plan_id, detail)
+        return found
+
     @staticmethod
     def _may(uow: UnitOfWork, action_id: int, professional: ProfessionalRecord | None) -> bool:
         return professional is None or uow.actions.may_change(action_id, professional.id)
@@ -219,8 +309,11 @@ def read_when(when: str, today: date) -> date | None:
 
 
 def working_day(day: date) -> date:
-    """The day itself, or the Monday after it if it falls in a weekend."""
-    return day + timedelta(days=max(0, 7 - day.weekday())) if day.weekday() >= 5 else day
+    """The day itself, or the first working day after it if it falls in a weekend or on a
+    public holiday."""
+    while day_off(day):
+        day += timedelta(days=1)
+    return day
 
 
 def _iso_date(value: Any) -> date | None:
@@ -259,6 +352,33 @@ def listing(spec: Interview, actions: Sequence[ActionRecord], household: str | N
         else spec.message("acties_kop_plan", huishouden=household)
     )
     return "\n".join([head, *(line(spec, a, in_plan=household is not None) for a in actions)])
+
+
+def reminder_state(
+    spec: Interview, settings: Settings, off_since: datetime | None, *, slash: bool
+) -> str:
+    """Whether the professional's reminders are on, when they come, and how to switch them
+    (`slash`: as a Telegram command, else as the terminal's word)."""
+    if off_since is None:
+        state = spec.message("herinneringen_staan_aan")
+    else:
+        state = spec.message("herinneringen_staan_uit", datum=day_text(off_since))
+    return "\n".join((state, reminder_times(spec, settings, slash=slash)))
+
+
+def reminder_times(spec: Interview, settings: Settings, *, slash: bool) -> str:
+    """When reminders come (the hours and quiet times set), and how to switch them."""
+    key = (
+        "herinneringen_tijden_ook_weekend" if settings.reminder_weekend else "herinneringen_tijden"
+    )
+    when = spec.message(key, van=settings.reminder_hour, tot=settings.reminder_until)
+    how = spec.message("herinneringen_gebruik_telegram" if slash else "herinneringen_gebruik")
+    return "\n".join((when, how))
+
+
+def day_text(at: datetime) -> str:
+    """The Dutch day of a moment, as the professional reads it."""
+    return _FORMAT.date(at.astimezone(AMSTERDAM).date())
 
 
 def as_json(action: ActionRecord) -> dict[str, Any]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -19,8 +20,9 @@ from bot.actions import Actions
 from bot.clock import Clock, StartedClock, SystemClock
 from bot.config import SettingError, Settings
 from bot.course import Course
-from bot.documents import Renderer
+from bot.documents import AfterPlan, Renderer
 from bot.escalations import EscalationService
+from bot.evaluations import EVALUATED, Evaluations
 from bot.formatting import DutchFormatter
 from bot.service import PlanService
 from bot.unavailable import StorageUnavailable
@@ -67,6 +69,17 @@ class App:
     course: Course = field(kw_only=True)
     # The escalatieladder (prompts/opvolging.yaml): proposals, escalations, outcomes.
     escalations: EscalationService = field(kw_only=True)
+
+    def after(self, plan_id: int, data: Mapping[str, Any] | None = None) -> AfterPlan:
+        """What the plan's documents show of its life after the interview: its course, its
+        steps on the escalatieladder and its evaluations. With the plan's dialog `data` at
+        hand, a plan never evaluated is spared the read of its evaluations."""
+        evaluations: tuple[dict[str, str], ...] = ()
+        if data is None or data.get(EVALUATED):
+            found = self.service.evaluations_of(plan_id)
+            evaluations = tuple(self.service.evaluations.rows(found))
+        sections = tuple(self.escalations.sections(plan_id))
+        return AfterPlan(self.course.shown(plan_id), sections, evaluations)
 
 
 # Makes the services' unit-of-work factory from the engine and key; a test can pass another.
@@ -156,7 +169,13 @@ def bootstrap(
         escalations.propose_after_decision(plan_id, actor=step.author)
 
     course.on_rejected.append(escalate_rejected)
-    service = PlanService(dialog, units, actions, escalations)
+    # The evaluation of a finished plan: prompts/evaluatie.yaml, overridable like the rest.
+    evaluations = Evaluations(spec, prompts.load_evaluation(settings.prompts_dir), fmt, actions)
+    # A completed evaluation is a step of the plan's course (geëvalueerd).
+    evaluations.on_finished.append(
+        lambda uow, plan_id, author: course.evaluated(plan_id, actor=author, uow=uow)
+    )
+    service = PlanService(dialog, units, actions, escalations, evaluations)
     access = AccessService(units)
     return App(
         settings,

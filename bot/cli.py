@@ -321,20 +321,27 @@ def _export(
         actions = app.actions.history(record.id)
         course = app.course.history(record.id)
         escalations = app.escalations.of_plan(record.id)
+        evaluations = app.service.evaluations_of(record.id)
+        reminders = app.actions.reminders(record.id)
         document = exchange.export_plan(
-            spec, record, history, actions, course=course, escalations=escalations
+            spec,
+            record,
+            history,
+            actions,
+            course=course,
+            escalations=escalations,
+            evaluations=evaluations,
+            reminders=reminders,
         )
         content = exchange.dumps(document).encode("utf-8")
     else:
-        day, shown = record.updated_at.date(), app.course.shown(record.id)
         content = app.renderer.render(
             fmt,
             household,
             record.answers,
-            day,
+            record.updated_at.date(),
             noted_open(record.data),
-            shown,
-            app.escalations.sections(record.id),
+            app.after(record.id),
         )
     app.access.record(app.settings.terminal_author, EXPORTED, record.id, fmt)
     if output == "-":

@@ -106,8 +106,9 @@ class Settings(BaseSettings):
     webhook_gap_timeout: float = Field(default=2.0, gt=0)
 
     # Reminders (bot.reminders): sent from reminder_hour until reminder_until (hours, Dutch
-    # time) on weekdays, and at weekends only with reminder_weekend; reminder_every is how
-    # often, in seconds, `run` looks in the database for reminders that are due.
+    # time) on working days, and at weekends and on public holidays (bot.clock.holidays)
+    # only with reminder_weekend; reminder_every is how often, in seconds, `run` looks in
+    # the database for reminders that are due.
     reminder_hour: int = Field(default=9, ge=0, le=23)
     reminder_until: int = Field(default=18, ge=1, le=24)
     reminder_weekend: bool = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -48,6 +48,20 @@ class Section:
 
     title: str
     lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AfterPlan:
+    """What happened to a plan after the interview, as its documents show it: the course
+    (stage and steps), sections after the steps (the escalatieladder), and the rows of the
+    section "Evaluatie" (bot.evaluations). Gathered in one place: bot.bootstrap.App.after."""
+
+    course: CourseShown = NO_COURSE
+    sections: tuple[Section, ...] = ()
+    evaluations: tuple[dict[str, str], ...] = ()
+
+
+NOTHING_AFTER = AfterPlan()
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
@@ -167,8 +181,7 @@ class Renderer:
         answers: Mapping[str, Any],
         today: date,
         open_points: Collection[str] = (),
-        course: CourseShown = NO_COURSE,
-        follow_up: Sequence[Section] = (),
+        after: AfterPlan = NOTHING_AFTER,
     ) -> str:
         title = answers.get("plan.titel") or self.spec.title
         text = self.env.get_template("plan.md.j2").render(
@@ -179,9 +192,9 @@ class Renderer:
             rendement=rendement_view(self.spec, answers, self.fmt),
             missing=self.spec.message("niet_ingevuld"),
             open_point=self.spec.message("document_open_punt"),
-            course=course,
+            course=after.course,
             wording=self._wording(),
-            follow_up=follow_up,
+            follow_up=after.sections,
         )
         return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"
 
@@ -191,10 +204,10 @@ class Renderer:
         answers: Mapping[str, Any],
         today: date,
         open_points: Collection[str] = (),
-        course: CourseShown = NO_COURSE,
-        follow_up: Sequence[Section] = (),
+        after: AfterPlan = NOTHING_AFTER,
     ) -> dict[str, Any]:
-        """Everything a document shows, as JSON-compatible data (user text stays data)."""
+        """Everything a document shows, as JSON-compatible data (user text stays data),
+        with what happened after the interview (`after`)."""
         rendement = rendement_view(self.spec, answers, self.fmt)
         largest = max((s.total for s in rendement.scenarios), default=Decimal(0))
         bars = [
@@ -212,9 +225,10 @@ class Renderer:
             "date": self.fmt.date(today),
             "missing": self.spec.message("niet_ingevuld"),
             "wording": wording,
-            "course": {"status": course.status, "lines": list(course.lines)},
+            "course": {"status": after.course.status, "lines": list(after.course.lines)},
             "canvas": _jsonable(canvas_view(self.spec, steps, answers)),
             "steps": _jsonable(steps),
+            "evaluations": [dict(row) for row in after.evaluations],
             "rendement": {
                 **_jsonable(rendement),
                 "bars": bars,
@@ -226,7 +240,7 @@ class Renderer:
                     {**_jsonable(c), "title": capitalized(c.label)} for c in rendement.comparisons
                 ],
             },
-            "follow_up": _jsonable(tuple(follow_up)),
+            "follow_up": _jsonable(after.sections),
         }
 
     def _wording(self) -> dict[str, str]:
@@ -256,18 +270,14 @@ class Renderer:
         answers: Mapping[str, Any],
         today: date,
         open_points: Collection[str] = (),
-        course: CourseShown = NO_COURSE,
-        follow_up: Sequence[Section] = (),
+        after: AfterPlan = NOTHING_AFTER,
     ) -> bytes:
         """A document in one of FORMATS, as bytes ready to write or send; `open_points` are
-        the fields noted `weet ik nog niet` (dialogs.noted_open), shown as open; `course` the
-        plan's course after the interview; `follow_up` the sections after the steps."""
+        the fields noted `weet ik nog niet` (dialogs.noted_open), shown as open; `after` what
+        happened to the plan after the interview."""
         if fmt == "md":
-            text = self.markdown(household, answers, today, open_points, course, follow_up)
-            return text.encode("utf-8")
-        return self.from_data(
-            fmt, self.data(household, answers, today, open_points, course, follow_up)
-        )
+            return self.markdown(household, answers, today, open_points, after).encode("utf-8")
+        return self.from_data(fmt, self.data(household, answers, today, open_points, after))
 
     def from_data(self, fmt: str, data: dict[str, Any]) -> bytes:
         """A document other than Markdown from the data of `data()`."""

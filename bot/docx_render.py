@@ -50,6 +50,8 @@ STYLES = ("Title", "Heading 1", "Heading 2", "List Bullet", LABEL_STYLE, "Table 
 # Column shares of the text width, as in the PDF: the actieplan (wie, wat, wanneer), and the
 # cost table (omschrijving, prijs, then aantal and totaal for each scenario; 17 cm in the PDF).
 ACTION_WIDTHS = (0.25, 0.55, 0.20)
+# The section "Evaluatie": months, date, doorbraak, experience, then three figure columns.
+EVALUATION_WIDTHS = (0.08, 0.12, 0.1, 0.13, 0.19, 0.19, 0.19)
 COST_WIDTHS = (3.35 / 17, 2.7 / 17, 1.7 / 17, 1.95 / 17)
 # Font sizes in half points: the cost table's and the notes under the totals.
 SMALL = 16
@@ -232,7 +234,21 @@ class _Writer:
             self.text(section["title"], "Heading 1")
             for line in section["lines"]:
                 self.text(line)
+        self.evaluations(data.get("evaluations") or [])
         self.flush()
+
+    def evaluations(self, rows: Sequence[dict[str, str]]) -> None:
+        """The section "Evaluatie" (bot.evaluations): one row per evaluation, as the PDF."""
+        if not rows:
+            return
+        words = self.words
+        self.text(words["evaluaties"], "Heading 1")
+        keys = ("na", "datum", "doorbraak", "ervaring", "scenario", "direct", "reeel")
+        columns = [words[f"evaluatie_{key}"] for key in keys]
+        self.text_table(columns, [[row[k] for k in keys] for row in rows], EVALUATION_WIDTHS)
+        self.text(words["evaluatie_verandering"], LABEL_STYLE)
+        for row in rows:
+            self.text(f"{row['na']}: {row['verandering']}", "List Bullet")
 
     def flush(self) -> None:
         """Parse the body once, with the template's section properties at its end, in place

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from dialogs import Interview, Kind
+from dialogs.evaluation import figures_json, result
 from dialogs.household import normalise_household
 from dialogs.kinds import rules
 from dialogs.money import CENT
@@ -18,13 +19,16 @@ from storage import AnswerRecord, PlanRecord
 from storage.actions import ActionRecord, EventRecord
 from storage.course import ClaimRecord, StepRecord
 from storage.escalations import CAUSES, OUTCOMES, STATES, EscalationRecord
-from storage.models import ACTION_STATUSES
+from storage.evaluations import EVALUATION_STATUSES, EvaluationRecord
+from storage.models import ACTION_STATUSES, REMIND_ACTION, REMIND_EVALUATION
+from storage.reminders import ReminderRecord
 
 FORMAT = "doorbraakplan"
 # Version 2 adds the plan's actions (opvolging); a version 1 file still imports, and its
-# actions are made from its answers. Version 3 adds the plan's course (status history and
-# budget claims, under "course") and the escalations (escalatieladder); a file without them
-# has none.
+# actions are made from its answers. Version 3 adds the plan's life after the interview: its
+# course (status history and budget claims, under "course"), the escalations
+# (escalatieladder), the evaluations, and the reminders with what became of them, so an
+# import never sends one again.
 VERSION = 3
 VERSIONS = (1, 2, 3)
 
@@ -41,9 +45,12 @@ def export_plan(
     *,
     course: tuple[list[StepRecord], list[ClaimRecord]] | None = None,
     escalations: list[EscalationRecord] | None = None,
+    evaluations: list[EvaluationRecord] | None = None,
+    reminders: list[ReminderRecord] | None = None,
 ) -> dict[str, Any]:
     """The whole plan: current answers, the full history, the actions with their history,
-    the escalations, and the rendement figures."""
+    the rendement figures, and its life after the interview (course, escalations,
+    evaluations with their realised figures, reminders)."""
     places = {action.id: n for n, (action, _) in enumerate(actions or [])}
     return {
         "format": FORMAT,
@@ -69,6 +76,8 @@ def export_plan(
         "actions": [_action(action, events) for action, events in actions or []],
         "course": _course(*(course or ([], []))),
         "escalations": [_escalation(e, places) for e in escalations or []],
+        "evaluations": [_evaluation(spec, e) for e in evaluations or []],
+        "reminders": [_reminder(reminder, places) for reminder in reminders or []],
     }
 
 
@@ -122,11 +131,45 @@ def _course(steps: list[StepRecord], claims: list[ClaimRecord]) -> dict[str, Any
     }
 
 
+def _evaluation(spec: Interview, evaluation: EvaluationRecord) -> dict[str, Any]:
+    finished = evaluation.finished_at
+    return {
+        "status": evaluation.status,
+        "state": evaluation.state,
+        "months": evaluation.months,
+        "author": evaluation.author,
+        "created_at": evaluation.created_at.isoformat(),
+        "updated_at": evaluation.updated_at.isoformat(),
+        "finished_at": None if finished is None else finished.isoformat(),
+        "given": evaluation.given,
+        "answers": evaluation.answers,
+        "dialog": evaluation.data,
+        # Derived on export, for analysis; ignored on import.
+        "figures": figures_json(result(spec.costs, evaluation.given, evaluation.answers)),
+    }
+
+
+def _reminder(reminder: ReminderRecord, places: dict[int, int]) -> dict[str, Any]:
+    def moment(at: datetime | None) -> str | None:
+        return None if at is None else at.isoformat()
+
+    return {
+        "kind": reminder.kind,
+        # Its action's place in "actions"; null for the evaluation's.
+        "action": None if reminder.action_id is None else places.get(reminder.action_id),
+        "due": reminder.due_on.isoformat(),
+        "sent_at": moment(reminder.sent_at),
+        "skipped_at": moment(reminder.skipped_at),
+        "failed_at": moment(reminder.failed_at),
+    }
+
+
 def _action(action: ActionRecord, events: list[EventRecord]) -> dict[str, Any]:
     return {
         "field": action.field,
         "position": action.position,
         "point": action.point,
+        "owner": action.owner_key,
         "due": None if action.due is None else action.due.isoformat(),
         "status": action.status,
         "removed": action.removed,
@@ -173,8 +216,11 @@ class ImportedPlan:
         document: dict[str, Any],
         history: list[AnswerRecord],
         actions: list[dict[str, Any]] | None = None,
+        *,
         course: Course | None = None,
         escalations: list[dict[str, Any]] | None = None,
+        evaluations: list[dict[str, Any]] | None = None,
+        reminders: list[ReminderRecord] | None = None,
     ) -> None:
         self.household: str = document["household"]
         self.status: str = document["status"]
@@ -192,6 +238,11 @@ class ImportedPlan:
         # Keyword arguments of EscalationRepository.restore, `action` the place of its
         # action in `actions`; none before version 3.
         self.escalations = escalations or []
+        # Keyword arguments of EvaluationRepository.add per evaluation (none before version 3).
+        self.evaluations = evaluations or []
+        # Reminders with their action_id as the action's place in `actions`; None for a file
+        # without them, whose reminders are scheduled from its actions.
+        self.reminders = reminders
 
 
 def parse_plan(spec: Interview, text: str) -> ImportedPlan:
@@ -245,11 +296,22 @@ def parse_plan(spec: Interview, text: str) -> ImportedPlan:
     if current != document["answers"]:
         raise PlanFileError("'answers' does not match the last value of each field in 'history'")
     actions = None if document["version"] == 1 else _actions(document.get("actions"))
-    course = _read_course(document.get("course")) if document["version"] >= 3 else None
-    escalations = None
-    if document["version"] >= 3:
-        escalations = _escalations(document.get("escalations"), len(actions or []))
-    return ImportedPlan(document, history, actions, course, escalations)
+    if document["version"] < 3:
+        return ImportedPlan(document, history, actions)
+    return ImportedPlan(
+        document,
+        history,
+        actions,
+        course=_read_course(document.get("course")),
+        escalations=_escalations(document.get("escalations"), len(actions or [])),
+        evaluations=_evaluations(document.get("evaluations")),
+        # A file without them has its reminders scheduled from its actions.
+        reminders=(
+            _reminders(document["reminders"], len(actions or []))
+            if "reminders" in document
+            else None
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -345,6 +407,77 @@ def _escalations(items: Any, actions: int) -> list[dict[str, Any]]:
     return found
 
 
+def _evaluations(items: Any) -> list[dict[str, Any]]:
+    if not isinstance(items, list):
+        raise PlanFileError("'evaluations' is missing or has the wrong type")
+    evaluations = []
+    for n, item in enumerate(items):
+        where = f"evaluations[{n}]"
+        if not isinstance(item, dict):
+            raise PlanFileError(f"{where}: must be an object")
+        for key, typ in (
+            ("status", str),
+            ("state", str),
+            ("author", str),
+            ("given", dict),
+            ("answers", dict),
+            ("dialog", dict),
+        ):
+            if not isinstance(item.get(key), typ):
+                raise PlanFileError(f"{where}: '{key}' is missing or has the wrong type")
+        if item["status"] not in EVALUATION_STATUSES:
+            raise PlanFileError(
+                f"{where}: 'status' must be one of {', '.join(EVALUATION_STATUSES)}"
+            )
+        months = item.get("months")
+        if not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= 120:
+            raise PlanFileError(f"{where}: 'months' must be a whole number from 1 to 120")
+        finished = item.get("finished_at")
+        evaluations.append(
+            {
+                "status": item["status"],
+                "state": item["state"],
+                "months": months,
+                "author": item["author"],
+                "given": item["given"],
+                "answers": item["answers"],
+                "data": item["dialog"],
+                "now": _time(item.get("created_at"), where),
+                "updated_at": _time(item.get("updated_at"), where),
+                "finished_at": None if finished is None else _time(finished, where),
+            }
+        )
+    return evaluations
+
+
+def _reminders(items: Any, actions: int) -> list[ReminderRecord]:
+    if not isinstance(items, list):
+        raise PlanFileError("'reminders' has the wrong type")
+    found = []
+    for n, item in enumerate(items):
+        where = f"reminders[{n}]"
+        if not isinstance(item, dict):
+            raise PlanFileError(f"{where}: must be an object")
+        kind, place = item.get("kind"), item.get("action")
+        if kind == REMIND_EVALUATION:
+            if place is not None:
+                raise PlanFileError(f"{where}: an evaluation reminder has no 'action'")
+        elif kind == REMIND_ACTION:
+            if not isinstance(place, int) or isinstance(place, bool) or not 0 <= place < actions:
+                raise PlanFileError(f"{where}: 'action' must be a place in 'actions'")
+        else:
+            raise PlanFileError(f"{where}: 'kind' must be {REMIND_ACTION} or {REMIND_EVALUATION}")
+        due = _date(item.get("due"), where)
+        if due is None:
+            raise PlanFileError(f"{where}: 'due' is missing")
+        sent, skipped, failed = (
+            None if item.get(key) is None else _time(item[key], where)
+            for key in ("sent_at", "skipped_at", "failed_at")
+        )
+        found.append(ReminderRecord(place, kind, due, sent, skipped, failed))
+    return found
+
+
 def _actions(items: Any) -> list[dict[str, Any]]:
     if not isinstance(items, list):
         raise PlanFileError("'actions' is missing or has the wrong type")
@@ -364,6 +497,9 @@ def _actions(items: Any) -> list[dict[str, Any]]:
         if not isinstance(item.get("removed"), bool):
             raise PlanFileError(f"{where}: 'removed' must be true or false")
         updated_at = _time(item.get("updated_at"), where)
+        owner = item.get("owner")
+        if owner is not None and not isinstance(owner, str):
+            raise PlanFileError(f"{where}: 'owner' must be a string or null")
         events = []
         for m, event in enumerate(item["history"]):
             at = f"{where}.history[{m}]"
@@ -392,6 +528,7 @@ def _actions(items: Any) -> list[dict[str, Any]]:
                 "created_at": _time(item.get("created_at"), where),
                 "updated_at": updated_at,
                 "events": events,
+                "owner_key": owner,
             }
         )
     return actions

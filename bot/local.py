@@ -11,10 +11,11 @@ from datetime import date
 from pathlib import Path
 
 from bot.access import EXPORTED
-from bot.actions import listing
+from bot.actions import day_text, listing, reminder_times
 from bot.bootstrap import App
 from bot.course import course_word, run_word
 from bot.escalations import LocalLadder
+from bot.evaluations import is_evaluation
 from bot.service import PlanFinished, Turn
 from dialogs import (
     Command,
@@ -124,6 +125,9 @@ class LocalChat:
             shown = Message(listing(self.app.dialog.spec, actions, self.household))
             return [shown, *self.repeat()], False
         proposed = self.ladder.proposals(self.plan_id)
+        reminders = self._reminders(text)
+        if reminders is not None:
+            return [*proposed, Message(reminders), *self.repeat()], False
         said = self._course(text)
         if said is not None:
             return [*proposed, *said, *self.repeat()], False
@@ -133,6 +137,9 @@ class LocalChat:
             return [*proposed, *ladder, *again], False
         if _is_word(text, self.app.dialog.spec.commands):
             return [*proposed, *self._word()], False
+        if self.finished is not None and is_evaluation(self.app.dialog.spec, Text(text)):
+            # `evaluatie` on a finished plan not opened: the evaluation is a turn on it.
+            self.finished, self.confirming = None, False
         if self.finished is not None:
             items, stopped = self._choose(text)
             return [*proposed, *items], stopped
@@ -159,6 +166,35 @@ class LocalChat:
         if said.propose is not None:
             items.append(Message(spec.message("uitgevoerd_voorstel")))
         return items
+
+    def _reminders(self, text: str) -> str | None:
+        """`herinneringen [uit|aan]`: the reminders about this plan, shown or switched (the
+        terminal has no professional of its own; whoever gets them in Telegram, does not)."""
+        assert self.plan_id is not None
+        spec, actions = self.app.dialog.spec, self.app.actions
+        words = text.strip().lower().lstrip("/").split(maxsplit=1)
+        if not words or words[0] not in spec.commands.get("herinneringen", ()):
+            return None
+        arg = words[1].strip() if len(words) > 1 else ""
+        off, on = (
+            spec.commands.get("herinneringen_uit", ()),
+            spec.commands.get("herinneringen_aan", ()),
+        )
+        if arg and arg not in off and arg not in on:
+            return None  # an answer that starts with the word
+        if arg in off:
+            actions.switch_plan_reminders(self.plan_id, on=False, actor=self.author)
+            return spec.message("herinneringen_plan_nu_uit", huishouden=self.household)
+        if arg in on:
+            actions.switch_plan_reminders(self.plan_id, on=True, actor=self.author)
+            return spec.message("herinneringen_plan_nu_aan", huishouden=self.household)
+        since = actions.plan_reminders_off_since(self.plan_id)
+        if since is None:
+            state = spec.message("herinneringen_plan_aan", huishouden=self.household)
+        else:
+            day = day_text(since)
+            state = spec.message("herinneringen_plan_uit", huishouden=self.household, datum=day)
+        return "\n".join((state, reminder_times(spec, self.app.settings, slash=False)))
 
     # --- the plan as a Word file, on request -------------------------------------------------
 
@@ -188,8 +224,7 @@ class LocalChat:
             record.answers,
             date.today(),
             noted_open(record.data),
-            self.app.course.shown(record.id),
-            self.app.escalations.sections(record.id),
+            self.app.after(record.id, record.data),
         )
         self.app.access.record(self.author, EXPORTED, record.id, "docx")
         try:
@@ -274,15 +309,12 @@ class LocalChat:
     def _document(self, fmt: str, turn: Turn) -> list[Item]:
         if fmt != "md":
             raise ValueError(f"no renderer for format {fmt!r}")
-        open_points = noted_open(turn.outcome.data)
-        course = self.app.course.shown(turn.plan_id)
         text = self.app.renderer.markdown(
             turn.household,
             turn.answers,
             date.today(),
-            open_points,
-            course,
-            self.app.escalations.sections(turn.plan_id),
+            noted_open(turn.outcome.data),
+            self.app.after(turn.plan_id, turn.outcome.data),
         )
         if self.document is None:
             return [PlanDocument(fmt, text)]

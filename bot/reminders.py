@@ -18,9 +18,9 @@ from datetime import date, datetime
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import TelegramError
 
-from bot.actions import cells, due_text
+from bot.actions import cells, due_text, working_day
 from bot.bootstrap import App
-from bot.clock import AMSTERDAM
+from bot.clock import AMSTERDAM, day_off
 from bot.config import Settings
 from bot.telegram.acties import action_markup, follow_markup
 from bot.telegram.kit import Kit
@@ -37,10 +37,10 @@ BATCH = 50
 
 
 def may_send(now: datetime, settings: Settings) -> bool:
-    """Whether reminders may go out at `now`: in the configured hours, on a weekday unless
-    weekends are allowed."""
+    """Whether reminders may go out at `now`: in the configured hours, on a working day
+    (not at a weekend, nor on a public holiday) unless those are allowed."""
     local = now.astimezone(AMSTERDAM)
-    if local.weekday() >= 5 and not settings.reminder_weekend:
+    if day_off(local.date()) and not settings.reminder_weekend:
         return False
     return settings.reminder_hour <= local.hour < settings.reminder_until
 
@@ -53,6 +53,8 @@ class Note:
     household: str
     plan_status: str
     action: ActionRecord | None
+    # Whether its recipient works on the plan (not only owns the action).
+    on_plan: bool = True
 
 
 class Reminders:
@@ -84,8 +86,12 @@ class Reminders:
             return 0
         notes = self._claim(now.astimezone(AMSTERDAM).date(), now)
         sent = 0
+        told: set[int | None] = set()
         for note in notes:
-            sent += await self._send(bot, note)
+            # Several at once: only the first makes a sound on the professional's phone.
+            user_id = note.claimed.user_id
+            sent += await self._send(bot, note, quiet=user_id in told)
+            told.add(user_id)
         return sent
 
     def _claim(self, today: date, now: datetime) -> list[Note]:
@@ -96,18 +102,23 @@ class Reminders:
                 plan = uow.plans.get(claimed.plan_id)
                 assert plan is not None  # claimed only for a plan that exists
                 action = None if claimed.action_id is None else uow.actions.get(claimed.action_id)
-                notes.append(Note(claimed, plan.household, plan.status, action))
+                on_plan = (
+                    action is None
+                    or action.owner_id is None
+                    or uow.access.role(plan.id, action.owner_id) is not None
+                )
+                notes.append(Note(claimed, plan.household, plan.status, action, on_plan))
         # Committed: now they may go out.
         return notes
 
-    async def _send(self, bot: Bot, note: Note) -> int:
+    async def _send(self, bot: Bot, note: Note, *, quiet: bool = False) -> int:
         claimed = note.claimed
         if claimed.user_id is None:  # pragma: no cover - claimed only with a professional
             return 0
         text, markup = self._message(note)
         try:
             async with self.kit.permissions.lock(claimed.user_id):
-                await self.kit.say(bot, claimed.user_id, text, markup=markup)
+                await self.kit.say(bot, claimed.user_id, text, markup=markup, quiet=quiet)
         except TelegramError as exc:
             log.warning("reminder %d not sent: %s", claimed.id, type(exc).__name__)
             now = self.app.clock.now()
@@ -120,16 +131,26 @@ class Reminders:
     def _message(self, note: Note) -> tuple[str, InlineKeyboardMarkup]:
         spec, claimed = self.kit.spec, note.claimed
         today = self.app.clock.now().astimezone(AMSTERDAM).date()
-        late = claimed.due_on < today
+        # Due at a weekend or on a holiday and sent on the first working day after it: not
+        # late, nothing was missed.
+        late = claimed.due_on < today and working_day(claimed.due_on) < today
         day = due_text(spec, claimed.due_on)
         if note.action is None:
-            key = "herinnering_evaluatie_laat" if late else "herinnering_evaluatie"
+            key = (
+                "herinnering_evaluatie"
+                if claimed.due_on == today
+                else "herinnering_evaluatie_laat"
+            )
             text = spec.message(key, huishouden=note.household, datum=day)
             plan = claimed.plan_id
             return text, follow_markup(self.kit, EVAL, plan, plan, note.plan_status)
         parts = cells(note.action.point)
-        key = "herinnering_actie_laat" if late else "herinnering_actie"
+        key = "herinnering_actie"
+        if late:
+            key = "herinnering_actie_laat"
+        elif claimed.due_on < today:
+            key = "herinnering_actie_vrije_dag"
         text = spec.message(
             key, wat=parts.what, wie=parts.who, huishouden=note.household, datum=day
         )
-        return text, action_markup(self.kit, note.action)
+        return text, action_markup(self.kit, note.action, on_plan=note.on_plan)

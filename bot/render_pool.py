@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import prompts
-from bot.documents import NO_COURSE, CourseShown, Renderer, Section
+from bot.documents import NOTHING_AFTER, AfterPlan, Renderer
 from bot.formatting import DutchFormatter
 
 log = logging.getLogger(__name__)
@@ -74,13 +74,10 @@ def _render(
     answers: dict[str, Any],
     today: date,
     open_points: tuple[str, ...],
-    course: CourseShown = NO_COURSE,
-    follow_up: tuple[Section, ...] = (),
+    after: AfterPlan = NOTHING_AFTER,
 ) -> bytes:
     """Runs in the worker: one document."""
-    return _worker_renderer().render(
-        fmt, household, answers, today, open_points, course, follow_up
-    )
+    return _worker_renderer().render(fmt, household, answers, today, open_points, after)
 
 
 def _warm_up() -> int:
@@ -157,16 +154,16 @@ class DocumentPool:
         answers: Mapping[str, Any],
         today: date,
         open_points: Collection[str] = (),
-        course: CourseShown = NO_COURSE,
-        follow_up: Sequence[Section] = (),
+        after: AfterPlan = NOTHING_AFTER,
     ) -> bytes:
-        """A document in one of bot.documents.FORMATS, rendered in the worker process.
+        """A document in one of bot.documents.FORMATS, rendered in the worker process;
+        `after`: what happened to the plan after the interview.
 
         Raises ValueError for an unknown format (from the worker), RuntimeError after close(),
         and BrokenProcessPool if the worker died twice for the same document.
         """
         # A plain dict pickles the same whatever Mapping the caller holds.
-        args = (fmt, household, dict(answers), today, tuple(open_points), course, tuple(follow_up))
+        args = (fmt, household, dict(answers), today, tuple(open_points), after)
         return await self._run(_render, args, fmt)
 
     async def _run(self, job: Callable[..., T], args: tuple[Any, ...], what: str) -> T:

@@ -9,6 +9,7 @@ from bot.access import CHANGED, DELETED, EXPORTED, OPENED, AccessDenied, NotOwne
 from bot.actions import Actions
 from bot.course import course_text
 from bot.escalations import EscalationService
+from bot.evaluations import FINISHED_AT, Evaluations
 from bot.exchange import ImportedPlan
 from bot.turn import (
     ChatMoved,
@@ -46,9 +47,12 @@ from storage import (
 from storage.access import OWNER, ProfessionalRecord
 from storage.cache import PlanCache
 from storage.course import READER
+from storage.evaluations import EvaluationRecord
 from storage.records import with_changes
 
 log = logging.getLogger(__name__)
+# The audit detail of a change to a plan's evaluation.
+EVALUATION = "evaluatie"
 
 
 class AlreadySent(Exception):
@@ -68,12 +72,15 @@ class PlanService:
         units: UnitOfWorkFactory,
         actions: Actions | None = None,
         escalations: EscalationService | None = None,
+        evaluations: Evaluations | None = None,
     ) -> None:
         self.dialog = dialog
         # The escalatieladder: its steps are shown with `overzicht`.
         self.escalations = escalations
         # Opvolging: the actieplan's points become actions in the turn that stores them.
         self.actions = actions or Actions(dialog.spec, units)
+        # A finished plan's evaluations: its turns while one is in progress go there.
+        self.evaluations = evaluations or Evaluations.default(dialog.spec, self.actions)
         # Each use case is one unit of work (storage.uow): one transaction, committed when
         # it returns, whose database failures arrive as StorageUnavailable.
         self.units = units
@@ -169,14 +176,19 @@ class PlanService:
         """A finished or archived plan to look at, read-only: its overview and the plan as a
         document, as replies. Nothing about the plan changes (the look is audited). None if
         it does not exist, is still being made (open it instead), or, for a `professional`,
-        was never theirs nor shared with them."""
+        was never theirs nor shared with them, nor holds an action they own."""
         # claim=False: looking changes nothing but the audit log, and a look repeated after a
         # restart may simply show the plan again.
         with self.units(claim=False) as uow:
             record = uow.plans.get(plan_id, cache=self.cache)
             if record is None or record.status not in (PlanStatus.FINISHED, PlanStatus.ARCHIVED):
                 return None
-            if professional is not None and uow.access.role(record.id, professional.id) is None:
+            if (
+                professional is not None
+                and uow.access.role(record.id, professional.id) is None
+                # A colleague made owner of one of its actions may look at it, read-only.
+                and not uow.actions.owns_in(record.id, professional.id)
+            ):
                 return None
             uow.access.audit(actor, OPENED, record.id)
             course = (*self._course(uow, record), *self._escalations(uow, record.id))
@@ -253,6 +265,56 @@ class PlanService:
         self._remember(record, turn)
         return turn
 
+    def evaluate(
+        self,
+        plan_id: int,
+        *,
+        actor: str,
+        chat: ChatTarget | None = None,
+        professional: ProfessionalRecord | None = None,
+    ) -> Turn | None:
+        """Start (or resume) the evaluation of a finished plan, bound to `chat` if given (the
+        button on the evaluation reminder). None if the plan is gone, not finished, or, for
+        a `professional`, not theirs."""
+        with self.units() as uow:
+            record = uow.plans.get(plan_id, cache=self.cache)
+            if record is None or record.status != PlanStatus.FINISHED:
+                return None
+            if professional is not None and uow.access.role(record.id, professional.id) is None:
+                return None
+            self._bind(uow, record, chat)
+            turn = self._evaluation_turn(uow, record, None, actor)
+        self._remember(record, turn)
+        return turn
+
+    def _evaluation_turn(
+        self, uow: UnitOfWork, record: PlanRecord, event: Event | None, author: str
+    ) -> Turn:
+        """A turn of the plan's evaluation (bot.evaluations), stored and audited like answers;
+        it moves the plan's revision on, so an older button of the plan is recognised."""
+        outcome = self.evaluations.turn(uow, record, event, author)
+        self._save(uow, record, outcome, author)
+        uow.access.audit(author, CHANGED, record.id, EVALUATION)
+        return Turn(
+            record.id, record.household, outcome, dict(record.answers), True, record.revision + 1
+        )
+
+    @staticmethod
+    def _bind(uow: UnitOfWork, record: PlanRecord, chat: ChatTarget | None) -> None:
+        if chat is not None:
+            uow.chats.bind_chat(
+                chat.chat_id,
+                record.id,
+                kind=chat.kind,
+                facilitator=chat.facilitator,
+                first_message_id=chat.first_message_id,
+            )
+
+    def evaluations_of(self, plan_id: int) -> list[EvaluationRecord]:
+        """The plan's evaluations, the first first (documents and exports)."""
+        with self.units(read_only=True) as uow:
+            return uow.evaluations.of_plan(plan_id)
+
     def _remember(self, record: PlanRecord, turn: Turn) -> None:
         """Keep the plan as this turn left it, once the turn's transaction has committed."""
         self.cache.put(
@@ -262,14 +324,9 @@ class PlanService:
     def _opened(
         self, uow: UnitOfWork, record: PlanRecord, author: str, chat: ChatTarget | None
     ) -> Turn:
-        if chat is not None:
-            uow.chats.bind_chat(
-                chat.chat_id,
-                record.id,
-                kind=chat.kind,
-                facilitator=chat.facilitator,
-                first_message_id=chat.first_message_id,
-            )
+        self._bind(uow, record, chat)
+        if self.evaluations.applies(record, None):
+            return self._evaluation_turn(uow, record, None, author)  # resumed where it was
         outcome = self.dialog.start(snapshot_of(record))
         # Resuming can move the position (a question removed from the YAML, or a required one
         # still open at the end); store it so the next answer lands there.
@@ -337,6 +394,10 @@ class PlanService:
                 raise AccessDenied  # sharing was withdrawn while the chat was open
             if revision is not None and revision != record.revision:
                 return self._stale(record)
+            if self.evaluations.applies(record, event):
+                turn = self._evaluation_turn(uow, record, event, author)
+                self._remember(record, turn)
+                return turn
             outcome = self.dialog.handle(snapshot_of(record), event)
             if _asks_overview(self.dialog.spec, event):
                 after = (*self._course(uow, record), *self._escalations(uow, plan_id))
@@ -386,11 +447,15 @@ class PlanService:
 
     def _save(self, uow: UnitOfWork, record: PlanRecord, outcome: Outcome, author: str) -> bool:
         if outcome.persist:
+            data = outcome.data
+            if outcome.status == PlanStatus.FINISHED and FINISHED_AT not in data:
+                # When the plan was first finished: its evaluations count months from it.
+                data = {**data, FINISHED_AT: self.actions.now().isoformat()}
             uow.plans.save_turn(
                 record.id,
                 expected_revision=record.revision,
                 state=outcome.state,
-                data=outcome.data,
+                data=data,
                 status=outcome.status,
                 answers=outcome.answers,
                 author=author,
@@ -462,8 +527,14 @@ class PlanService:
                 # A file from before actions were exported: made from its answers.
                 self.actions.derive(uow, record.id, record.answers, plan.owner or "import")
             else:
-                for action in plan.actions:
-                    uow.actions.restore(record.id, **action)
+                ids = [uow.actions.restore(record.id, **action) for action in plan.actions]
+                if plan.reminders is not None:
+                    # As they were: one sent before stays sent, so the import sends none.
+                    reminders = [
+                        replace(r, action_id=None if r.action_id is None else ids[r.action_id])
+                        for r in plan.reminders
+                    ]
+                    uow.reminders.replace(record.id, reminders, plan.updated_at)
             for step in plan.course.steps:
                 uow.course.record(
                     record.id,
@@ -483,6 +554,8 @@ class PlanService:
                     fields = {k: v for k, v in escalation.items() if k != "action"}
                     action_id = None if place is None else ids[place]
                     uow.escalations.restore(record.id, action_id=action_id, **fields)
+            for evaluation in plan.evaluations:
+                uow.evaluations.add(record.id, **evaluation)
             log.info("plan %s imported", record.id)
             return record
 

@@ -40,6 +40,13 @@ POSTER = "p"
 # new date as one of the choices that bot.telegram.acties numbers from FOLLOW_ASK + 1.
 ACT, EVAL = "a", "e"
 FOLLOW_DONE, FOLLOW_ASK = 0, 1
+# EVAL's value for "Evaluatie starten": the evaluation interview in this chat.
+FOLLOW_EVALUATE = 9
+# An action's owner (bot.telegram.acties): OWN_ASK lists the team's colleagues, OWN_SET
+# makes the one whose professional id stands in the revision's place the owner, OWN_NOBODY
+# leaves only the wie as typed.
+OWN = "r"
+OWN_ASK, OWN_SET, OWN_NOBODY = 0, 1, 2
 # A file of the plan on request, under the PDF it belongs to (revision: the plan's revision
 # when the PDF was made; value: the index of the format in ON_REQUEST).
 WORD = "d"
@@ -54,7 +61,7 @@ LADDER = "l"
 LADDER_UP, LADDER_NO, LADDER_OUTCOME = 0, 1, 2
 ACTIONS = (
     CHOOSE, SUBMIT, SKIP, KEEP, RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL,
-    WORD, SUBMIT_PLAN, DECIDE, EXECUTE, LADDER,
+    WORD, SUBMIT_PLAN, DECIDE, EXECUTE, LADDER, OWN,
 )  # fmt: skip
 # Callback data comes from the client and can be forged: every number is checked against
 # the range it can have before anything is done with it. Plan ids and revisions are 32-bit

@@ -6,7 +6,12 @@ from dialogs.events import Command
 from dialogs.spec import Interview
 
 # The dialog's own commands; their words are under `commands:` in prompts/messages.yaml.
-COMMANDS = ("terug", "overslaan", "verder", "overzicht", "wijzig", "stop", "plan", "help")
+# `evaluatie`: the evaluation of a finished plan (bot.evaluations runs it; the dialog only
+# refuses it on a plan that is not finished).
+COMMANDS: tuple[str, ...] = (
+    "terug", "overslaan", "verder", "overzicht", "wijzig", "stop", "plan", "help",
+    "evaluatie",
+)  # fmt: skip
 
 
 def parse_command(spec: Interview, text: str) -> Command | None:

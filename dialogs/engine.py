@@ -33,7 +33,7 @@ from dialogs.kinds import Formatter
 from dialogs.models import ModelPool
 from dialogs.overview import current_step, overview, progress
 from dialogs.questions import Questions
-from dialogs.readings import not_known
+from dialogs.readings import normal, not_known
 from dialogs.screening import Screener
 from dialogs.spec import Field, Interview, Kind, Step
 from dialogs.status import PlanStatus
@@ -132,7 +132,7 @@ class Dialog:
             self._models.give(turn)
 
     def _flow(self, turn: TurnModel) -> tuple[FieldFlow, Field]:
-        spec_field = self.spec.field(turn.state)
+        spec_field = with_choices(self.spec.field(turn.state), turn.answers)
         return self.flows[spec_field.kind], spec_field
 
     # --- events -----------------------------------------------------------------------------
@@ -178,6 +178,10 @@ class Dialog:
         elif name == "help":
             turn.replies.append(Message(self.spec.message("help")))
             self._ask(turn)
+        elif name == "evaluatie":
+            # A finished plan's evaluation is run outside this dialog (bot.evaluations).
+            turn.replies.append(Error(self.spec.message("evaluatie_plan_niet_af")))
+            self._ask(turn)
         else:
             turn.replies.append(Error(self.spec.message("onbekende_opdracht", opdracht=name)))
             self._ask(turn)
@@ -190,7 +194,12 @@ class Dialog:
             self._ask(turn)
             return
         # Cost lines keep their own flow; every one-message question may be left open.
-        if spec_field.required and spec_field.kind is not Kind.COSTS and self._not_known(text):
+        if (
+            spec_field.required
+            and spec_field.kind is not Kind.COSTS
+            and self._not_known(text)
+            and normal(text) not in (normal(choice) for choice in spec_field.choices)
+        ):  # `Weet niet` may be a choice of its own (the evaluation's)
             self._keep_open(turn, spec_field)
             return
         if flow.on_text(turn, spec_field, text):
@@ -356,7 +365,10 @@ class Dialog:
     def _applies(self, turn: TurnModel, key: str) -> bool:
         if key == END:
             return True
-        condition = self.spec.field(key).when
+        spec_field = self.spec.field(key)
+        if spec_field.choices_from and not turn.answers.get(spec_field.choices_from):
+            return False  # nothing to choose from
+        condition = spec_field.when
         return condition is None or condition.holds(turn.answers)
 
     def _wanted(self, turn: TurnModel, key: str) -> bool:
@@ -503,3 +515,11 @@ def _optional(fields: list[Field], answers: Mapping[str, Any]) -> list[str]:
         for f in fields
         if not f.required and f.kind is not Kind.COSTS and f.key not in answers
     ]
+
+
+def with_choices(spec_field: Field, answers: Mapping[str, Any]) -> Field:
+    """The field with its choices taken from the given answer it names, if it names one."""
+    if not spec_field.choices_from:
+        return spec_field
+    given = answers.get(spec_field.choices_from) or ()
+    return replace(spec_field, choices=tuple(str(item) for item in given))

@@ -40,7 +40,9 @@ class Questions:
 
     def earlier(self, spec_field: Field, answers: Mapping[str, Any]) -> Any:
         """The stored answer of the earlier field this question builds on, if any."""
-        return answers.get(spec_field.earlier) if spec_field.earlier else None
+        if not spec_field.earlier or not self.spec.has_field(spec_field.earlier):
+            return None  # a given answer (Interview.given) is the flow's own business
+        return answers.get(spec_field.earlier)
 
     def _earlier_help(self, spec_field: Field, earlier: Any) -> tuple[str, ...]:
         if earlier is None:

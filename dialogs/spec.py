@@ -99,6 +99,9 @@ class Field:
     # For a group: the questions for the second and later columns of each item (the first
     # column is the answer to `text`).
     parts: tuple[str, ...] = ()
+    # A given answer (a list of texts, see Interview.given) whose items are the choices: the
+    # evaluation's actions. Such a field is not asked when the list is empty.
+    choices_from: str = ""
 
     @property
     def title(self) -> str:
@@ -130,6 +133,9 @@ class Interview:
     prices: tuple[PriceEntry, ...] = ()
     # Per law (a choice of a laws question): the provisions for maatwerk the sources name.
     wetten: Mapping[str, tuple[Provision, ...]] = field(default_factory=dict)
+    # Answers the caller gives with every turn rather than the interview asking them (the
+    # evaluation is given the plan's actions and cost lines); fields may refer to them.
+    given: tuple[str, ...] = ()
     fields: tuple[Field, ...] = field(init=False)
     _by_key: Mapping[str, Field] = field(init=False, repr=False)
     _step_of: Mapping[str, Step] = field(init=False, repr=False)
@@ -193,6 +199,7 @@ class Interview:
             costs=_cost_model(costs or {}),
             prices=_price_list(prices or {}),
             wetten=_wetten(wetten or {}),
+            given=_strings(interview.get("given"), "interview.given"),
         )
         _check_references(spec)
         return spec
@@ -258,7 +265,8 @@ def _field(raw: Any, where: str) -> Field:
         allowed = ", ".join(k.value for k in Kind)
         raise SpecError(f"{where}: unknown type '{raw.get('type')}' (use {allowed})") from exc
     choices = _strings(raw.get("choices"), f"{where}.choices")
-    if kind in (Kind.CHOICE, Kind.MULTICHOICE) and len(choices) < 2:
+    choices_from = str(raw.get("choices_from", ""))
+    if kind in (Kind.CHOICE, Kind.MULTICHOICE) and len(choices) < 2 and not choices_from:
         raise SpecError(f"{where}: a choice field needs at least two choices")
     if len(set(c.lower() for c in choices)) != len(choices):
         raise SpecError(f"{where}: choices must differ")
@@ -300,6 +308,7 @@ def _field(raw: Any, where: str) -> Field:
         earlier=str(raw.get("earlier", "")),
         summary=str(raw.get("summary", "")),
         provisions=_strings(raw.get("provisions"), f"{where}.provisions"),
+        choices_from=choices_from,
     )
 
 
@@ -340,7 +349,7 @@ def _scenario(raw: Mapping[str, Any], kind: Kind, where: str) -> str:
 
 
 def _check_references(spec: Interview) -> None:
-    seen: set[str] = set()
+    seen: set[str] = set(spec.given)
     for f in spec.fields:
         if f.key in seen:
             raise SpecError(f"field '{f.key}' appears twice")
@@ -349,12 +358,12 @@ def _check_references(spec: Interview) -> None:
                 raise SpecError(
                     f"field '{f.key}': '{earlier}' must be an earlier field of the interview"
                 )
-        if f.earlier and spec.field(f.earlier).kind is not f.kind:
+        if f.earlier and spec.has_field(f.earlier) and spec.field(f.earlier).kind is not f.kind:
             raise SpecError(f"field '{f.key}': 'earlier' must be a field of the same type")
         for laws_field in f.provisions:
             if spec.field(laws_field).kind is not Kind.MULTICHOICE:
                 raise SpecError(f"field '{f.key}': provisions come from a multichoice field")
-        if f.when is not None:
+        if f.when is not None and spec.has_field(f.when.field):
             source = spec.field(f.when.field)
             for value in (f.when.equals, f.when.includes):
                 if value is not None and source.choices and value not in source.choices:
@@ -375,7 +384,8 @@ def _check_references(spec: Interview) -> None:
 def _earlier_refs(f: Field) -> tuple[str, ...]:
     """The fields this one refers to, each of which must come before it."""
     when = () if f.when is None else (f.when.empty or (f.when.field,))
-    return (*when, *((f.earlier,) if f.earlier else ()), *f.provisions)
+    given = (f.choices_from,) if f.choices_from else ()
+    return (*when, *((f.earlier,) if f.earlier else ()), *f.provisions, *given)
 
 
 def _fraction(value: Any, where: str) -> Fraction | None:

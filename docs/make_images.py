@@ -1,4 +1,5 @@
-"""Render the README's pictures: page 1 of an example plan's PDF and its wall poster.
+"""Render the README's pictures: page 1 of an example plan's PDF, its wall poster, and the
+PDF's section "Evaluatie" after two evaluations (3 and 12 months after the plan).
 
 Run from the repository root: python -m docs.make_images (needs pdftoppm from poppler-utils).
 The household is invented, after the book's Eveline case; every field is filled in, and the
@@ -10,12 +11,16 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+from pypdf import PdfReader
+
 from bench.render import EVELINE_COSTS, drive_plan
-from bot.bootstrap import bootstrap
+from bot.bootstrap import App, bootstrap
+from bot.clock import FixedClock
 from bot.config import Settings
+from dialogs import Question, Text
 
 HERE = Path(__file__).resolve().parent
 # Small pictures: page 1 of the A4 plan, and the A3 poster at half that resolution.
@@ -95,9 +100,53 @@ ANSWERS = {
 }
 
 
+# The plan is finished on 1 March 2027 (by the clock the app is given) and evaluated twice.
+FINISHED = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
+EVALUATIONS = (
+    (
+        datetime(2027, 6, 1, 8, 0, tzinfo=UTC),
+        ["evaluatie", "Deels", "1", "Het gezin woont sinds mei in een eigen huis.", "Ja", "Ja",
+         "Weet niet", "Per regel nalopen"],
+    ),
+    (
+        datetime(2028, 3, 1, 8, 0, tzinfo=UTC),
+        ["evaluatie", "Ja", "1", "De schuldregeling loopt; de kinderen slapen weer goed.", "Ja",
+         "Ja", "Ja", "Klopt"],
+    ),
+)  # fmt: skip
+# At a line of the doorbraakscenario gone through one by one: what really happened.
+REALISED = {"Schuldhulpverlening": "2"}
+# The section "Evaluatie" on the PDF's last page, cropped (pixels at its resolution).
+EVALUATION_CROP = {"-x": "55", "-y": "52", "-W": "560", "-H": "200"}
+
+
+def evaluate(app: App, household: str) -> list[dict[str, str]]:
+    """Two evaluations of the household's finished plan; the rows of the section."""
+    assert isinstance(app.clock, FixedClock)
+    found = app.service.current(household)
+    assert found is not None
+    plan_id = found[0].id
+    for moment, texts in EVALUATIONS:
+        app.clock.set(moment)
+        for text in texts:
+            turn = app.service.handle(plan_id, Text(text), author="voorbeeld")
+        for _ in range(20):
+            question = [r for r in turn.outcome.replies if isinstance(r, Question)]
+            if not question:
+                break
+            if question[-1].part == "hergebruik_aantal":
+                line = question[-1].text.split("In het doorbraakscenario: ", 1)[-1]
+                name = line.split(":", 1)[0]
+                text = REALISED.get(name, "Zelfde")
+            else:
+                text = "Klaar"
+            turn = app.service.handle(plan_id, Text(text), author="voorbeeld")
+    return app.service.evaluations.rows(app.service.evaluations_of(plan_id))
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as directory:
-        app = bootstrap(Settings(data_dir=Path(directory)))
+        app = bootstrap(Settings(data_dir=Path(directory)), clock=FixedClock(FINISHED))
         answers = drive_plan(
             app,
             "3012",
@@ -116,6 +165,16 @@ def main() -> int:
                  str(pdf), str(images / name)],
                 check=True,
             )  # fmt: skip
+        rows = evaluate(app, "3012")
+        pdf = Path(directory) / "evaluatie.pdf"
+        pdf.write_bytes(app.renderer.render("pdf", "3012", answers, today, (), rows))
+        last = str(len(PdfReader(pdf).pages))
+        crop = [part for pair in EVALUATION_CROP.items() for part in pair]
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "80", "-f", last, "-l", last, *crop, "-singlefile",
+             str(pdf), str(images / "evaluatie")],
+            check=True,
+        )  # fmt: skip
         app.engine.dispose()
     return 0
 

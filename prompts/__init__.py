@@ -46,6 +46,29 @@ def load_interview(directory: Path | None = None) -> Interview:
     )
 
 
+def load_evaluation(directory: Path | None = None) -> Interview:
+    """The evaluation of a finished plan from `evaluatie.yaml`, with the same wording, cost
+    units and price list as the interview (each overridable the same way)."""
+
+    def pick(name: str) -> Path:
+        if directory is not None and (directory / name).exists():
+            return directory / name
+        return PACKAGE_DIR / name
+
+    evaluation = _load_yaml(pick("evaluatie.yaml"))
+    wording = _load_yaml(pick("messages.yaml"))
+    if isinstance(wording, dict) and isinstance(evaluation, dict):
+        # The evaluation's own words where the interview's speak of the plan.
+        own = evaluation.get("messages") or {}
+        wording = {**wording, "messages": {**(wording.get("messages") or {}), **own}}
+    return Interview.from_data(
+        evaluation,
+        wording,
+        costs=_load_yaml(pick("kosten.yaml")),
+        prices=_load_yaml(pick("prijslijst.yaml")),
+    )
+
+
 def template_dirs(directory: Path | None = None) -> list[Path]:
     """Where templates are looked up: the override directory first, then the shipped ones."""
     dirs = [PACKAGE_DIR / TEMPLATES]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -33,6 +34,9 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 INVITE_DAYS = 14
 SHARE_DAYS = 7
 USER_ID = Encrypted("professionals.user", row=("user_key",))
+NAME = Encrypted("professionals.name", row=("user_key",))
+# The longest display name kept (Telegram's first_name is at most 64 characters).
+NAME_MAX = 64
 
 
 class Professional(Base):
@@ -46,6 +50,11 @@ class Professional(Base):
     user_enc: Mapped[str] = mapped_column(Text, nullable=False, info={"encrypted": USER_ID})
     team: Mapped[str] = mapped_column(String(100), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    # What colleagues see when they choose an action's owner: Telegram's first_name, taken at
+    # registration and refreshed when the professional uses /acties or /herinneringen.
+    name_enc: Mapped[str | None] = mapped_column(Text, nullable=True, info={"encrypted": NAME})
+    # Reminders switched off (/herinneringen uit), since.
+    reminders_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Invite(Base):
@@ -116,6 +125,14 @@ class ProfessionalRecord:
         return f"prof:{self.id}"
 
 
+@dataclass(frozen=True)
+class Colleague:
+    """A registered professional as a colleague sees them; `name` is "" if none is known."""
+
+    id: int
+    name: str
+
+
 def new_code(prefix: str) -> str:
     body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
     return f"{prefix}-{body[:4]}-{body[4:]}"
@@ -153,8 +170,11 @@ class AccessRepository:
         )
         return code
 
-    def redeem_invite(self, code: str, telegram_user_id: int) -> ProfessionalRecord | None:
-        """Register the user with a valid, unused invite; None (nothing written) otherwise."""
+    def redeem_invite(
+        self, code: str, telegram_user_id: int, name: str = ""
+    ) -> ProfessionalRecord | None:
+        """Register the user with a valid, unused invite; None (nothing written) otherwise.
+        `name` is what colleagues will see (Telegram's first_name)."""
         now = utcnow()
         claimed = self._tx.execute(
             update(Invite)
@@ -170,17 +190,70 @@ class AccessRepository:
         if existing is not None:
             return existing
         key = self._keyring.hash(str(telegram_user_id), purpose="telegram")
+        row = {"user_key": key}
+        name = name.strip()[:NAME_MAX]
         new_id = self._tx.execute(
             insert(Professional)
             .values(
                 user_key=key,
-                user_enc=USER_ID.seal(self._keyring, str(telegram_user_id), {"user_key": key}),
+                user_enc=USER_ID.seal(self._keyring, str(telegram_user_id), row),
+                name_enc=NAME.seal(self._keyring, name, row) if name else None,
                 team=claimed.team,
                 created_at=now,
             )
             .returning(Professional.id)
         ).scalar_one()
         return ProfessionalRecord(new_id, claimed.team)
+
+    def rename(self, professional_id: int, name: str) -> None:
+        """Keep the professional's display name; written only when it changed."""
+        name = name.strip()[:NAME_MAX]
+        row = self._tx.execute(
+            select(Professional.user_key, Professional.name_enc).where(
+                Professional.id == professional_id
+            )
+        ).one_or_none()
+        if row is None or not name or self._name(row) == name:
+            return
+        sealed = NAME.seal(self._keyring, name, {"user_key": row.user_key})
+        self._tx.execute(
+            update(Professional).where(Professional.id == professional_id).values(name_enc=sealed)
+        )
+
+    def colleagues(self, team: str) -> list[Colleague]:
+        """The registered professionals of `team`, by name (those without one last)."""
+        rows = self._tx.execute(
+            select(Professional.id, Professional.user_key, Professional.name_enc).where(
+                Professional.team == team
+            )
+        )
+        found = [Colleague(row.id, self._name(row)) for row in rows]
+        return sorted(found, key=lambda c: (not c.name, c.name.casefold(), c.id))
+
+    def colleague(self, professional_id: int) -> tuple[Colleague, str] | None:
+        """A professional as a colleague sees them, with their team."""
+        row = self._tx.execute(
+            select(
+                Professional.id, Professional.user_key, Professional.name_enc, Professional.team
+            ).where(Professional.id == professional_id)
+        ).one_or_none()
+        return None if row is None else (Colleague(row.id, self._name(row)), row.team)
+
+    def telegram_id(self, professional_id: int) -> int | None:
+        """The professional's Telegram user id (their private chat)."""
+        row = self._tx.execute(
+            select(Professional.user_key, Professional.user_enc).where(
+                Professional.id == professional_id
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return int(USER_ID.open(self._keyring, row.user_enc, {"user_key": row.user_key}))
+
+    def _name(self, row: Any) -> str:
+        if row.name_enc is None:
+            return ""
+        return NAME.open(self._keyring, row.name_enc, {"user_key": row.user_key})
 
     # --- plans -----------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Connection, Row, and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from dialogs.status import PlanStatus
-from storage.access import PlanAccess
+from storage.access import PlanAccess, Professional
 from storage.codec import Codec
 from storage.crypto import Keyring
 from storage.models import (
@@ -28,13 +28,14 @@ from storage.reminders import ReminderRepository
 from storage.tx import Tx
 
 # The changes an event records (ActionEvent.change).
-CREATED, CHANGED, STATUS, MOVED, REMOVED, RETURNED = (
+CREATED, CHANGED, STATUS, MOVED, REMOVED, RETURNED, OWNER = (
     "aangemaakt",
     "gewijzigd",
     "status",
     "datum",
     "weg",
     "terug",
+    "eigenaar",
 )
 
 
@@ -57,6 +58,9 @@ class ActionRecord:
     position: int
     point: str
     owner_id: int | None
+    # The registered owner's keyed hash of their Telegram id (storage.access): what an
+    # export names them by, found again only where the same key knows them.
+    owner_key: str | None
     due: date | None
     status: str
     removed: bool
@@ -89,6 +93,7 @@ _COLUMNS = (
     Plan.status.label("plan_status"),
     Household.number,
     Household.number_enc,
+    Professional.user_key.label("owner_key"),
 )
 
 
@@ -97,6 +102,7 @@ def _query() -> Any:
         select(*_COLUMNS)
         .join(Plan, Plan.id == Action.plan_id)
         .join(Household, Household.id == Plan.household_id)
+        .outerjoin(Professional, Professional.id == Action.owner_id)
     )
 
 
@@ -202,9 +208,16 @@ class ActionRepository:
         created_at: datetime,
         updated_at: datetime,
         events: Sequence[EventRecord],
-    ) -> None:
-        """An action with its history as given: a new one, or one from a backup."""
+        owner_key: str | None = None,
+    ) -> int:
+        """An action with its history as given: a new one, or one from a backup; its id. An
+        `owner_key` makes the professional it names the owner, if they are registered here."""
         uid = uuid.uuid4().hex
+        owner_id = None
+        if owner_key is not None:
+            owner_id = self._tx.execute(
+                select(Professional.id).where(Professional.user_key == owner_key)
+            ).scalar_one_or_none()
         action_id = self._tx.execute(
             insert(Action)
             .values(
@@ -213,6 +226,7 @@ class ActionRepository:
                 field=field,
                 position=position,
                 point=ACTION_POINT.seal(self._keyring, point, {"uid": uid}),
+                owner_id=owner_id,
                 due=due,
                 status=status,
                 removed_at=removed_at,
@@ -225,6 +239,7 @@ class ActionRepository:
             self._event(action_id, event.author, event.change, event.status, event.due, event.at)
         if removed_at is None:
             self._reminders.schedule_action(plan_id, action_id, due, status, updated_at)
+        return int(action_id)
 
     # --- changing one action -------------------------------------------------------------
 
@@ -251,6 +266,30 @@ class ActionRepository:
             self._event(action_id, author, MOVED, row.status, due, now)
             self._reminders.schedule_action(row.plan_id, action_id, due, row.status, now)
         return True
+
+    def set_owner(
+        self, action_id: int, owner_id: int | None, *, author: str, now: datetime
+    ) -> bool:
+        """A registered colleague as the action's owner (None: the wie as typed again); they
+        see it in their /acties and get its reminders."""
+        row = self.get(action_id)
+        if row is None or row.removed:
+            return False
+        if row.owner_id != owner_id:
+            self._update(action_id, {"owner_id": owner_id}, now)
+            self._touch(row.plan_id, now)
+            self._event(action_id, author, OWNER, row.status, row.due, now)
+        return True
+
+    def owns_in(self, plan_id: int, professional_id: int) -> bool:
+        """Whether the professional owns an action of the plan (so may look at the plan)."""
+        found = self._tx.execute(
+            select(Action.id)
+            .where(Action.plan_id == plan_id, Action.owner_id == professional_id)
+            .where(Action.removed_at.is_(None))
+            .limit(1)
+        ).first()
+        return found is not None
 
     def _update(self, action_id: int, values: dict[str, Any], now: datetime) -> None:
         self._tx.execute(
@@ -348,6 +387,7 @@ class ActionRepository:
             position=row.position,
             point=self._open_point(row),
             owner_id=row.owner_id,
+            owner_key=row.owner_key,
             due=row.due,
             status=row.status,
             removed=row.removed_at is not None,

@@ -204,6 +204,8 @@ class Plan(Base):
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), nullable=False, default=utcnow, index=True
     )
+    # Reminders about this plan switched off (`herinneringen uit` in the terminal), since.
+    reminders_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Answer(Base):
@@ -373,4 +375,7 @@ class Reminder(Base):
     retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Given up after too many failed sends (the professional blocked the bot, say).
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Due while its professional (or its plan) had reminders off: not sent, and not later
+    # either (a pile of old reminders at once helps nobody; the action stays in /acties).
+    skipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)

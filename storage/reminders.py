@@ -51,6 +51,25 @@ class Claimed:
     attempts: int
 
 
+@dataclass(frozen=True)
+class ReminderRecord:
+    """A reminder as exported: what it is about, its day, and what became of it."""
+
+    action_id: int | None
+    kind: str
+    due_on: date
+    sent_at: datetime | None
+    skipped_at: datetime | None
+    failed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class _Recipient:
+    professional_id: int
+    user_id: int
+    off: bool
+
+
 class ReminderRepository:
     """Reminders; never commits."""
 
@@ -132,6 +151,7 @@ class ReminderRepository:
             .where(
                 Reminder.sent_at.is_(None),
                 Reminder.failed_at.is_(None),
+                Reminder.skipped_at.is_(None),
                 Reminder.due_on <= today,
                 or_(Reminder.retry_at.is_(None), Reminder.retry_at <= now),
                 Reminder.plan_id.in_(live),
@@ -155,30 +175,49 @@ class ReminderRepository:
                 Reminder.attempts,
             )
         )
-        claimed = []
+        claimed, skipped = [], []
         for reminder_id, plan_id, action_id, kind, due_on, attempts in sorted(rows):
-            user_id = self._recipient(plan_id, action_id)
+            recipient = self._recipient(plan_id, action_id)
+            if recipient is not None and (recipient.off or self._plan_off(plan_id)):
+                skipped.append(reminder_id)
+                continue
+            user_id = None if recipient is None else recipient.user_id
             claimed.append(
                 Claimed(reminder_id, plan_id, action_id, kind, due_on, user_id, attempts)
+            )
+        if skipped:
+            # Switched off: skipped for good, in the same transaction as the claim.
+            self._tx.execute(
+                update(Reminder)
+                .where(Reminder.id.in_(skipped))
+                .values(sent_at=None, skipped_at=now, attempts=Reminder.attempts - 1)
             )
         return claimed
 
     def recipient(self, plan_id: int, action_id: int | None) -> int | None:
-        """Whom a message about the plan (or its action) goes to: see `_recipient`."""
-        return self._recipient(plan_id, action_id)
+        """The Telegram user a message about the plan (or its action) goes to: see
+        `_recipient`."""
+        found = self._recipient(plan_id, action_id)
+        return None if found is None else found.user_id
 
-    def _recipient(self, plan_id: int, action_id: int | None) -> int | None:
+    def _recipient(self, plan_id: int, action_id: int | None) -> _Recipient | None:
         """The action's registered owner, else the plan's owner, else whoever it was shared
-        with first: their Telegram user id."""
+        with first: one professional, so a reminder never reaches two."""
+        columns = (
+            Professional.id,
+            Professional.user_key,
+            Professional.user_enc,
+            Professional.reminders_off_at,
+        )
         candidates = []
         if action_id is not None:
             candidates.append(
-                select(Professional.user_key, Professional.user_enc)
+                select(*columns)
                 .join(Action, Action.owner_id == Professional.id)
                 .where(Action.id == action_id)
             )
         candidates.append(
-            select(Professional.user_key, Professional.user_enc)
+            select(*columns)
             .join(PlanAccess, PlanAccess.professional_id == Professional.id)
             .where(PlanAccess.plan_id == plan_id)
             .order_by((PlanAccess.role != OWNER), PlanAccess.created_at)
@@ -187,8 +226,44 @@ class ReminderRepository:
         for query in candidates:
             row = self._tx.execute(query).first()
             if row is not None:
-                return int(USER_ID.open(self._keyring, row.user_enc, {"user_key": row.user_key}))
+                user_id = USER_ID.open(self._keyring, row.user_enc, {"user_key": row.user_key})
+                return _Recipient(row.id, int(user_id), row.reminders_off_at is not None)
         return None
+
+    # --- switched off, for a professional or (in the terminal) for a plan --------------------
+
+    def _plan_off(self, plan_id: int) -> bool:
+        return self.plan_off_since(plan_id) is not None
+
+    def plan_off_since(self, plan_id: int) -> datetime | None:
+        return self._tx.execute(
+            select(Plan.reminders_off_at).where(Plan.id == plan_id)
+        ).scalar_one_or_none()
+
+    def professional_off_since(self, professional_id: int) -> datetime | None:
+        return self._tx.execute(
+            select(Professional.reminders_off_at).where(Professional.id == professional_id)
+        ).scalar_one_or_none()
+
+    def switch_plan(self, plan_id: int, *, on: bool, now: datetime) -> None:
+        """Reminders about the plan on or off, for whoever would get them."""
+        self._switch(Plan, plan_id, on=on, now=now)
+
+    def switch_professional(self, professional_id: int, *, on: bool, now: datetime) -> None:
+        """The professional's reminders on or off."""
+        self._switch(Professional, professional_id, on=on, now=now)
+
+    def _switch(
+        self, table: type[Plan] | type[Professional], row_id: int, *, on: bool, now: datetime
+    ) -> None:
+        """Off again keeps the moment they were first switched off."""
+        query = update(table).where(table.id == row_id)
+        if on:
+            self._tx.execute(query.values(reminders_off_at=None))
+        else:
+            self._tx.execute(
+                query.where(table.reminders_off_at.is_(None)).values(reminders_off_at=now)
+            )
 
     def failed(self, reminder_id: int, attempts: int, now: datetime) -> None:
         """A claimed reminder could not be sent: due again after a pause, or given up."""
@@ -198,6 +273,44 @@ class ReminderRepository:
     def later(self, plan_id: int, due: date, now: datetime) -> None:
         """A new evaluation reminder for the plan (its evaluation date moved)."""
         self._schedule(plan_id, None, REMIND_EVALUATION, due, now)
+
+    # --- export and import ---------------------------------------------------------------
+
+    def of_plan(self, plan_id: int) -> list[ReminderRecord]:
+        """The plan's reminders, sent or not, in the order they were made."""
+        query = (
+            select(
+                Reminder.action_id,
+                Reminder.kind,
+                Reminder.due_on,
+                Reminder.sent_at,
+                Reminder.skipped_at,
+                Reminder.failed_at,
+            )
+            .where(Reminder.plan_id == plan_id)
+            .order_by(Reminder.id)
+        )
+        return [ReminderRecord(*row) for row in self._tx.rows(query)]
+
+    def replace(self, plan_id: int, records: list[ReminderRecord], now: datetime) -> None:
+        """The plan's reminders become exactly `records` (an import): those it had scheduled
+        are dropped, so one sent before stays sent and is never sent again."""
+        self._tx.execute(delete(Reminder).where(Reminder.plan_id == plan_id))
+        for record in records:
+            done = record.sent_at is not None or record.failed_at is not None
+            self._tx.execute(
+                insert(Reminder).values(
+                    plan_id=plan_id,
+                    action_id=record.action_id,
+                    kind=record.kind,
+                    due_on=record.due_on,
+                    sent_at=record.sent_at,
+                    skipped_at=record.skipped_at,
+                    failed_at=record.failed_at,
+                    attempts=1 if done else 0,
+                    created_at=now,
+                )
+            )
 
     def sent(self, plan_id: int | None = None) -> list[tuple[int, int | None, str, date]]:
         """Reminders sent (for tests and `acties`): plan, action, kind, day."""

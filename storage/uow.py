@@ -18,6 +18,7 @@ from storage.course import CourseRepository
 from storage.crypto import Keyring
 from storage.deletion import PlanDeletion
 from storage.escalations import EscalationRepository
+from storage.evaluations import EvaluationRepository
 from storage.inbox import InboxRepository
 from storage.reminders import ReminderRepository
 from storage.repository import PlanRepository
@@ -77,6 +78,10 @@ class UnitOfWork:
     @cached_property
     def escalations(self) -> EscalationRepository:
         return EscalationRepository(self.tx, self.keyring)
+
+    @cached_property
+    def evaluations(self) -> EvaluationRepository:
+        return EvaluationRepository(self.tx, self.keyring)
 
     @cached_property
     def deletion(self) -> PlanDeletion:

@@ -34,6 +34,7 @@ from bot.telegram_view import (
     KEEP,
     LADDER,
     ON_REQUEST,
+    OWN,
     POSTER,
     RENEW,
     RENEW_ASK,
@@ -56,7 +57,9 @@ from storage.access import ProfessionalRecord
 log = logging.getLogger(__name__)
 
 # Buttons that act on one person's plans: they work only in a private chat.
-PRIVATE_BUTTONS = (RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL, WORD, LADDER)
+PRIVATE_BUTTONS = (
+    RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL, WORD, LADDER, OWN,
+)  # fmt: skip
 # The plan's course (bot.telegram.verloop): indienen and uitgevoerd in a private chat; a
 # decision also in the Doorbraakteam's group.
 COURSE_BUTTONS = (SUBMIT_PLAN, DECIDE, EXECUTE)
@@ -218,6 +221,8 @@ async def _on_private_button(kit: Kit, pressed: Pressed) -> None:
             await verloop.after_done(kit, pressed)
     elif action == LADDER:
         await ladder.on_press(kit, pressed)
+    elif action == OWN:
+        await acties.on_owner(kit, pressed)
     elif action == WORD:
         await _on_request(kit, pressed)
     elif action == FORGET:

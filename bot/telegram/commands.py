@@ -73,9 +73,14 @@ COMMANDS: tuple[CommandRow, ...] = (
     _dialog("stop"),
     CommandRow("archief", (PRIVATE,), plans.archive, usage="telegram_archief_gebruik"),
     CommandRow("acties", (PRIVATE,), acties.list_actions, elsewhere="telegram_acties_prive"),
-    CommandRow("deel", (PRIVATE,), sharing.share, elsewhere="telegram_deel_prive"),
-    CommandRow("verwijder", (PRIVATE,), plans.delete),
-    # the plan's course, the escalatieladder, the contacts and the doorbraakbudget
+    CommandRow(
+        "herinneringen",
+        (PRIVATE,),
+        acties.reminders,
+        elsewhere="telegram_herinneringen_prive",
+    ),
+    # after the plan: its course, the escalatieladder, the evaluation (bot.evaluations,
+    # through the dialog's turn), the contacts and the doorbraakbudget
     CommandRow("indienen", (PRIVATE,), verloop.submit),
     CommandRow("besluit", (PRIVATE,), verloop.decide, usage="besluit_gebruik"),
     CommandRow("uitgevoerd", (PRIVATE,), verloop.executed),
@@ -86,8 +91,11 @@ COMMANDS: tuple[CommandRow, ...] = (
         usage="telegram_opschalen_gebruik",
         elsewhere="telegram_opschalen_prive",
     ),
+    CommandRow("evaluatie", (PRIVATE,), dialog=True),
     CommandRow("contacten", BOTH, verloop.contacts),
     CommandRow("budget", (PRIVATE,), verloop.budget),
+    CommandRow("deel", (PRIVATE,), sharing.share, elsewhere="telegram_deel_prive"),
+    CommandRow("verwijder", (PRIVATE,), plans.delete),
     CommandRow("help", BOTH, says="telegram_help"),
 )
 

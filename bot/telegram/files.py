@@ -13,7 +13,7 @@ from telegram.error import BadRequest
 
 from bot.access import EXPORTED
 from bot.bootstrap import App
-from bot.documents import CourseShown, Section
+from bot.documents import AfterPlan
 from bot.render_pool import DocumentPool
 from bot.service import Turn
 from bot.telegram.failures import Caller
@@ -36,9 +36,8 @@ class Files:
         self.renderer = app.renderer
         self.access = app.access
         self.call = call
-        self.course = app.course
-        # The plan's steps on the escalatieladder: a section after the steps.
-        self.escalations = app.escalations
+        # The plan's course, escalations and evaluations, for its documents.
+        self.after = app.after
         # Typst and python-docx hold the GIL: documents are made in worker processes (by default
         # one per core but one), which stop again when no document was asked for a while.
         self.documents = DocumentPool(
@@ -70,15 +69,14 @@ class Files:
         await self.call(
             bot, chat_id, lambda: self.access.record(actor, EXPORTED, turn.plan_id, "pdf")
         )
-        course, follow_up = await self._after_plan(bot, chat_id, turn)
+        after = await self._after(bot, chat_id, turn)
         pdf = await self.documents.render(
             "pdf",
             turn.household,
             turn.answers,
             date.today(),
             noted_open(turn.outcome.data),
-            course,
-            follow_up,
+            after,
         )
         offered = ON_REQUEST if self.chart_helps(turn) else ON_REQUEST[:1]
         buttons = [
@@ -112,15 +110,14 @@ class Files:
         picture (its export audited already, see PlanService.document); then the PDF's
         message `under` keeps only the buttons in `keep`."""
         await retried(lambda: bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT))
-        course, follow_up = await self._after_plan(bot, chat_id, turn)
+        after = await self._after(bot, chat_id, turn)
         content = await self.documents.render(
             fmt,
             turn.household,
             turn.answers,
             date.today(),
             noted_open(turn.outcome.data),
-            course,
-            follow_up,
+            after,
         )
         name = f"doorbraakplan-{turn.household}"
         if fmt == "png":
@@ -140,16 +137,9 @@ class Files:
             # A courtesy: a second tap is refused anyway (PlanService.document).
             log.info("the pressed button was not removed (%s)", type(exc).__name__)
 
-    async def _after_plan(
-        self, bot: Bot, chat_id: int, turn: Turn
-    ) -> tuple[CourseShown, list[Section]]:
-        """What the documents show of the plan after the interview: its course (stage and
-        steps) and its sections after the steps (the escalatieladder)."""
-
-        def read() -> tuple[CourseShown, list[Section]]:
-            return self.course.shown(turn.plan_id), self.escalations.sections(turn.plan_id)
-
-        return await self.call(bot, chat_id, read)
+    async def _after(self, bot: Bot, chat_id: int, turn: Turn) -> AfterPlan:
+        """What the documents show of the plan after the interview (App.after)."""
+        return await self.call(bot, chat_id, lambda: self.after(turn.plan_id, turn.outcome.data))
 
     async def _offer_forget(self, bot: Bot, chat_id: int, plan_id: int) -> None:
         """The plan is safe in the files now: offer to clear the chat of it. The button

@@ -56,9 +56,15 @@ class Kit:
         return self.app.access
 
     async def say(
-        self, bot: Bot, chat_id: int, text: str, *, markup: Markup | None = None
+        self,
+        bot: Bot,
+        chat_id: int,
+        text: str,
+        *,
+        markup: Markup | None = None,
+        quiet: bool = False,
     ) -> list[int]:
-        return await say(bot, chat_id, text, markup=markup)
+        return await say(bot, chat_id, text, markup=markup, quiet=quiet)
 
     async def tell(
         self, bot: Bot, chat_id: int, key: str, *, markup: Markup | None = None, **values: Any

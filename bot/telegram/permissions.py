@@ -112,7 +112,10 @@ class Permissions:
                     self._outsiders_told.put(told, True)
                     await say(bot, chat.id, self.spec.message("telegram_alleen_professionals"))
         elif looks_like_code(text, INVITE_PREFIX):
-            registered = await self.call(bot, chat.id, lambda: self.access.register(text, user.id))
+            # Telegram's first_name is what colleagues see when they choose an action's owner.
+            registered = await self.call(
+                bot, chat.id, lambda: self.access.register(text, user.id, user.first_name)
+            )
             key = "toegang_welkom" if registered is not None else "toegang_code_ongeldig"
             await say(bot, chat.id, self.spec.message(key))
         elif not quiet:

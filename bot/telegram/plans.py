@@ -12,6 +12,8 @@ from bot.telegram_view import (
     DELETE,
     DELETE_NO,
     DELETE_YES,
+    EVAL,
+    FOLLOW_EVALUATE,
     RENEW,
     RENEW_ASK,
     RESUME,
@@ -71,6 +73,8 @@ async def open_household(kit: Kit, asked: Asked, number: str, *, new: bool = Fal
             kit,
             ("plan_af_bekijken", Button(VIEW, finished.plan_id)),
             ("plan_af_wijzigen", Button(CHANGE, finished.plan_id)),
+            # The evaluation (bot.telegram.acties.evaluate), as under its reminder.
+            ("plan_af_evalueren", Button(EVAL, finished.plan_id, 0, FOLLOW_EVALUATE)),
             ("plan_af_nieuw", Button(RENEW, finished.plan_id, finished.revision, RENEW_ASK)),
         )
         await kit.tell(bot, chat_id, "plan_af", markup=markup, huishouden=finished.household)

@@ -54,8 +54,10 @@ async def say(
     markup: Markup | None = None,
     reply_to: int | None = None,
     escape: bool = True,
+    quiet: bool = False,
 ) -> list[int]:
-    """Send a message (split if long); the ids of the messages sent.
+    """Send a message (split if long); the ids of the messages sent. `quiet`: without a
+    notification sound (the second of several reminders at once, say).
 
     It takes the Bot rather than an update's context, so that a message the bot sends on its
     own (a reminder) goes the same way as a reply.
@@ -74,6 +76,7 @@ async def say(
             parse_mode=ParseMode.HTML,
             reply_markup=markup if number == len(parts) else None,
             reply_parameters=reply,
+            disable_notification=True if quiet else None,
         )
         message = await retried(send)
         sent.append(message.message_id)

@@ -149,9 +149,9 @@ async def send_to_team(kit: Kit, bot: Bot, asked_in: int, submitted: Submitted) 
     if found is None:
         return
     record = found[0]
-    course = await kit.call(bot, asked_in, lambda: kit.app.course.shown(record.id))
+    after = await kit.call(bot, asked_in, lambda: kit.app.after(record.id, record.data))
     pdf = await kit.files.documents.render(
-        "pdf", record.household, record.answers, date.today(), noted_open(record.data), course
+        "pdf", record.household, record.answers, date.today(), noted_open(record.data), after
     )
     text = kit.spec.message(
         "indienen_bericht",

@@ -183,6 +183,9 @@ class CostsFlow:
         """A field met for the first time offers the lines of earlier scenarios, if any."""
         if spec_field.key in turn.answers:
             return Stage.LINES
+        if spec_field.earlier:
+            # Lines given with the turn (the evaluation's): confirm them or go through them.
+            return Stage.REUSE if turn.answers.get(spec_field.earlier) else Stage.LINES
         for other in self.spec.fields:
             if other.key == spec_field.key:
                 break

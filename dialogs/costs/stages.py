@@ -101,6 +101,9 @@ def _on_pick_remove(step: Step, answer: str) -> bool:
 
 def earlier_lines(step: Step) -> list[dict[str, Any]]:
     """Lines of earlier scenarios, one per service (description, price and unit)."""
+    if step.field.earlier:
+        given = step.turn.answers.get(step.field.earlier) or []
+        return [dict(line, bron=step.field.scenario) for line in given]
     seen: set[tuple[str, int, str]] = set()
     found: list[dict[str, Any]] = []
     for other in step.spec.fields:
@@ -117,13 +120,19 @@ def earlier_lines(step: Step) -> list[dict[str, Any]]:
 
 
 def _reuse_choices(step: Step) -> tuple[str, str]:
+    if step.field.earlier:  # given lines: all as they are, or one by one
+        return step.spec.message("kosten_klopt"), step.spec.message("kosten_nalopen")
     return step.spec.message("kosten_overnemen"), step.spec.message("kosten_niet_overnemen")
 
 
 def _ask_reuse(step: Step, base: Question) -> Prompt:
     scenario = step.words.scenario_name(step.field.scenario)
-    text = f"{base.text}\n{step.spec.message('kosten_hergebruik', scenario=scenario)}"
-    return Prompt(text, Kind.CHOICE, _reuse_choices(step))
+    if step.field.earlier:
+        summary = step.words.summary_lines(step.turn.answers, step.field.earlier)
+        asked = step.spec.message("kosten_gegeven", scenario=scenario, regels=summary)
+    else:
+        asked = step.spec.message("kosten_hergebruik", scenario=scenario)
+    return Prompt(f"{base.text}\n{asked}", Kind.CHOICE, _reuse_choices(step))
 
 
 def _on_reuse(step: Step, answer: str) -> bool:
@@ -137,7 +146,13 @@ def _on_reuse(step: Step, answer: str) -> bool:
             label = no
     if label is None:
         return step.refuse("geen_keuze", keuzes=f"{yes}, {no}")
-    if label == yes:
+    if label == yes and step.field.earlier:
+        # `Klopt`: every given line as it is, and the field is done.
+        step.store_lines(
+            [{k: v for k, v in item.items() if k != "bron"} for item in earlier_lines(step)]
+        )
+        return step.finish()
+    if label == yes or step.field.earlier:
         step.state.queue = earlier_lines(step)
         return next_reuse(step)
     step.goto(Stage.LINES)

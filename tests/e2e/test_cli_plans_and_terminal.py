@@ -69,8 +69,8 @@ def test_terminal_mode_shows_numbered_choices_and_takes_a_number(tmp_path: Path)
     out = result.stdout
     assert "[Stap 1 van 6: Situatieschets]" in out
     assert (
-        "Wat is de relatiestatus? (niet verplicht; 'overslaan' kan, 'verder' slaat de rest van"
-        " de stap over)\n  1. Alleenstaand\n"
+        "Wat is de relatiestatus? (niet verplicht: 'overslaan', of 'verder' voor de rest van"
+        " de stap)\n  1. Alleenstaand\n"
     ) in out
     assert "  2. Alleenstaande ouder\n" in out
     assert "Typ het nummer of de tekst van je keuze." in out

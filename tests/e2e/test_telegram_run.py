@@ -438,6 +438,7 @@ def test_whole_plan_over_telegram_with_a_restart(
     assert list(choice) == [
         "Bekijken (overzicht en documenten)",
         "Een stap wijzigen",
+        "Evalueren (wat is er gerealiseerd?)",
         "Een nieuw plan beginnen",
     ]
     shown = len(stand_in.calls_of("sendDocument"))

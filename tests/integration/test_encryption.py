@@ -23,6 +23,7 @@ from storage.course import CourseRepository
 from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey, is_token
 from storage.db import alembic_config, ensure_encrypted, has_key_check, rotate_key, scrub
 from storage.escalations import EscalationRepository
+from storage.evaluations import EvaluationRepository
 from storage.inbox import InboxRepository
 from storage.models import encrypted_columns, protected_columns, protected_tables, utcnow
 from tests.conftest import TEST_SECRET, keyring_for_tests
@@ -82,6 +83,17 @@ def store_marked_plan(sessions: sessionmaker[Session], keyring: Keyring = KEYRIN
             assert made is not None
             escalations.decide(
                 made, "opgeschaald", author="terminal:t", now=utcnow(), reason=reason
+            )
+        evaluations = EvaluationRepository(session, keyring)
+        for months, changed in ((3, f"Rust bij {MARKER}"), (12, "Een vaste woning")):
+            evaluations.add(
+                plan.id,
+                state="klaar",
+                months=months,
+                given={"rendement.periode": str(months)},
+                answers={"evaluatie.verandering": changed},
+                author="terminal:t",
+                now=utcnow(),
             )
     return read_plan(sessions, keyring)
 
@@ -254,8 +266,8 @@ def populate(sessions: sessionmaker[Session], keyring: Keyring = KEYRING) -> Non
         chats.bind_chat(PRIVATE_CHAT, other.id, kind="private", first_message_id=7)
         chats.bind_chat(GROUP_CHAT, other.id, kind="group", facilitator="prof:1")
         access = AccessRepository(session, keyring)
-        for user in (PROFESSIONAL, PROFESSIONAL + 1):
-            assert access.redeem_invite(access.create_invite("wijkteam"), user) is not None
+        for user, name in ((PROFESSIONAL, "Sanne"), (PROFESSIONAL + 1, "Piet")):
+            assert access.redeem_invite(access.create_invite("wijkteam"), user, name) is not None
         inbox = InboxRepository(session, keyring)
         inbox.add(41, PRIVATE_CHAT, {"update_id": 41, "message": {"text": MARKER}})
         inbox.add(42, GROUP_CHAT, {"update_id": 42, "message": {"text": "tweede"}})
@@ -306,6 +318,8 @@ def test_rotate_key_re_encrypts_everything(
         assert points == [f"Wijkteam | bel {MARKER} | morgen", "Jan | tweede | later"]
         inbox = InboxRepository(session, OTHER)
         assert AccessRepository(session, OTHER).professional(PROFESSIONAL) is not None
+        names = [c.name for c in AccessRepository(session, OTHER).colleagues("wijkteam")]
+        assert names == ["Piet", "Sanne"]
         private = ChatRepository(session, OTHER).chat(PRIVATE_CHAT)
         assert private is not None and private.first_message_id == 7
         group = ChatRepository(session, OTHER).chat(GROUP_CHAT)

@@ -45,12 +45,13 @@ NOT_PERSONAL = {
         "owner",
         "created_at",
         "updated_at",
+        "reminders_off_at",
     },
     "answers": {"id", "plan_id", "field", "author", "created_at"},
     "chats": {"plan_id", "kind", "facilitator", "updated_at", "first_message_id"},
     "suggestions": {"id", "plan_id", "step", "field", "author", "created_at"},
     "meta": {"key", "value"},
-    "professionals": {"id", "team", "created_at"},
+    "professionals": {"id", "team", "created_at", "reminders_off_at"},
     "invites": {"id", "code_hash", "team", "created_at", "expires_at", "used_at"},
     "plan_access": {"plan_id", "professional_id", "role", "created_at"},
     "share_codes": {
@@ -64,6 +65,20 @@ NOT_PERSONAL = {
     },
     "audit_log": {"id", "at", "actor", "action", "plan_id", "detail"},
     "inbox": {"update_id", "received_at", "done_at"},
+    # An evaluation's answers and what the plan gave it are encrypted as one value; where its
+    # interview is, its months and its dates are not.
+    "evaluations": {
+        "id",
+        "uid",
+        "plan_id",
+        "status",
+        "state",
+        "months",
+        "author",
+        "created_at",
+        "updated_at",
+        "finished_at",
+    },
     # An action's point (wie, wat, wanneer) is encrypted; its date and status are not, so the
     # database can find what is due (a date says nothing of the household on its own).
     "actions": {
@@ -90,6 +105,7 @@ NOT_PERSONAL = {
         "attempts",
         "retry_at",
         "failed_at",
+        "skipped_at",
         "created_at",
     },
     # The plan's course: who it went to and who decided are encrypted (`who`); a stage, a

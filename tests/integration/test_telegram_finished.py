@@ -17,6 +17,7 @@ from tests.support.harness import FACILITATOR, MEMBER_A, Harness, finish_plan, t
 CHOICE = "Het plan van huishouden 3012 is af. Wat wil je doen?"
 LOOK = "Bekijken (overzicht en documenten)"
 CHANGE, RENEW = "Een stap wijzigen", "Een nieuw plan beginnen"
+EVALUATE = "Evalueren (wat is er gerealiseerd?)"
 
 
 def current(bot: Harness, household: str = "3012") -> tuple[int, str, int]:
@@ -39,7 +40,7 @@ async def test_a_finished_plan_is_offered_not_replaced(bot: Harness, command: st
     before = current(bot)
     calls = await bot.say(command)
     assert texts(calls) == [CHOICE]
-    assert [label for label, _ in bot.buttons(calls[-1])] == [LOOK, CHANGE, RENEW]
+    assert [label for label, _ in bot.buttons(calls[-1])] == [LOOK, CHANGE, EVALUATE, RENEW]
     assert current(bot) == before == (plan_id, PlanStatus.FINISHED, before[2])
     assert bot.app.service.chat(1001) is None  # nothing opened in the chat either
 
