@@ -70,14 +70,20 @@ class Reminders:
         """Send what is due, every `reminder_every` seconds, until cancelled."""
         while True:
             try:
-                await self.send_due(bot)
-                if may_send(self.app.clock.now(), self.app.settings):
-                    await self.proposals.send_due(bot)
+                await self.round(bot)
             except StorageUnavailable as exc:
                 log.warning("reminders not read: %s", type(exc.__cause__ or exc).__name__)
             except Exception as exc:  # the loop must outlive one bad round
                 log.error("reminder round failed: %s", type(exc).__name__)
             await asyncio.sleep(self.app.settings.reminder_every)
+
+    async def round(self, bot: Bot) -> int:
+        """One round: the reminders due now, then the escalatieladder's proposals; the
+        number of messages sent."""
+        sent = await self.send_due(bot)
+        if may_send(self.app.clock.now(), self.app.settings):
+            sent += await self.proposals.send_due(bot)
+        return sent
 
     async def send_due(self, bot: Bot) -> int:
         """Claim and send the reminders due now; the number sent."""

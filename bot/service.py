@@ -275,12 +275,13 @@ class PlanService:
     ) -> Turn | None:
         """Start (or resume) the evaluation of a finished plan, bound to `chat` if given (the
         button on the evaluation reminder). None if the plan is gone, not finished, or, for
-        a `professional`, not theirs."""
+        a `professional`, not theirs to change (a member of the Doorbraakteam it was submitted
+        to reads it, and does not evaluate it)."""
         with self.units() as uow:
             record = uow.plans.get(plan_id, cache=self.cache)
             if record is None or record.status != PlanStatus.FINISHED:
                 return None
-            if professional is not None and uow.access.role(record.id, professional.id) is None:
+            if not _may_change(uow, record.id, professional):
                 return None
             self._bind(uow, record, chat)
             turn = self._evaluation_turn(uow, record, None, actor)

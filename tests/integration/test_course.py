@@ -18,6 +18,7 @@ from bot.bootstrap import App, bootstrap
 from bot.clock import FixedClock
 from bot.config import Settings
 from bot.course import BudgetLine
+from bot.documents import AfterPlan
 from bot.local import LocalChat
 from dialogs import Message
 from dialogs.status import Stage
@@ -170,7 +171,8 @@ def test_the_documents_show_the_stage_on_page_one_and_the_course_at_the_end(app:
 
     def render(fmt: str) -> bytes:
         course = app.course.shown(plan_id)
-        return app.renderer.render(fmt, "3012", record.answers, T0.date(), (), course)
+        after = AfterPlan(course=course)
+        return app.renderer.render(fmt, "3012", record.answers, T0.date(), (), after)
 
     assert "Stand: klaar" in plain(render("md").decode())
     assert "Verloop" not in render("md").decode()

@@ -22,6 +22,7 @@ from bot import exchange
 from bot.bootstrap import App, bootstrap
 from bot.clock import FixedClock
 from bot.config import Settings
+from bot.documents import AfterPlan
 from bot.escalations import Escalated, Refused
 from bot.jsonl import encode
 from bot.local import LocalChat
@@ -259,7 +260,8 @@ def test_the_documents_have_a_section_of_escalations(app: App, clock: FixedClock
     day = LATE.date()
 
     def render(fmt: str) -> bytes:
-        return app.renderer.render(fmt, "3012", record.answers, day, (), follow_up=follow_up)
+        after = AfterPlan(sections=tuple(follow_up))
+        return app.renderer.render(fmt, "3012", record.answers, day, (), after)
 
     markdown = render("md").decode()
     assert markdown.endswith(f"## Escalatieladder\n\n- {line} geen uitkomst\n")

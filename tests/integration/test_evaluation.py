@@ -20,6 +20,7 @@ from bot import exchange
 from bot.bootstrap import App, bootstrap
 from bot.clock import FixedClock
 from bot.config import Settings
+from bot.documents import AfterPlan
 from bot.jsonl import run_jsonl
 from bot.local import LocalChat
 from storage.access import AuditEntry
@@ -98,7 +99,9 @@ def test_two_evaluations_over_json_lines(app: App, clock: FixedClock, tmp_path: 
     )
     assert offered["choices"] == ["Klopt", "Per regel nalopen"]
     result = said(out)
-    assert "Evaluatie 1 van het plan van huishouden 3012, 3 maanden na het plan." in result[0]
+    # Opened three months on, the plan's overdue actions first propose the escalatieladder.
+    assert "staat al meer dan 14 dagen open" in result[0]
+    assert "Evaluatie 1 van het plan van huishouden 3012, 3 maanden na het plan." in result[1]
     assert RESULT_3 in result
     # The actions ticked are done; the others stay open.
     after = {a.id: a.status for a in app.actions.of_plan(plan_id)}
@@ -196,7 +199,8 @@ def test_two_evaluations_over_json_lines(app: App, clock: FixedClock, tmp_path: 
     rows = app.service.evaluations.rows(evaluations)
 
     def render(fmt: str) -> bytes:
-        return app.renderer.render(fmt, "3012", found[0].answers, AFTER_12.date(), (), rows)
+        after = AfterPlan(evaluations=tuple(rows))
+        return app.renderer.render(fmt, "3012", found[0].answers, AFTER_12.date(), (), after)
 
     reader = PdfReader(io.BytesIO(render("pdf")))
     last = " ".join(reader.pages[-1].extract_text().split())

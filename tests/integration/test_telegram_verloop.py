@@ -114,11 +114,12 @@ async def test_a_rejection_by_button(bot: Harness) -> None:
     assert bot.app.course.stage(plan_id) is Stage.REJECTED
     # The member may look at the plan, not change it or start it anew.
     calls = await bot.say("/nieuw 3012", user_id=TEAM_MEMBER)
-    look, change, renew = (data for _, data in bot.buttons(calls[-1]))
+    look, change, evaluate, renew = (data for _, data in bot.buttons(calls[-1]))
     calls = await bot.press(look, user_id=TEAM_MEMBER)
     assert [c for c in calls if c.method == "sendDocument"]
-    for data in (change, renew):
+    for data in (change, evaluate, renew):
         await bot.press(data, user_id=TEAM_MEMBER)
+    assert bot.app.service.evaluations_of(plan_id) == []
     assert bot.app.service.chat(TEAM_MEMBER) is None
     assert bot.app.service.current("3012") is not None
     [(record, _)] = [bot.app.service.current("3012")]
