@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -20,6 +21,7 @@ from bot.clock import Clock, StartedClock, SystemClock
 from bot.config import SettingError, Settings
 from bot.documents import Renderer
 from bot.formatting import DutchFormatter
+from bot.report import ReportService
 from bot.service import PlanService
 from bot.unavailable import StorageUnavailable
 from dialogs import Dialog
@@ -59,6 +61,11 @@ class App:
     key_file: Path | None = None
     # The time the bot goes by (reminders, action dates); tests pass one they control.
     clock: Clock = field(default_factory=SystemClock)
+
+    # The report over all plans (issue 16), on the facts the service keeps.
+    @cached_property
+    def report(self) -> ReportService:
+        return ReportService(self.units, self.service.facts, self.clock)
 
 
 # Makes the services' unit-of-work factory from the engine and key; a test can pass another.

@@ -7,6 +7,7 @@ import logging
 from bot.access import CHANGED, DELETED, EXPORTED, OPENED, AccessDenied, NotOwner
 from bot.actions import Actions
 from bot.exchange import ImportedPlan
+from bot.facts import FactsKeeper
 from bot.turn import (
     ChatMoved,
     ChatTarget,
@@ -52,6 +53,8 @@ class PlanService:
         self.dialog = dialog
         # Opvolging: the actieplan's points become actions in the turn that stores them.
         self.actions = actions or Actions(dialog.spec, units)
+        # The report over all plans: a plan's facts are kept in the turn that stores them.
+        self.facts = FactsKeeper(dialog.spec, units)
         # Each use case is one unit of work (storage.uow): one transaction, committed when
         # it returns, whose database failures arrive as StorageUnavailable.
         self.units = units
@@ -107,6 +110,7 @@ class PlanService:
         record = uow.plans.start_plan(household, state=self.dialog.initial_state(), owner=actor)
         if professional is not None:
             uow.access.grant(record.id, professional.id, OWNER)
+        self.facts.on_started(uow, record)
         log.info("plan %s started", record.id)
         return record
 
@@ -351,6 +355,13 @@ class PlanService:
                 author=author,
             )
             self.actions.on_saved(uow, record.id, outcome.answers, author)
+            self.facts.on_saved(
+                uow,
+                record,
+                outcome.answers,
+                outcome.status,
+                lambda: with_changes(record.answers, outcome.answers),
+            )
         return outcome.persist
 
     def _unsaved(self, plan_id: int) -> Turn:
@@ -419,6 +430,7 @@ class PlanService:
             else:
                 for action in plan.actions:
                     uow.actions.restore(record.id, **action)
+            self.facts.on_imported(uow, record)
             log.info("plan %s imported", record.id)
             return record
 

@@ -1,6 +1,6 @@
 """Persistence of households, plans and answers (SQLAlchemy models, repository, migrations)."""
 
-from storage import access, inbox  # noqa: F401 - their tables belong to Base.metadata
+from storage import access, facts, inbox  # noqa: F401 - their tables belong to Base.metadata
 from storage.db import READ_ONLY, create_engine_for, make_session_factory, migrate
 from storage.models import (
     STATUSES,

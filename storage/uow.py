@@ -16,6 +16,7 @@ from storage.actions import ActionRepository
 from storage.chats import ChatRepository
 from storage.crypto import Keyring
 from storage.deletion import PlanDeletion
+from storage.facts import FactsReader, FactsRepository
 from storage.inbox import InboxRepository
 from storage.reminders import ReminderRepository
 from storage.repository import PlanRepository
@@ -67,6 +68,14 @@ class UnitOfWork:
     @cached_property
     def reminders(self) -> ReminderRepository:
         return ReminderRepository(self.tx, self.keyring)
+
+    @cached_property
+    def facts(self) -> FactsRepository:
+        return FactsRepository(self.tx)
+
+    @cached_property
+    def report(self) -> FactsReader:
+        return FactsReader(self.tx)
 
     @cached_property
     def deletion(self) -> PlanDeletion:

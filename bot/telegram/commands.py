@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.telegram import acties, plans, sessions, sharing
+from bot.telegram import acties, plans, rapport, sessions, sharing
 from bot.telegram.bindings import GROUP, PRIVATE
 from bot.telegram.kit import CommandFn
 
@@ -75,6 +75,8 @@ COMMANDS: tuple[CommandRow, ...] = (
     CommandRow("acties", (PRIVATE,), acties.list_actions, elsewhere="telegram_acties_prive"),
     CommandRow("deel", (PRIVATE,), sharing.share, elsewhere="telegram_deel_prive"),
     CommandRow("verwijder", (PRIVATE,), plans.delete),
+    # The report over all plans (issue 16): teamleiders and beleidsmedewerkers.
+    CommandRow("rapport", (PRIVATE,), rapport.report, elsewhere="rapport_prive"),
     CommandRow("help", BOTH, says="telegram_help"),
 )
 

@@ -56,7 +56,7 @@ def test_dialog_commands_are_known_to_the_dialog() -> None:
 def test_menus_are_as_before() -> None:
     assert [row.name for row in menu(PRIVATE)] == [
         "start", "nieuw", "hervat", "overzicht", "terug", "overslaan", "verder", "wijzig",
-        "plan", "stop", "archief", "acties", "deel", "verwijder", "help",
+        "plan", "stop", "archief", "acties", "deel", "verwijder", "rapport", "help",
     ]  # fmt: skip
     assert [row.name for row in menu(GROUP)] == [
         "sessie", "idee", "overzicht", "terug", "overslaan", "verder", "wijzig", "plan", "stop",
