@@ -67,8 +67,9 @@ class FactsKeeper:
         uow.facts.supersede(record.id)
 
     def backfill(self) -> int:
-        """Facts for every plan that has none (made before the report existed); the number
-        filled in. A finished plan counts as finished on its last change."""
+        """Facts for every plan that has none: the plans made before the report existed
+        (every plan since gets them in its turns). The number filled in. A finished plan
+        counts as finished on its last change."""
         with self.units(claim=False) as uow:
             missing = uow.facts.missing()
             for plan_id in missing:

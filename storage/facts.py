@@ -26,7 +26,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from storage.models import Base, Plan, UTCDateTime, utcnow
 from storage.tx import Tx
@@ -207,11 +207,20 @@ class FactsRepository:
         return int(result.rowcount or 0)
 
     def missing(self) -> list[int]:
-        """Plans without facts: made before the report existed."""
+        """Plans without facts that are not a copy of a plan with facts (see supersede):
+        those made before the report existed."""
+        twin = aliased(Plan)
+        counted = (
+            select(twin.id)
+            .join(PlanFactsRow, PlanFactsRow.plan_id == twin.id)
+            .where(twin.household_id == Plan.household_id)
+            .where(twin.created_at == Plan.created_at)
+        )
         query = (
             select(Plan.id)
             .outerjoin(PlanFactsRow, PlanFactsRow.plan_id == Plan.id)
             .where(PlanFactsRow.plan_id.is_(None))
+            .where(~counted.exists())
             .order_by(Plan.id)
         )
         return list(self._tx.scalars(query))
