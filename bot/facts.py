@@ -78,6 +78,7 @@ class FactsKeeper:
                     continue
                 day = dutch_day(record.updated_at) if _finished(record) else None
                 self._store(uow, record, record.answers, day)
+            uow.facts.all_filled_in()
         if missing:
             log.info("report facts filled in for %d plans", len(missing))
         return len(missing)

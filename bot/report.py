@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,7 +17,7 @@ from bot.facts import FactsKeeper
 from dialogs.facts import DOMAINS, LAWS, SCHUURT
 from storage import UnitOfWork, UnitOfWorkFactory
 from storage.access import BELEIDSMEDEWERKER, TEAMLEIDER, ProfessionalRecord
-from storage.facts import BIT_COLUMNS, GRANTED, MONEY, PARTLY, REFUSED, FactFilter, quarter_of
+from storage.facts import GRANTED, MONEY, PARTLY, REFUSED, FactFilter, quarter_of
 
 log = logging.getLogger(__name__)
 
@@ -210,24 +210,33 @@ def _gather(
             found = cells[key] = Cell()
         return found
 
-    for key, kind in NAME_KINDS.items():
-        expand = _expander(names.get(kind, {}))
-        for quarter, team, bits, plans in uow.report.by_bits(where, BIT_COLUMNS[kind]):
-            target = cell(quarter, team)
-            chosen = expand(bits)
-            counter = target.names.setdefault(key, Counter())
-            for name in chosen:
-                counter[name] += plans
-            if key == "domains":
-                target.counts["started"] += plans
-            elif key == "laws":
-                for pair in combinations(chosen, 2):
-                    target.pairs[pair] += plans
-    for quarter, team, days, plans in uow.report.finished(where):
+    # Every name's and law pair's count by the database, in one scan of the started plans.
+    bits = {kind: sorted(names.get(kind, {})) for kind in NAME_KINDS.values()}
+    laws = bits[LAWS]
+    pairs = list(combinations(laws, 2))
+    masks = [(1 << a) | (1 << b) for a, b in pairs]
+    for quarter, team, plans, *counts in uow.report.started(where, bits, masks):
         target = cell(quarter, team)
-        target.counts["finished"] += plans
-        if days is not None:
-            target.finished_days[days] += plans
+        target.counts["started"] += plans
+        found = iter(counts)
+        for key, kind in NAME_KINDS.items():
+            counter = target.names.setdefault(key, Counter())
+            for bit in bits[kind]:
+                counter[names[kind][bit]] += int(next(found))
+        for (a, b), plans_with in zip(pairs, found, strict=True):
+            target.pairs[(names[LAWS][a], names[LAWS][b])] += int(plans_with)
+    # One row per finished plan (the medians need them), taken a cell at a time.
+    finished: dict[Key, list[tuple[Any, ...]]] = {}
+    for row in uow.report.finished(where):
+        finished.setdefault((row[0], row[1]), []).append(row)
+    for (quarter, team), rows in finished.items():
+        target = cell(quarter, team)
+        target.counts["finished"] += len(rows)
+        target.finished_days.update(row[2] for row in rows if row[2] is not None)
+        with_figures = [row[3:] for row in rows if row[3] is not None]
+        target.counts["rendement"] += len(with_figures)
+        for key, column in zip(MONEY, zip(*with_figures, strict=True), strict=False):
+            target.money.setdefault(key, []).extend(column)
     for measure, column in _COURSE_COLUMNS.items():
         for day, team, plans in uow.report.on_day(where, column):
             cell(quarter_of(day), team).counts[measure] += plans
@@ -236,26 +245,12 @@ def _gather(
         if decision in _DECISIONS:
             target.counts[_DECISIONS[decision]] += 1
         target.decision_days.append((day - started).days)
-    for quarter, team, *figures in uow.report.money(where):
-        target = cell(quarter, team)
-        target.counts["rendement"] += 1
-        for key, value in zip(MONEY, figures, strict=True):
-            target.money.setdefault(key, []).append(int(value))
+    # Sorted once here: the medians of the periods and of all teams sort runs of these.
+    for gathered in cells.values():
+        for figures in gathered.money.values():
+            figures.sort()
+        gathered.decision_days.sort()
     return cells
-
-
-def _expander(names: Mapping[int, str]) -> Callable[[int], tuple[str, ...]]:
-    """A bit set as its names in bit order, remembered per bit set (there are few)."""
-    ordered = sorted(names.items())
-    seen: dict[int, tuple[str, ...]] = {}
-
-    def expand(bits: int) -> tuple[str, ...]:
-        found = seen.get(bits)
-        if found is None:
-            found = seen[bits] = tuple(name for bit, name in ordered if bits >> bit & 1)
-        return found
-
-    return expand
 
 
 def _ordered(names: Mapping[int, str]) -> list[str]:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     and_,
+    case,
     delete,
     func,
     insert,
@@ -28,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
-from storage.models import Base, Plan, UTCDateTime, utcnow
+from storage.models import Base, Meta, Plan, UTCDateTime, utcnow
 from storage.tx import Tx
 
 # Whether the plan's texts may appear in the report's appendix: within its team (the
@@ -40,6 +41,9 @@ DECISIONS: Final = (GRANTED, PARTLY, REFUSED)
 # The plan's course after it is finished, by column; issue 15 fills these dates.
 COURSE: Final = ("submitted_on", "decided_on", "escalated_on", "evaluated_on")
 MONEY: Final = ("huidig", "dreigend", "doorbraak", "directe", "reele")
+# The meta key holding the highest plan id from before the report (migration 0013): those
+# plans get their facts before the first report; "0" once they have them.
+BEFORE: Final = "report_facts_before"
 # A bit set holds at most this many names of one kind.
 MAX_BITS: Final = 62
 
@@ -50,8 +54,28 @@ class PlanFactsRow(Base):
 
     __tablename__ = "plan_facts"
     __table_args__ = (
-        Index("ix_plan_facts_started", "started_quarter", "team"),
-        Index("ix_plan_facts_finished", "finished_quarter", "team"),
+        # Covering: the report reads the started and the finished plans from these alone.
+        Index(
+            "ix_plan_facts_started",
+            "started_quarter",
+            "team",
+            "started_on",
+            "domains",
+            "schuurt",
+            "laws",
+        ),
+        Index(
+            "ix_plan_facts_finished",
+            "finished_quarter",
+            "team",
+            "finished_on",
+            "finished_days",
+            "huidig",
+            "dreigend",
+            "doorbraak",
+            "directe",
+            "reele",
+        ),
     )
 
     plan_id: Mapped[int] = mapped_column(
@@ -207,8 +231,11 @@ class FactsRepository:
         return int(result.rowcount or 0)
 
     def missing(self) -> list[int]:
-        """Plans without facts that are not a copy of a plan with facts (see supersede):
-        those made before the report existed."""
+        """Plans from before the report (see the migration's marker) without facts and not
+        a copy of a plan with facts (see supersede); [] at once when there are none."""
+        before = self._tx.scalar(select(Meta.value).where(Meta.key == BEFORE))
+        if not before or before == "0":
+            return []
         twin = aliased(Plan)
         counted = (
             select(twin.id)
@@ -219,11 +246,16 @@ class FactsRepository:
         query = (
             select(Plan.id)
             .outerjoin(PlanFactsRow, PlanFactsRow.plan_id == Plan.id)
+            .where(Plan.id <= int(before))
             .where(PlanFactsRow.plan_id.is_(None))
             .where(~counted.exists())
             .order_by(Plan.id)
         )
         return list(self._tx.scalars(query))
+
+    def all_filled_in(self) -> None:
+        """Every plan from before the report has its facts: no more looking."""
+        self._tx.execute(update(Meta).where(Meta.key == BEFORE).values(value="0"))
 
     # --- names ---------------------------------------------------------------------------
 
@@ -311,29 +343,36 @@ class FactsReader:
     def __init__(self, tx: Tx) -> None:
         self._tx = Tx.of(tx)
 
-    def by_bits(self, scope: FactFilter, column: str) -> list[tuple[int, str | None, int, int]]:
-        """(start quarter, team, bit set, plans) of the plans started in scope."""
-        bits = PlanFactsRow.__table__.c[column]
-        query = select(
-            PlanFactsRow.started_quarter, PlanFactsRow.team, bits, func.count()
-        ).group_by(PlanFactsRow.started_quarter, PlanFactsRow.team, bits)
-        return self._tx.rows(scope.where(query, PlanFactsRow.started_on))
+    def started(
+        self, scope: FactFilter, names: Mapping[str, Iterable[int]], pairs: Iterable[int]
+    ) -> list[tuple[Any, ...]]:
+        """(start quarter, team, plans, then per kind and bit of `names` the plans with that
+        name, then per mask of `pairs` the laws plans with both of its laws) of the plans
+        started in scope: one scan, one row per quarter and team."""
+        columns: list[Any] = [func.count()]
+        for kind, bits in names.items():
+            column = PlanFactsRow.__table__.c[BIT_COLUMNS[kind]]
+            columns += [_plans_with(column, 1 << bit) for bit in bits]
+        columns += [_plans_with(PlanFactsRow.laws, mask) for mask in pairs]
+        query = select(PlanFactsRow.started_quarter, PlanFactsRow.team, *columns).group_by(
+            PlanFactsRow.started_quarter, PlanFactsRow.team
+        )
+        return _all(self._tx, scope.where(query, PlanFactsRow.started_on))
 
-    def finished(self, scope: FactFilter) -> list[tuple[int, str | None, int, int]]:
-        """(finish quarter, team, days from start to finish, plans) of the plans finished."""
+    def finished(self, scope: FactFilter) -> list[tuple[Any, ...]]:
+        """(finish quarter, team, days from start to finish, *MONEY) of every plan finished
+        in scope; the figures are NULL for a plan without them."""
+        columns = [PlanFactsRow.__table__.c[name] for name in MONEY]
         query = select(
-            PlanFactsRow.finished_quarter,
-            PlanFactsRow.team,
-            PlanFactsRow.finished_days,
-            func.count(),
-        ).group_by(PlanFactsRow.finished_quarter, PlanFactsRow.team, PlanFactsRow.finished_days)
-        return self._tx.rows(scope.where(query, PlanFactsRow.finished_on))
+            PlanFactsRow.finished_quarter, PlanFactsRow.team, PlanFactsRow.finished_days, *columns
+        )
+        return _all(self._tx, scope.where(query, PlanFactsRow.finished_on))
 
     def on_day(self, scope: FactFilter, column: str) -> list[tuple[date, str | None, int]]:
         """(day, team, plans) by one course date (submitted_on, escalated_on, ...)."""
         day = PlanFactsRow.__table__.c[column]
         query = select(day, PlanFactsRow.team, func.count()).group_by(day, PlanFactsRow.team)
-        return self._tx.rows(scope.where(query, day))
+        return _all(self._tx, scope.where(query, day))
 
     def decisions(self, scope: FactFilter) -> list[tuple[date, str | None, str | None, date]]:
         """(decided on, team, decision, started on) of every plan decided in scope."""
@@ -343,15 +382,17 @@ class FactsReader:
             PlanFactsRow.decision,
             PlanFactsRow.started_on,
         )
-        return self._tx.rows(scope.where(query, PlanFactsRow.decided_on))
-
-    def money(self, scope: FactFilter) -> list[tuple[Any, ...]]:
-        """(finish quarter, team, *MONEY) of every finished plan with figures."""
-        columns = [PlanFactsRow.__table__.c[name] for name in MONEY]
-        query = select(PlanFactsRow.finished_quarter, PlanFactsRow.team, *columns).where(
-            PlanFactsRow.huidig.is_not(None)
-        )
-        return self._tx.rows(scope.where(query, PlanFactsRow.finished_on))
+        return _all(self._tx, scope.where(query, PlanFactsRow.decided_on))
 
     def teams(self) -> list[str | None]:
         return list(self._tx.scalars(select(PlanFactsRow.team).distinct()))
+
+
+def _plans_with(column: Any, mask: int) -> Any:
+    """How many plans of the group have every bit of `mask` set in `column`."""
+    return func.sum(case((column.op("&")(mask) == mask, 1), else_=0))
+
+
+def _all(tx: Tx, query: Any) -> list[Any]:
+    # fetchall in one call: tens of thousands of rows one fetchone at a time cost twice.
+    return list(tx.execute(query).all())

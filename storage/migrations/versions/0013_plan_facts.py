@@ -17,6 +17,19 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _EUROS = sa.BigInteger()
+# Covering indexes: the report reads the started and the finished plans from these alone.
+STARTED_INDEX = ("started_quarter", "team", "started_on", "domains", "schuurt", "laws")
+FINISHED_INDEX = (
+    "finished_quarter",
+    "team",
+    "finished_on",
+    "finished_days",
+    "huidig",
+    "dreigend",
+    "doorbraak",
+    "directe",
+    "reele",
+)
 
 
 def upgrade() -> None:
@@ -49,8 +62,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("plan_id", name=op.f("pk_plan_facts")),
     )
-    op.create_index("ix_plan_facts_started", "plan_facts", ["started_quarter", "team"])
-    op.create_index("ix_plan_facts_finished", "plan_facts", ["finished_quarter", "team"])
+    op.create_index("ix_plan_facts_started", "plan_facts", list(STARTED_INDEX))
+    op.create_index("ix_plan_facts_finished", "plan_facts", list(FINISHED_INDEX))
     op.create_table(
         "report_names",
         sa.Column("kind", sa.String(length=16), nullable=False),
@@ -58,6 +71,12 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.PrimaryKeyConstraint("kind", "bit", name=op.f("pk_report_names")),
         sa.UniqueConstraint("kind", "name", name="uq_report_names_kind_name"),
+    )
+    # The plans there are now get their facts before the first report (bot.facts.backfill);
+    # every plan after them gets them in its own turns.
+    op.execute(
+        "INSERT INTO meta (key, value) SELECT 'report_facts_before',"
+        " CAST(coalesce(max(id), 0) AS TEXT) FROM plans"
     )
     with op.batch_alter_table("professionals") as batch:
         batch.add_column(
@@ -74,5 +93,6 @@ def downgrade() -> None:
         batch.drop_column("role")
     with op.batch_alter_table("professionals") as batch:
         batch.drop_column("role")
+    op.execute("DELETE FROM meta WHERE key = 'report_facts_before'")
     op.drop_table("report_names")
     op.drop_table("plan_facts")
