@@ -235,8 +235,8 @@ def _gather(
         target.finished_days.update(row[2] for row in rows if row[2] is not None)
         with_figures = [row[3:] for row in rows if row[3] is not None]
         target.counts["rendement"] += len(with_figures)
-        for key, column in zip(MONEY, zip(*with_figures, strict=True), strict=False):
-            target.money.setdefault(key, []).extend(column)
+        for key, amounts in zip(MONEY, zip(*with_figures, strict=True), strict=False):
+            target.money.setdefault(key, []).extend(amounts)
     for measure, column in _COURSE_COLUMNS.items():
         for day, team, plans in uow.report.on_day(where, column):
             cell(quarter_of(day), team).counts[measure] += plans
