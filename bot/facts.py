@@ -52,11 +52,14 @@ class FactsKeeper:
         reopened = status == PlanStatus.OPEN and record.status == PlanStatus.FINISHED
         if not (finished_now or reopened or any(f in self._watched for f, _ in answers)):
             return
-        _, finished_on = uow.facts.finished_on(record.id)
+        known, finished_on = uow.facts.finished_on(record.id)
         if finished_now:
             finished_on = dutch_day(utcnow())
         elif status != PlanStatus.FINISHED:
             finished_on = None
+        elif not known:
+            # A plan finished before the report existed, changed now: as backfill would.
+            finished_on = dutch_day(record.updated_at)
         self._store(uow, record, after(), finished_on)
 
     def on_imported(self, uow: UnitOfWork, record: PlanRecord) -> None:

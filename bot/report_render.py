@@ -14,11 +14,13 @@ from bot.formatting import DutchFormatter
 from bot.pdf import render_report_pdf
 from bot.report import COUNTS, NAME_KINDS
 from dialogs import Interview
+from dialogs.display import signed
 from storage.facts import MONEY
 
 REPORT_FORMATS = ("json", "csv", "html", "pdf")
 _MEDIANS = ("median_days_to_finished", "median_days_to_decision")
 _FORMAT = DutchFormatter()
+_SIGNED = ("directe", "reele")
 
 
 def dumps(document: Mapping[str, Any]) -> str:
@@ -59,8 +61,13 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _money(value: str | None) -> str:
-    return "—" if value is None else _FORMAT.money(Decimal(value))
+def _money(value: str | None, key: str = "") -> str:
+    if value is None:
+        return "—"
+    # The comparisons as the plan shows them: `+ € 3.600`, `− € 54.050`.
+    if key in _SIGNED:
+        return signed(_FORMAT, Decimal(value))
+    return _FORMAT.money(Decimal(value))
 
 
 def to_csv(document: Mapping[str, Any], spec: Interview) -> str:
@@ -176,10 +183,10 @@ def _row(spec: Interview, row: Mapping[str, Any]) -> dict[str, Any]:
         **{kind: {name: _shown(v) for name, v in row[kind].items()} for kind in NAME_KINDS},
         "plans": _shown(rendement["plans"]),
         "sum": {
-            k: _money(None if rendement["sum"] is None else rendement["sum"][k]) for k in MONEY
+            k: _money(None if rendement["sum"] is None else rendement["sum"][k], k) for k in MONEY
         },
         "median": {
-            k: _money(None if rendement["median"] is None else rendement["median"][k])
+            k: _money(None if rendement["median"] is None else rendement["median"][k], k)
             for k in MONEY
         },
     }

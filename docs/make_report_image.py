@@ -1,7 +1,7 @@
 """Render the README's picture of the report over all plans: its first page, from the facts
 of invented plans (three teams, five quarters), as `doorbraakbot rapport --format pdf` makes it.
 
-Run from the repository root: python -m docs.make_report_image (needs pdftoppm from
+Run from the repository root: python -m docs.make_report_image [PAGE] (needs pdftoppm from
 poppler-utils).
 """
 
@@ -25,6 +25,7 @@ from storage.crypto import Keyring
 
 HERE = Path(__file__).resolve().parent
 DPI = 70
+PAGE = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 
 
 class _Clock:
@@ -45,12 +46,13 @@ def main() -> int:
         renderer = Renderer(spec, DutchFormatter(), prompts.template_dirs(None))
         pdf = Path(folder) / "rapport.pdf"
         pdf.write_bytes(render("pdf", document, spec, renderer.html_env, renderer.template_dirs))
+        # Page 1 is the README's picture; another page (an argument) goes to the temp folder.
         out = HERE / "images" / "rapport"
-        subprocess.run(
-            ["pdftoppm", "-png", "-r", str(DPI), "-f", "1", "-l", "1", "-singlefile", str(pdf),
-             str(out)],
-            check=True,
-        )  # fmt: skip
+        if PAGE != 1:
+            out = Path(tempfile.gettempdir()) / f"rapport-{PAGE}"
+        pages = ["-f", str(PAGE), "-l", str(PAGE)]
+        command = ["pdftoppm", "-png", "-r", str(DPI), *pages, "-singlefile", str(pdf), str(out)]
+        subprocess.run(command, check=True)
     print(f"{out}.png")
     return 0
 
