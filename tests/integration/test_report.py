@@ -33,7 +33,7 @@ from storage.access import (
     AuditEntry,
     ProfessionalRecord,
 )
-from storage.facts import MONEY, FactValues, quarter_of
+from storage.facts import GRANTED, MONEY, REFUSED, FactValues, PlanFactsRow, quarter_of
 from tests.conftest import ROOT
 
 SPEC = prompts.load_interview()
@@ -279,3 +279,30 @@ def test_every_format_renders_and_hostile_team_names_stay_verbatim(units: Units)
 
 def _pdf_text(pdf: bytes) -> str:
     return " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_the_course_columns_issue_15_fills_are_counted(units: Units) -> None:
+    # Ten plans started on 5 January 2026; issue 15's hooks will set these columns.
+    store(units, [Generated("Noord", date(2026, 1, 5), None, (), (), (), {})] * 10)
+    with units(claim=False) as uow:
+        ids = [plan_id for (plan_id,) in uow.tx.rows(select(PlanFactsRow.plan_id))]
+        for n, plan_id in enumerate(ids):
+            uow.facts.set_course(
+                plan_id,
+                submitted_on=date(2026, 2, 2),
+                decided_on=date(2026, 4, 1) + timedelta(days=n),
+                decision=(GRANTED, GRANTED, GRANTED, GRANTED, GRANTED, GRANTED, REFUSED)[n % 7],
+                escalated_on=date(2026, 4, 20) if n < 5 else None,
+            )
+        with pytest.raises(ValueError, match="not a course column"):
+            uow.facts.set_course(ids[0], team="Zuid")
+
+    document = service(units).build(Scope(("Noord",)), actor="terminal:test", fmt="json")
+
+    rows = {q["quarter"]: q["rows"][0] for q in document["quarters"]}
+    assert rows["2026-K1"]["submitted"] == 10
+    k2 = rows["2026-K2"]
+    # Decisions on 1-10 April: granted 9 times, refused once (small), escalated 5 times.
+    assert (k2["granted"], k2["refused"], k2["partly"], k2["escalated"]) == (9, SMALL, 0, 5)
+    # Days from 5 January: 86 to 95; the median of ten is the mean of the middle two.
+    assert k2["median_days_to_decision"] == "90.5"
