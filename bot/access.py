@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 
 from storage import UnitOfWorkFactory
-from storage.access import OWNER, ProfessionalRecord
+from storage.access import OWNER, PROFESSIONAL, ProfessionalRecord
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -42,12 +42,29 @@ class AccessService:
 
     # --- registration ------------------------------------------------------------------
 
-    def invite(self, team: str) -> str:
+    def invite(self, team: str, role: str = PROFESSIONAL) -> str:
         with self.units() as uow:
             repo = uow.access
-            code = repo.create_invite(team)
-            repo.audit("beheer", "uitnodiging", None, team[:64])
+            code = repo.create_invite(team, role)
+            detail = team if role == PROFESSIONAL else f"{team} {role}"
+            repo.audit("beheer", "uitnodiging", None, detail[:64])
             return code
+
+    def set_role(
+        self, professional_id: int, role: str, team: str | None, *, actor: str
+    ) -> ProfessionalRecord | None:
+        """The administrator gives a professional another role (and team); audited. None if
+        there is no such professional."""
+        with self.units() as uow:
+            repo = uow.access
+            if not repo.set_role(professional_id, role, team):
+                return None
+            repo.audit(actor, "rol", None, f"prof:{professional_id} {role}"[:64])
+            return next(p for p in repo.professionals() if p.id == professional_id)
+
+    def professionals(self) -> list[ProfessionalRecord]:
+        with self.units(read_only=True) as uow:
+            return uow.access.professionals()
 
     def professional(self, telegram_user_id: int) -> ProfessionalRecord | None:
         with self.units(read_only=True) as uow:

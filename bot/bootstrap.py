@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from bot.documents import AfterPlan, Renderer
 from bot.escalations import EscalationService
 from bot.evaluations import EVALUATED, Evaluations
 from bot.formatting import DutchFormatter
+from bot.report import ReportService
 from bot.service import PlanService
 from bot.unavailable import StorageUnavailable
 from dialogs import Dialog
@@ -80,6 +82,11 @@ class App:
             evaluations = tuple(self.service.evaluations.rows(found))
         sections = tuple(self.escalations.sections(plan_id))
         return AfterPlan(self.course.shown(plan_id), sections, evaluations)
+
+    # The report over all plans (issue 16), on the facts the service keeps.
+    @cached_property
+    def report(self) -> ReportService:
+        return ReportService(self.units, self.service.facts, self.clock)
 
 
 # Makes the services' unit-of-work factory from the engine and key; a test can pass another.

@@ -9,12 +9,13 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
 import prompts
-from bot import exchange
+from bot import exchange, report_render
 from bot.access import EXPORTED
 from bot.actions import as_json, listing
 from bot.bootstrap import App, MissingKey, bootstrap, write_key_file
@@ -23,12 +24,15 @@ from bot.course import budget_json, run_word, stage_name
 from bot.documents import EXTENSIONS, FORMATS
 from bot.jsonl import run_jsonl
 from bot.local import LocalChat, write_private
+from bot.report import scope_for
+from bot.report_render import REPORT_FORMATS
 from bot.service import snapshot_of
 from bot.terminal import run_terminal
 from bot.unavailable import StorageUnavailable
 from dialogs import Interview, SpecError, noted_open
 from dialogs.household import normalise_household
 from storage import AnswerRecord, PlanRecord
+from storage.access import PROFESSIONAL, ROLES
 from storage.crypto import InvalidSecret, Keyring, TamperedData, WrongKey
 from storage.db import rotate_key, scrub
 
@@ -90,6 +94,24 @@ def _parser() -> argparse.ArgumentParser:
     share.add_argument("household", help="household number")
     invite = sub.add_parser("invite", help="make a one-time invite code for a professional")
     invite.add_argument("--team", required=True, help="the team the professional joins")
+    # The report over all plans (issue 16): roles, and the report itself.
+    invite.add_argument(
+        "--rol",
+        choices=ROLES,
+        default=PROFESSIONAL,
+        help="the role it gives (default professional)",
+    )
+    role = sub.add_parser("rol", help="give a registered professional another role (or team)")
+    role.add_argument("nummer", type=int, help="the professional's number (see 'professionals')")
+    role.add_argument("rol", choices=ROLES)
+    role.add_argument("--team", help="move them to this team as well")
+    sub.add_parser("professionals", help="list the registered professionals, team and role")
+    report = sub.add_parser("rapport", help="the report over all plans, per quarter and team")
+    report.add_argument("--team", help="only this team (default: every team)")
+    report.add_argument("--van", metavar="DATUM", help="from this day on (YYYY-MM-DD)")
+    report.add_argument("--tot", metavar="DATUM", help="up to and including this day")
+    report.add_argument("--format", choices=REPORT_FORMATS, default="pdf")
+    report.add_argument("-o", "--output", help="file to write, '-' for standard output")
     purge = sub.add_parser(
         "purge", help="delete plans not changed for DOORBRAAK_RETENTION_DAYS days (for cron)"
     )
@@ -182,9 +204,13 @@ def _run(args: argparse.Namespace) -> int:
         if args.command == "plans":
             return _list_plans(app)
         if args.command == "invite":
-            code = app.access.invite(args.team.strip()[:100])
+            code = app.access.invite(args.team.strip()[:100], args.rol)
             print(spec.message("uitnodiging_gemaakt", code=code, team=args.team.strip()))
+            if args.rol != PROFESSIONAL:
+                print(spec.message("uitnodiging_rol", rol=spec.message(f"rol_{args.rol}")))
             return 0
+        if args.command in ("rol", "professionals", "rapport"):
+            return _report_commands(app, args)
         if args.command == "deel":
             assert household is not None
             return _share(app, household)
@@ -233,6 +259,51 @@ def _run(args: argparse.Namespace) -> int:
         return fail("gegevens_beschadigd", 1)
     finally:
         app.engine.dispose()
+
+
+def _report_commands(app: App, args: argparse.Namespace) -> int:
+    """Roles and the report over all plans (issue 16)."""
+    spec = app.dialog.spec
+    if args.command == "professionals":
+        found = app.access.professionals()
+        if not found:
+            print(spec.message("professionals_geen"))
+        for pro in found:
+            rol = spec.message(f"rol_{pro.role}")
+            print(spec.message("professional_regel", nummer=pro.id, team=pro.team, rol=rol))
+        return 0
+    if args.command == "rol":
+        team = None if args.team is None else args.team.strip()[:100]
+        changed = app.access.set_role(args.nummer, args.rol, team, actor="beheer")
+        if changed is None:
+            print(spec.message("rol_onbekend", nummer=args.nummer), file=sys.stderr)
+            return 1
+        rol = spec.message(f"rol_{changed.role}")
+        print(spec.message("rol_gewijzigd", nummer=changed.id, rol=rol, team=changed.team))
+        return 0
+    try:
+        since = None if args.van is None else date.fromisoformat(args.van)
+        until = None if args.tot is None else date.fromisoformat(args.tot)
+    except ValueError:
+        print(spec.message("rapport_datum_ongeldig"), file=sys.stderr)
+        return 2
+    scope = scope_for(None, args.team, since, until)
+    document = app.report.build(scope, actor=app.settings.terminal_author, fmt=args.format)
+    content = report_render.render(
+        args.format, document, spec, app.renderer.html_env, app.renderer.template_dirs
+    )
+    if args.output == "-":
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return 0
+    default = (
+        app.settings.resolved_export_dir / f"rapport-{document['generated_on']}.{args.format}"
+    )
+    path = Path(args.output) if args.output else default
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_private(path, content)
+    print(spec.message("bestand_gemaakt", pad=path))
+    return 0
 
 
 def _remove_legacy_documents(export_dir: Path) -> int:

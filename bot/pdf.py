@@ -60,6 +60,11 @@ def render_poster(data: dict[str, Any], template_dirs: list[Path]) -> bytes:
     return _compile(_template(template_dirs, "poster.typ"), data, format="pdf")
 
 
+def render_report_pdf(data: dict[str, Any], template_dirs: list[Path]) -> bytes:
+    """The report over all plans (bot.report_render.view), with its bars and law matrix."""
+    return _compile(_template(template_dirs, "rapport.typ"), data, format="pdf")
+
+
 def render_chart(data: dict[str, Any], template_dirs: list[Path], width_cm: int = 16) -> bytes:
     """The chart as a PNG `width_cm` wide: 16 for the chat, narrower beside the totals."""
     return _compile(

@@ -11,6 +11,7 @@ from bot.course import course_text
 from bot.escalations import EscalationService
 from bot.evaluations import FINISHED_AT, Evaluations
 from bot.exchange import ImportedPlan
+from bot.facts import FactsKeeper
 from bot.turn import (
     ChatMoved,
     ChatTarget,
@@ -81,6 +82,8 @@ class PlanService:
         self.actions = actions or Actions(dialog.spec, units)
         # A finished plan's evaluations: its turns while one is in progress go there.
         self.evaluations = evaluations or Evaluations.default(dialog.spec, self.actions)
+        # The report over all plans: a plan's facts are kept in the turn that stores them.
+        self.facts = FactsKeeper(dialog.spec, units)
         # Each use case is one unit of work (storage.uow): one transaction, committed when
         # it returns, whose database failures arrive as StorageUnavailable.
         self.units = units
@@ -138,6 +141,7 @@ class PlanService:
         record = uow.plans.start_plan(household, state=self.dialog.initial_state(), owner=actor)
         if professional is not None:
             uow.access.grant(record.id, professional.id, OWNER)
+        self.facts.on_started(uow, record)
         log.info("plan %s started", record.id)
         return record
 
@@ -462,6 +466,13 @@ class PlanService:
                 author=author,
             )
             self.actions.on_saved(uow, record.id, outcome.answers, author)
+            self.facts.on_saved(
+                uow,
+                record,
+                outcome.answers,
+                outcome.status,
+                lambda: with_changes(record.answers, outcome.answers),
+            )
         return outcome.persist
 
     def _unsaved(self, plan_id: int) -> Turn:
@@ -557,6 +568,7 @@ class PlanService:
                     uow.escalations.restore(record.id, action_id=action_id, **fields)
             for evaluation in plan.evaluations:
                 uow.evaluations.add(record.id, **evaluation)
+            self.facts.on_imported(uow, record)
             log.info("plan %s imported", record.id)
             return record
 

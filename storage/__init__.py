@@ -5,6 +5,7 @@ from storage import (  # noqa: F401 - their tables belong to Base.metadata
     course,
     escalations,
     evaluations,
+    facts,
     inbox,
 )
 from storage.db import READ_ONLY, create_engine_for, make_session_factory, migrate

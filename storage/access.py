@@ -38,6 +38,11 @@ NAME = Encrypted("professionals.name", row=("user_key",))
 # The longest display name kept (Telegram's first_name is at most 64 characters).
 NAME_MAX = 64
 
+# A professional's role for the report over all plans (issue 16): a professional sees none of
+# it, a teamleider their team's, a beleidsmedewerker every team's.
+PROFESSIONAL, TEAMLEIDER, BELEIDSMEDEWERKER = "professional", "teamleider", "beleidsmedewerker"
+ROLES = (PROFESSIONAL, TEAMLEIDER, BELEIDSMEDEWERKER)
+
 
 class Professional(Base):
     __tablename__ = "professionals"
@@ -55,6 +60,9 @@ class Professional(Base):
     name_enc: Mapped[str | None] = mapped_column(Text, nullable=True, info={"encrypted": NAME})
     # Reminders switched off (/herinneringen uit), since.
     reminders_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    role: Mapped[str] = mapped_column(
+        String(20), nullable=False, default=PROFESSIONAL, server_default=PROFESSIONAL
+    )
 
 
 class Invite(Base):
@@ -66,6 +74,10 @@ class Invite(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The role the professional registering with it gets.
+    role: Mapped[str] = mapped_column(
+        String(20), nullable=False, default=PROFESSIONAL, server_default=PROFESSIONAL
+    )
 
 
 class PlanAccess(Base):
@@ -119,6 +131,7 @@ class AuditEntry(Base):
 class ProfessionalRecord:
     id: int
     team: str
+    role: str = PROFESSIONAL
 
     @property
     def actor(self) -> str:
@@ -154,9 +167,9 @@ class AccessRepository:
     def professional(self, telegram_user_id: int) -> ProfessionalRecord | None:
         key = self._keyring.hash(str(telegram_user_id), purpose="telegram")
         row = self._tx.execute(_PROFESSIONAL, {"user_key": key}).one_or_none()
-        return None if row is None else ProfessionalRecord(row.id, row.team)
+        return None if row is None else ProfessionalRecord(row.id, row.team, row.role)
 
-    def create_invite(self, team: str) -> str:
+    def create_invite(self, team: str, role: str = PROFESSIONAL) -> str:
         """A one-time invite code for `team`; only its keyed hash is stored."""
         code = new_code("UIT")
         now = utcnow()
@@ -164,6 +177,7 @@ class AccessRepository:
             insert(Invite).values(
                 code_hash=self._code_hash(code),
                 team=team,
+                role=role,
                 created_at=now,
                 expires_at=now + timedelta(days=INVITE_DAYS),
             )
@@ -182,7 +196,7 @@ class AccessRepository:
             .where(Invite.used_at.is_(None))
             .where(Invite.expires_at > now)
             .values(used_at=now)
-            .returning(Invite.team)
+            .returning(Invite.team, Invite.role)
         ).one_or_none()
         if claimed is None:
             return None
@@ -199,11 +213,34 @@ class AccessRepository:
                 user_enc=USER_ID.seal(self._keyring, str(telegram_user_id), row),
                 name_enc=NAME.seal(self._keyring, name, row) if name else None,
                 team=claimed.team,
+                role=claimed.role,
                 created_at=now,
             )
             .returning(Professional.id)
         ).scalar_one()
-        return ProfessionalRecord(new_id, claimed.team)
+        return ProfessionalRecord(new_id, claimed.team, claimed.role)
+
+    def set_role(self, professional_id: int, role: str, team: str | None = None) -> bool:
+        """Give a professional another role (and team); False if there is no such one."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        values: dict[str, str] = {"role": role}
+        if team is not None:
+            values["team"] = team
+        changed = self._tx.execute(
+            update(Professional).where(Professional.id == professional_id).values(**values)
+        )
+        return changed.rowcount == 1
+
+    def professionals(self) -> list[ProfessionalRecord]:
+        """Every registered professional, by id (no Telegram id: that stays encrypted)."""
+        rows = self._tx.execute(
+            select(Professional.id, Professional.team, Professional.role).order_by(Professional.id)
+        )
+        return [ProfessionalRecord(row.id, row.team, row.role) for row in rows]
+
+    def team_of(self, professional_id: int) -> str | None:
+        return self._tx.scalar(select(Professional.team).where(Professional.id == professional_id))
 
     def rename(self, professional_id: int, name: str) -> None:
         """Keep the professional's display name; written only when it changed."""
@@ -363,6 +400,6 @@ _ROLE = (
     .where(PlanAccess.professional_id == bindparam("professional_id"))
 )
 _AUDIT = insert(AuditEntry)
-_PROFESSIONAL = select(Professional.id, Professional.team).where(
+_PROFESSIONAL = select(Professional.id, Professional.team, Professional.role).where(
     Professional.user_key == bindparam("user_key")
 )

@@ -31,6 +31,7 @@ from dialogs.money import from_cents, to_cents
 from dialogs.status import RECORDED, Stage
 from storage.access import OWNER, USER_ID, PlanAccess, Professional
 from storage.crypto import Keyring
+from storage.facts import FactsRepository
 from storage.models import Base, Encrypted, Plan, UTCDateTime, utcnow
 from storage.tx import Tx
 
@@ -128,6 +129,14 @@ class CourseRepository:
                 day=day,
             )
         )
+        # The report over all plans counts the course from the plan's facts (storage.facts).
+        facts = FactsRepository(self._tx)
+        if stage is Stage.SUBMITTED:
+            facts.set_course(plan_id, submitted_on=day)
+        elif stage in (Stage.GRANTED, Stage.PARTLY, Stage.REJECTED):
+            facts.set_course(plan_id, decided_on=day, decision=stage.value)
+        elif stage is Stage.EVALUATED:
+            facts.set_course(plan_id, evaluated_on=day)
         return StepRecord(stage, now, author, who, day)
 
     def steps(self, plan_id: int) -> list[StepRecord]:

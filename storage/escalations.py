@@ -33,6 +33,7 @@ from dialogs.status import PlanStatus
 from storage.access import PlanAccess
 from storage.codec import Codec
 from storage.crypto import Keyring
+from storage.facts import FactsRepository
 from storage.models import (
     ACTION_OPEN,
     Action,
@@ -339,6 +340,12 @@ class EscalationRepository:
         if reason is not None:
             values["reason"] = ESCALATION_REASON.seal(self._keyring, reason, {"uid": uid})
         self._tx.execute(update(Escalation).where(Escalation.id == escalation_id).values(**values))
+        if state == ESCALATED:
+            # The report over all plans counts escalated plans from their facts.
+            plan_id = self._tx.scalar(
+                select(Escalation.plan_id).where(Escalation.id == escalation_id)
+            )
+            FactsRepository(self._tx).set_course(plan_id, escalated_on=now.date())
 
     def set_outcome(self, escalation_id: int, outcome: str, *, author: str, now: datetime) -> None:
         self._tx.execute(

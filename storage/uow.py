@@ -19,6 +19,7 @@ from storage.crypto import Keyring
 from storage.deletion import PlanDeletion
 from storage.escalations import EscalationRepository
 from storage.evaluations import EvaluationRepository
+from storage.facts import FactsReader, FactsRepository
 from storage.inbox import InboxRepository
 from storage.reminders import ReminderRepository
 from storage.repository import PlanRepository
@@ -82,6 +83,14 @@ class UnitOfWork:
     @cached_property
     def evaluations(self) -> EvaluationRepository:
         return EvaluationRepository(self.tx, self.keyring)
+
+    @cached_property
+    def facts(self) -> FactsRepository:
+        return FactsRepository(self.tx)
+
+    @cached_property
+    def report(self) -> FactsReader:
+        return FactsReader(self.tx)
 
     @cached_property
     def deletion(self) -> PlanDeletion:

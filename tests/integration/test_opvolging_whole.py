@@ -20,6 +20,7 @@ from bot.clock import FixedClock
 from bot.config import Settings
 from bot.reminders import Reminders
 from dialogs.status import Stage
+from storage.facts import PlanFactsRow
 from tests.conftest import ROOT
 from tests.support.botapi import Call
 from tests.support.evaluation import finish_with_costs
@@ -115,6 +116,17 @@ async def test_made_submitted_granted_reminded_escalated_evaluated_twice_and_exp
     shown = "\n".join(texts(await evaluate(bot, calls, "Ja")))
     assert "Evaluatie na 12 maanden (1 maart 2028). Doorbraak gerealiseerd: Ja." in shown
     assert app.course.stage(plan_id) is Stage.EVALUATED
+
+    # The report over all plans counts the course from the plan's facts (issue 16).
+    with app.sessions() as session:
+        facts = session.get(PlanFactsRow, plan_id)
+        assert facts is not None
+        assert (facts.submitted_on, facts.decided_on, facts.decision) == (
+            date(2027, 3, 1),
+            date(2027, 3, 1),
+            "toegekend",
+        )
+        assert (facts.escalated_on, facts.evaluated_on) == (date(2027, 3, 22), date(2028, 3, 1))
 
     # The export holds it all, exactly; imported elsewhere and exported again, it is the same.
     monkeypatch.setenv("DOORBRAAK_DATA_DIR", str(tmp_path))
