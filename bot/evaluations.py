@@ -31,7 +31,7 @@ from dialogs import (
     Text,
 )
 from dialogs.commands import parse_command
-from dialogs.display import period_text
+from dialogs.display import months_text, period_text
 from dialogs.evaluation import (
     CHANGED,
     DOORBRAAK,
@@ -112,7 +112,10 @@ class Evaluations:
             before.append(
                 Message(
                     self.spec.message(
-                        key, huishouden=record.household, maanden=months, nummer=number
+                        key,
+                        huishouden=record.household,
+                        maanden=months_text(self.spec, self.fmt, Decimal(months)),
+                        nummer=number,
                     )
                 )
             )
@@ -222,7 +225,7 @@ class Evaluations:
         lines = [
             self.spec.message(
                 "evaluatie_resultaat",
-                maanden=found.months,
+                maanden=months_text(self.spec, self.fmt, Decimal(found.months)),
                 datum=self.fmt.date(day),
                 doorbraak=answers.get(DOORBRAAK, "?"),
             )

@@ -193,10 +193,17 @@ def costs_view(
 
 
 def period_text(spec: Interview, fmt: Formatter, months: Decimal) -> str:
-    """`per jaar` for the default period, otherwise `in 4 maanden`."""
+    """`per jaar` for the default period, otherwise `in 4 maanden` (`in 1 maand`)."""
     if months == 12:
         return spec.message("kosten_per_jaar")
-    return spec.message("kosten_in_maanden", maanden=fmt.number(months))
+    return spec.message("kosten_in_maanden", maanden=months_text(spec, fmt, months))
+
+
+def months_text(spec: Interview, fmt: Formatter, months: Decimal) -> str:
+    """`1 maand`, `3 maanden`, `1,5 maanden`."""
+    if months == 1:
+        return spec.message("maanden_een")
+    return spec.message("maanden_aantal", aantal=fmt.number(months))
 
 
 def scenario_name(spec: Interview, scenario: str) -> str:
@@ -369,7 +376,9 @@ def cost_table(
     return CostTableView(
         scenarios=tuple(capitalized(scenario_name(spec, f.scenario)) for f in fields),
         columns=tuple(spec.message(f"document_{c}") for c in ("omschrijving", "prijs", "aantal")),
-        total_label=spec.message("document_totaal_periode", maanden=fmt.number(months)),
+        total_label=spec.message(
+            "document_totaal_periode", maanden=months_text(spec, fmt, months)
+        ),
         rows=tuple(
             CostRowView(
                 item=description,

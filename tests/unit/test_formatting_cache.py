@@ -1,4 +1,5 @@
-"""The documents' formatter remembers what it wrote; it must write each value as before."""
+"""Dutch numbers as documents and messages write them: remembered values as written before,
+and a month counted right."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from decimal import Decimal
 
 from bot.documents import _CachedFormatter
 from bot.formatting import DutchFormatter
+from dialogs import Interview
+from dialogs.display import months_text, period_text
 
 
 def test_remembered_numbers_keep_their_written_precision() -> None:
@@ -22,3 +25,13 @@ def test_remembered_amounts_match_babel() -> None:
         for exact in (False, True):
             value = Decimal(text)
             assert cached.money(value, exact=exact) == plain.money(value, exact=exact)
+
+
+def test_one_month_is_written_singular(spec: Interview) -> None:
+    """A plan or an evaluation of one month reads `1 maand`, not `1 maanden`."""
+    fmt = DutchFormatter()
+    assert months_text(spec, fmt, Decimal(1)) == "1 maand"
+    assert months_text(spec, fmt, Decimal(3)) == "3 maanden"
+    assert period_text(spec, fmt, Decimal(1)) == "in 1 maand"
+    assert period_text(spec, fmt, Decimal("1.5")) == "in 1,5 maanden"
+    assert period_text(spec, fmt, Decimal(12)) == "per jaar"
