@@ -442,7 +442,11 @@ def run_word(
         if name == "indienen":
             submitted = course.submit(plan_id, actor=actor, professional=professional)
             day = _FORMAT.date(submitted.step.day)
-            return Said(spec.message("indienen_gedaan", team=submitted.team, datum=day), submitted)
+            text = spec.message("indienen_gedaan", team=submitted.team, datum=day)
+            if not submitted.user_ids and submitted.group is None:
+                # Recorded, but nobody received it: say so rather than let it wait unseen.
+                text += "\n" + spec.message("indienen_niemand", team=submitted.team)
+            return Said(text, submitted)
         if name == "uitgevoerd":
             step = course.executed(plan_id, actor=actor, professional=professional)
             return Said(spec.message("uitgevoerd_gedaan", datum=_FORMAT.date(step.day)))

@@ -55,7 +55,10 @@ def test_made_submitted_granted_with_a_claim_executed(app: App) -> None:
     chat = LocalChat(app, "3012", author=AUTHOR)
     chat.begin()
     assert app.course.stage(plan_id) is Stage.FINISHED
-    assert said(chat, "indienen")[0].startswith("Ingediend bij Doorbraakteam op 1 maart 2027")
+    submitted = said(chat, "indienen")[0]
+    assert submitted.startswith("Ingediend bij Doorbraakteam op 1 maart 2027")
+    # Nobody of the team is registered: it says nobody received the plan.
+    assert "nog niemand van Doorbraakteam is aangemeld" in submitted
     assert said(chat, "besluit toegekend € 1.250,-")[0] == (
         "Besluit vastgelegd: toegekend, 1 maart 2027, door terminal:tester."
         " Uit het doorbraakbudget: €\xa01.250,00."

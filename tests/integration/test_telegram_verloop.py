@@ -47,9 +47,9 @@ async def submitted(bot: Harness) -> tuple[int, Call]:
     join_team(bot)
     plan_id = finish_plan(bot)
     calls = await bot.say("/indienen 3012", user_id=OWNER)
-    assert html.unescape(texts(to(calls, OWNER))[0]).startswith(
-        "Ingediend bij Doorbraakteam op 1 maart 2027."
-    )
+    told = html.unescape(texts(to(calls, OWNER))[0])
+    assert told.startswith("Ingediend bij Doorbraakteam op 1 maart 2027.")
+    assert "nog niemand" not in told
     [pdf] = to(calls, TEAM_MEMBER, "sendDocument")
     assert pdf.files["document"].startswith(b"%PDF")
     [summary] = to(calls, TEAM_MEMBER)
