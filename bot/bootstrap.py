@@ -74,14 +74,19 @@ class App:
 
     def after(self, plan_id: int, data: Mapping[str, Any] | None = None) -> AfterPlan:
         """What the plan's documents show of its life after the interview: its course, its
-        steps on the escalatieladder and its evaluations. With the plan's dialog `data` at
+        steps on the escalatieladder and its evaluations, read in one unit of work (the
+        document turn of a finished plan is on this path). With the plan's dialog `data` at
         hand, a plan never evaluated is spared the read of its evaluations."""
-        evaluations: tuple[dict[str, str], ...] = ()
-        if data is None or data.get(EVALUATED):
-            found = self.service.evaluations_of(plan_id)
-            evaluations = tuple(self.service.evaluations.rows(found))
-        sections = tuple(self.escalations.sections(plan_id))
-        return AfterPlan(self.course.shown(plan_id), sections, evaluations)
+        evaluated = data is None or bool(data.get(EVALUATED))
+        with self.units(read_only=True) as uow:
+            course = self.course.shown(plan_id, uow)
+            escalations = uow.escalations.of_plan(plan_id)
+            evaluations = uow.evaluations.of_plan(plan_id) if evaluated else []
+        return AfterPlan(
+            course,
+            tuple(self.escalations.sections_of(escalations)),
+            tuple(self.service.evaluations.rows(evaluations)),
+        )
 
     # The report over all plans (issue 16), on the facts the service keeps.
     @cached_property

@@ -107,13 +107,16 @@ class Course:
         with self.units(read_only=True) as uow:
             return uow.course.steps(plan_id), uow.course.claims(plan_id)
 
-    def shown(self, plan_id: int) -> CourseShown:
-        """The plan's course for its documents: its stage (once it is klaar) and steps."""
-        with self.units(read_only=True) as uow:
-            stage = self._stage(uow, plan_id)
-            if stage in (None, Stage.CONCEPT):
-                return NO_COURSE
-            steps, claims = uow.course.steps(plan_id), uow.course.claims(plan_id)
+    def shown(self, plan_id: int, uow: UnitOfWork | None = None) -> CourseShown:
+        """The plan's course for its documents: its stage (once it is klaar) and steps; read
+        in `uow` if one is passed (App.after reads all it shows in one)."""
+        if uow is None:
+            with self.units(read_only=True) as own:
+                return self.shown(plan_id, own)
+        stage = self._stage(uow, plan_id)
+        if stage in (None, Stage.CONCEPT):
+            return NO_COURSE
+        steps, claims = uow.course.steps(plan_id), uow.course.claims(plan_id)
         lines = course_text(self.spec, stage, steps, claims).splitlines()[1:]
         return CourseShown(stage_name(self.spec, stage), tuple(line.strip() for line in lines))
 

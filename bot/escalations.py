@@ -341,7 +341,11 @@ class EscalationService:
 
     def sections(self, plan_id: int) -> list[Section]:
         """The plan's escalations as a section of its documents (none if never escalated)."""
-        lines = overview_lines(self.spec, self.of_plan(plan_id))
+        return self.sections_of(self.of_plan(plan_id))
+
+    def sections_of(self, records: Sequence[EscalationRecord]) -> list[Section]:
+        """These escalations of a plan as a section of its documents (none if none)."""
+        lines = overview_lines(self.spec, records)
         if not lines:
             return []
         return [Section(self.spec.message("document_escalaties"), tuple(lines))]
