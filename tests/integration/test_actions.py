@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import jsonschema
@@ -26,25 +25,14 @@ from storage.crypto import Keyring
 from storage.db import rotate_key
 from storage.models import Action, ActionEvent, Reminder
 from tests.conftest import ROOT, TEST_SECRET
+from tests.support.opvolging import T0
+from tests.support.opvolging import app as app
+from tests.support.opvolging import clock as clock
 from tests.support.plans import finish
 
 # Monday 1 March 2027, 09:00 in Amsterdam.
-T0 = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
 BEFORE, AFTER = "actieplan.voor_doorbraak", "actieplan.na_doorbraak"
 SCHEMA = json.loads((ROOT / "docs" / "plan.schema.json").read_text(encoding="utf-8"))
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0)
-
-
-@pytest.fixture
-def app(url: str, tmp_path: Path, clock: FixedClock) -> Iterator[App]:
-    settings = Settings(data_dir=tmp_path / "app", database_url=url, secret_key=TEST_SECRET)
-    application = bootstrap(settings, clock=clock)
-    yield application
-    application.engine.dispose()
 
 
 def store(app: App, plan_id: int, field: str, points: list[str]) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,8 @@ from docx import Document
 from sqlalchemy import select
 
 from bot import exchange
-from bot.bootstrap import App, bootstrap
+from bot.bootstrap import App
 from bot.clock import FixedClock
-from bot.config import Settings
 from bot.documents import AfterPlan
 from bot.escalations import Escalated, Refused
 from bot.jsonl import encode
@@ -29,28 +27,16 @@ from bot.local import LocalChat
 from dialogs import SpecError
 from prompts.ladder import load_ladder, parse_ladder
 from storage.escalations import Escalation
-from tests.conftest import ROOT, TEST_SECRET
+from tests.conftest import ROOT
+from tests.support.opvolging import app as app
+from tests.support.opvolging import clock as clock
 from tests.support.plans import finish
 from tests.support.stored import audit_log
 
-# Monday 1 March 2027, 09:00 in Amsterdam; the sample plan's first two actions are due on
-# Monday 8 March, so fourteen days late on 22 March.
-T0 = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
+# The clock starts on Monday 1 March 2027 (tests.support.opvolging); the sample plan's first
+# two actions are due on Monday 8 March, so fourteen days late on 22 March.
 LATE = datetime(2027, 3, 22, 9, 0, tzinfo=UTC)
 SCHEMA = json.loads((ROOT / "docs" / "plan.schema.json").read_text(encoding="utf-8"))
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0)
-
-
-@pytest.fixture
-def app(url: str, tmp_path: Path, clock: FixedClock) -> Iterator[App]:
-    settings = Settings(data_dir=tmp_path / "app", database_url=url, secret_key=TEST_SECRET)
-    application = bootstrap(settings, clock=clock)
-    yield application
-    application.engine.dispose()
 
 
 def lines(items: list[Any]) -> list[dict[str, Any]]:

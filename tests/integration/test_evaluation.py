@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import docx
 import jsonschema
-import pytest
 from pypdf import PdfReader
 
 from bot import exchange
@@ -26,9 +24,10 @@ from bot.local import LocalChat
 from storage.access import AuditEntry
 from tests.conftest import ROOT, TEST_SECRET
 from tests.support.evaluation import PDF_ROWS, RESULT_3, RESULT_12, finish_with_costs
+from tests.support.opvolging import app as app
+from tests.support.opvolging import clock as clock
 
 # The plan is finished on Monday 1 March 2027; evaluated on 1 June 2027 and 1 March 2028.
-T0 = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
 AFTER_3 = datetime(2027, 6, 1, 8, 0, tzinfo=UTC)
 AFTER_12 = datetime(2028, 3, 1, 8, 0, tzinfo=UTC)
 SCHEMA = json.loads((ROOT / "docs" / "plan.schema.json").read_text(encoding="utf-8"))
@@ -51,19 +50,6 @@ FIRST = [
 ]
 # After 12 months: no more actions done, the costs as planned.
 SECOND = ["evaluatie", "Ja", "overslaan", "Een vaste woning", "Ja", "Ja", "Ja", "Klopt", "stop"]
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0)
-
-
-@pytest.fixture
-def app(url: str, tmp_path: Path, clock: FixedClock) -> Iterator[App]:
-    settings = Settings(data_dir=tmp_path / "app", database_url=url, secret_key=TEST_SECRET)
-    application = bootstrap(settings, clock=clock)
-    yield application
-    application.engine.dispose()
 
 
 def jsonl(app: App, lines: list[str], household: str = "3012") -> list[dict[str, Any]]:
