@@ -160,12 +160,19 @@ class LocalChat:
             return None
         name, arg = found
         said = run_word(
-            self.app.course, name, arg, self.plan_id, actor=self.author, who=self.author
+            self.app.course, name, arg, self.plan_id, actor=self.author, who=self._who()
         )
         items: list[Item] = [Message(said.text)]
         if said.propose is not None:
             items.append(Message(spec.message("uitgevoerd_voorstel")))
         return items
+
+    def _who(self) -> str:
+        """Who records a step here, as the plan's history shows it: the professional by the
+        name in the plan (a terminal has no registered name), else the terminal's actor."""
+        found = self.app.service.plan(self.plan_id) if self.plan_id is not None else None
+        name = str(found[0].answers.get("plan.professional") or "") if found else ""
+        return name or self.author
 
     def _reminders(self, text: str) -> str | None:
         """`herinneringen [uit|aan]`: the reminders about this plan, shown or switched (the

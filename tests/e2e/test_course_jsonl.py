@@ -71,8 +71,10 @@ def test_a_rejection_through_the_protocol(app: App, jsonl: Any) -> None:
     )
     process.send("indienen")
     [decided] = messages(process.send("besluit afgewezen"))
-    # Who decided: the terminal's author (its author setting, or terminal:<user>).
-    assert decided.startswith("Besluit vastgelegd: afgewezen, 1 maart 2027, door terminal:")
+    # Who recorded it: the professional named in the plan, not the terminal's actor id.
+    assert decided == (
+        "Besluit vastgelegd: afgewezen, 1 maart 2027, door Antwoord over plan professional ✓ café."
+    )
     assert "Het plan is nu: afgewezen" in messages(process.send("uitgevoerd"))[0]
     # `besluit` followed by anything but an outcome is an answer, not a command.
     turn = process.send("besluit")

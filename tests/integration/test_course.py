@@ -30,6 +30,8 @@ from tests.integration.test_exchange import SCHEMA
 from tests.integration.test_plan_page_one import first_section, pdf_pages, plain
 
 AUTHOR = "terminal:tester"
+# In the terminal a step is recorded by the professional named in the plan (sample answer).
+NAME = "Antwoord over plan professional ✓ café"
 
 
 def this_year(app: App) -> list[BudgetLine]:
@@ -60,7 +62,7 @@ def test_made_submitted_granted_with_a_claim_executed(app: App) -> None:
     # Nobody of the team is registered: it says nobody received the plan.
     assert "nog niemand van Doorbraakteam is aangemeld" in submitted
     assert said(chat, "besluit toegekend € 1.250,-")[0] == (
-        "Besluit vastgelegd: toegekend, 1 maart 2027, door terminal:tester."
+        f"Besluit vastgelegd: toegekend, 1 maart 2027, door {NAME}."
         " Uit het doorbraakbudget: €\xa01.250,00."
     )
     # Looking at the plan shows its course after the overview.
@@ -68,7 +70,7 @@ def test_made_submitted_granted_with_a_claim_executed(app: App) -> None:
     assert looked[1].splitlines() == [
         "Verloop van het plan: toegekend",
         "  1 maart 2027: ingediend bij Doorbraakteam",
-        "  1 maart 2027: besluit: toegekend (door terminal:tester)",
+        f"  1 maart 2027: besluit: toegekend (door {NAME})",
         "  Uit het doorbraakbudget: €\xa01.250,00 (Doorbraakteam)",
     ]
     [line] = this_year(app)
@@ -141,7 +143,7 @@ def test_the_course_is_exported_and_imported_identically(app: App, tmp_path: Pat
     assert document["version"] == 3
     assert [(s["stage"], s["who"], s["day"]) for s in document["course"]["steps"]] == [
         ("ingediend", "Doorbraakteam", "2027-03-01"),
-        ("deels", AUTHOR, "2027-03-01"),
+        ("deels", NAME, "2027-03-01"),
     ]
     assert [(c["team"], c["amount"]) for c in document["course"]["claims"]] == [
         ("Doorbraakteam", "1250.50")
@@ -185,12 +187,12 @@ def test_the_documents_show_the_stage_on_page_one_and_the_course_at_the_end(app:
     assert "Stand: toegekend" in pages[0]
     assert (
         "Verloop 1 maart 2027: ingediend bij Doorbraakteam"
-        " 1 maart 2027: besluit: toegekend (door terminal:tester)"
+        f" 1 maart 2027: besluit: toegekend (door {NAME})"
         " Uit het doorbraakbudget: € 1.250,00 (Doorbraakteam)"
     ) in pages[-1]
     word = Document(io.BytesIO(render("docx")))
     assert "Stand: toegekend" in first_section(word)
-    assert "1 maart 2027: besluit: toegekend (door terminal:tester)" in plain(
+    assert f"1 maart 2027: besluit: toegekend (door {NAME})" in plain(
         "\n".join(p.text for p in word.paragraphs)
     )
     html = plain(render("html").decode())
