@@ -259,16 +259,16 @@ class Evaluations:
             )
         return rows
 
-    def _money(self, amount: Decimal | None) -> str:
+    def _money(self, amount: Decimal | None, *, exact: bool = False) -> str:
         if amount is None:
             return self.spec.message("evaluatie_geen_kosten")
-        return self.fmt.money(amount)
+        return self.fmt.money(amount, exact=exact)
 
-    def _comparison(self, comparison: Comparison | None) -> str:
+    def _comparison(self, comparison: Comparison | None, *, exact: bool = False) -> str:
         if comparison is None:
             return self.spec.message("evaluatie_geen_kosten")
         name = self.spec.message(f"rendement_{comparison.key}")
-        return f"{name} {self.fmt.money(comparison.amount)}"
+        return f"{name} {self.fmt.money(comparison.amount, exact=exact)}"
 
     def rows(self, evaluations: Sequence[EvaluationRecord]) -> list[dict[str, str]]:
         """The finished evaluations as rows of the documents' section "Evaluatie": plain
@@ -279,6 +279,11 @@ class Evaluations:
                 continue
             found = self.result(evaluation)
             realised = found.realised
+            doorbraak, direct, real = (
+                (None, None, None)
+                if realised is None
+                else (realised.doorbraak, realised.direct, realised.real)
+            )
             answers = evaluation.answers
             day = (evaluation.finished_at or evaluation.updated_at).astimezone(AMSTERDAM).date()
             rows.append(
@@ -288,12 +293,13 @@ class Evaluations:
                     "doorbraak": str(answers.get(DOORBRAAK, "")),
                     "ervaring": " / ".join(str(answers.get(key, "–")) for key in EXPERIENCE),
                     "verandering": str(answers.get(CHANGED, "")),
-                    "scenario": f"{self.fmt.money(found.projected.doorbraak)} → "
-                    f"{self._money(None if realised is None else realised.doorbraak)}",
-                    "direct": f"{self._comparison(found.projected.direct)} → "
-                    f"{self._comparison(None if realised is None else realised.direct)}",
-                    "reeel": f"{self._comparison(found.projected.real)} → "
-                    f"{self._comparison(None if realised is None else realised.real)}",
+                    # In a table amounts have cents and "€" keeps to its amount (exact).
+                    "scenario": f"{self._money(found.projected.doorbraak, exact=True)} → "
+                    f"{self._money(doorbraak, exact=True)}",
+                    "direct": f"{self._comparison(found.projected.direct, exact=True)} → "
+                    f"{self._comparison(direct, exact=True)}",
+                    "reeel": f"{self._comparison(found.projected.real, exact=True)} → "
+                    f"{self._comparison(real, exact=True)}",
                 }
             )
         return rows

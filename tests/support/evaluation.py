@@ -72,6 +72,6 @@ RESULT_12 = (
 )
 # The rows of the PDF's section "Evaluatie", as pypdf reads them (spaces made single).
 PDF_ROWS = (
-    "3 mnd 1 juni 2027 Deels Ja / Weet niet / Nee € 2.590 → € 3.435",
-    "12 mnd 1 maart 2028 Ja Ja / Ja / Ja € 7.660 → € 7.660",
+    "3 mnd 1 juni 2027 Deels Ja / Weet niet / Nee € 2.590,00 → € 3.435,00",
+    "12 mnd 1 maart 2028 Ja Ja / Ja / Ja € 7.660,00 → € 7.660,00",
 )
