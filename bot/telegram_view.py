@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from dialogs import Interview, Question
+from dialogs.display import progress as step_progress
 
 MAX_MESSAGE = 4096
 MAX_CALLBACK_DATA = 64
@@ -132,7 +133,7 @@ def esc(text: str) -> str:
 
 def question_html(q: Question, spec: Interview, ideas: Sequence[str] = ()) -> str:
     """A question with its progress, the step's intro, help and the current answer."""
-    progress = spec.message("voortgang", stap=q.step, stappen=q.steps, naam=q.step_name)
+    progress = step_progress(spec, q)
     parts = [f"<b>{esc(progress)}</b>"]
     if q.intro:
         parts.append(f"<i>{esc(q.intro)}</i>")

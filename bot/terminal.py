@@ -8,6 +8,7 @@ from typing import TextIO
 
 from bot.local import Item, LocalChat, PlanDocument, PlanFile
 from dialogs import Done, Error, Interview, Message, Question
+from dialogs.display import progress as step_progress
 
 
 def format_item(item: Item, spec: Interview) -> str:
@@ -34,7 +35,7 @@ def format_question(q: Question, spec: Interview) -> str:
     if not q.step:  # step 0: a question about the plan itself, asked in no step
         lines = ["", q.text]
     else:
-        progress = spec.message("voortgang", stap=q.step, stappen=q.steps, naam=q.step_name)
+        progress = step_progress(spec, q)
         lines = ["", f"[{progress}]"]
         if q.intro:
             lines += [q.intro, ""]

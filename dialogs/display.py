@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from dialogs.actions import split_point
+from dialogs.events import Question
 from dialogs.groups import group_item_text, group_rows
 from dialogs.kinds import Formatter, Layout, present, rules
 from dialogs.rendement import (
@@ -190,6 +191,14 @@ def costs_view(
         total=total,
         layout=Layout.COSTS.value,
     )
+
+
+def progress(spec: Interview, q: Question) -> str:
+    """Where a question is: "Stap 2 van 6: Toekomstperspectief"; a dialog of one step (the
+    evaluation) names only its step."""
+    if q.steps <= 1:
+        return q.step_name
+    return spec.message("voortgang", stap=q.step, stappen=q.steps, naam=q.step_name)
 
 
 def period_text(spec: Interview, fmt: Formatter, months: Decimal) -> str:

@@ -53,6 +53,9 @@ async def test_two_evaluations_in_telegram(bot: Harness) -> None:
     shown = texts(calls)
     assert any("Evaluatie 1 van het plan van huishouden 3012" in t for t in shown)
     assert "Is de doorbraak gerealiseerd?" in shown[-1]
+    # The evaluation is one step: its questions are headed by its name alone.
+    assert "\n\n<b>Evaluatie</b>\n\n" in shown[-1]
+    assert "Stap 1 van 1" not in shown[-1]
     await bot.press(bot.button("Deels"))
     # Tick two of the plan's actions, then send them.
     names = [text for text, _ in bot.buttons()][:4]

@@ -73,17 +73,29 @@ class Harness:
             ]
         return max(ids, default=1)
 
+    def _asked(self, text: str) -> str | None:
+        """The key of the field of the plan or of its evaluation asked in a message, if any."""
+        for field in (*self.spec.fields, *self.app.service.evaluations.spec.fields):
+            if f"<b>{html.escape(field.text, quote=False)}" in text:
+                return field.key
+        return None
+
+    def _is_question(self, text: str) -> bool:
+        """A question of the plan ("Stap 2 van 6: ...") or of its evaluation (one step,
+        headed by its name alone)."""
+        names = [step.name for step in self.app.service.evaluations.spec.steps]
+        return "Stap " in text or any(f"<b>{name}</b>" in text for name in names)
+
     def last_question(self) -> Call:
-        return [c for c in self.stand_in.calls_of("sendMessage") if "Stap " in c.params["text"]][
-            -1
-        ]
+        calls = self.stand_in.calls_of("sendMessage")
+        return [c for c in calls if self._is_question(c.params["text"])][-1]
 
     def current_field(self) -> str:
         text = self.last_question().params["text"]
-        for field in self.spec.fields:
-            if f"<b>{html.escape(field.text, quote=False)}" in text:
-                return field.key
-        raise AssertionError(f"no field in {text[:200]}")
+        found = self._asked(text)
+        if found is None:
+            raise AssertionError(f"no field in {text[:200]}")
+        return found
 
     def buttons(self, call: Call | None = None) -> list[tuple[str, str]]:
         """The buttons under a message; by default those the user sees under the question
