@@ -51,6 +51,11 @@ def _on_lines(step: Step, answer: str) -> bool:
     if choice in ("wijzigen", "verwijderen"):
         step.goto(Stage.PICK_EDIT if choice == "wijzigen" else Stage.PICK_REMOVE)
         return step.ask()
+    word = " ".join(answer.lower().split())
+    if word in (*step.spec.commands.get("ja", ()), *step.spec.commands.get("nee", ())):
+        # "klopt" or "nee" answers a question, it does not name a cost item.
+        scenario = step.words.scenario_name(step.field.scenario)
+        return step.refuse("kosten_geen_post", scenario=scenario)
     step.state.draft = Draft()
     parsed = parse_line(answer, step.words.model)
     if parsed is not None:

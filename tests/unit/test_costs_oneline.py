@@ -229,3 +229,16 @@ def test_reuse_asks_one_question_a_line(at_lines: Plan) -> None:
     assert texts(plan, Message)[0] == (
         "Toeslag: 3 huishoudens per jaar × € 2.100,00 per huishouden = € 6.300,00 per jaar"
     )
+
+
+@pytest.mark.parametrize("text", ["klopt", "Ja", "nee"])
+def test_a_yes_or_no_is_no_cost_item(at_lines: Plan, text: str) -> None:
+    plan = at_lines
+    plan.send(text)
+    # Refused with what to type instead; nothing is stored, the same question again.
+    assert texts(plan, Error) == [
+        "Dat is geen kostenpost. Typ een kostenpost (bijvoorbeeld 'Inzet wijkteam: 2 uur per"
+        " week à € 65'), of kies 'Klaar' als er in de huidige situatie geen kosten (meer) zijn."
+    ]
+    assert plan.question.part == "regel"
+    assert not plan.snapshot.answers.get(FIELD)
