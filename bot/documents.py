@@ -68,6 +68,25 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
+# Page 1 is measured before it is laid out, to scale it down where many long answers would
+# not fit A4 (canvas.typ, fit-page). That lays it out twice, a fifth of a plan's PDF. Texts
+# of up to this many characters (canvas_weight) fit unscaled even in the widest letters, so
+# they are not measured; tests/integration/test_plan_page_one.py holds the bound to that.
+CANVAS_UNMEASURED = 1300
+
+
+def canvas_weight(value: Any) -> int:
+    """The characters of every text in `value` (page 1's data), a line break counted as a
+    whole line of 80."""
+    if isinstance(value, str):
+        return len(value) + 79 * value.count("\n")
+    if isinstance(value, Mapping):
+        return sum(canvas_weight(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(canvas_weight(v) for v in value)
+    return 0
+
+
 def md_escape(text: str) -> str:
     """Escape Markdown so user text shows literally and cannot add headings, links or HTML."""
     escaped = _MD_SPECIAL.sub(r"\\\1", text)
@@ -218,15 +237,24 @@ class Renderer:
         keys = [s.key for s in rendement.scenarios]
         wording = self._wording()
         steps = plan_view(self.spec, answers, self.fmt, open_points)
+        title = str(answers.get("plan.titel") or self.spec.title)
+        professional = str(answers.get("plan.professional") or "")
+        day = self.fmt.date(today)
+        canvas = _jsonable(canvas_view(self.spec, steps, answers))
         return {
-            "title": str(answers.get("plan.titel") or self.spec.title),
+            "title": title,
             "household": household,
-            "professional": str(answers.get("plan.professional") or ""),
-            "date": self.fmt.date(today),
+            "professional": professional,
+            "date": day,
             "missing": self.spec.message("niet_ingevuld"),
             "wording": wording,
             "course": {"status": after.course.status, "lines": list(after.course.lines)},
-            "canvas": _jsonable(canvas_view(self.spec, steps, answers)),
+            "canvas": canvas,
+            # Page 1 needs no measuring: it fits unscaled (see CANVAS_UNMEASURED).
+            "canvas_fits": canvas_weight(
+                (canvas, title, professional, household, day, after.course.status)
+            )
+            <= CANVAS_UNMEASURED,
             "steps": _jsonable(steps),
             "evaluations": [dict(row) for row in after.evaluations],
             "rendement": {

@@ -21,6 +21,7 @@ from docx.oxml.ns import qn
 from bench.render import EVELINE_COSTS, drive_plan
 from bot.bootstrap import App, bootstrap
 from bot.config import Settings
+from bot.documents import CANVAS_UNMEASURED, canvas_weight
 from docs.make_images import ANSWERS
 from tests.conftest import ROOT, env_for
 
@@ -293,11 +294,52 @@ def test_the_canvas_stays_on_page_one_when_every_answer_is_long(app: App) -> Non
         "legitimiteit.wetten": ["Participatiewet", "Wmo", "Anders, namelijk"],
         "actieplan.voor_doorbraak": [f"Wijkteam | {long} | {long}"] * 4,
     }
+    # Too long to fit unscaled: measured, and scaled down to the page.
+    assert not app.renderer.data("7074", answers, TODAY)["canvas_fits"]
     pages = pdf_pages(app.renderer.render("pdf", "7074", answers, TODAY))
     assert "Eerste actiepunten" in pages[0] and "Evaluatie" in pages[0]
     assert "Stap 1. Situatieschets" not in pages[0] and "Stap 1. Situatieschets" in pages[1]
     poster = app.renderer.render("poster", "7074", answers, TODAY)
     assert len(pypdf.PdfReader(io.BytesIO(poster)).pages) == 1
+
+
+def wide_answers(size: int) -> dict[str, Any]:
+    """Every answer page 1 shows, `size` characters of the widest letters (capital W and M)."""
+    words = ("WMWMW", "MWWMMW", "Maatschappelijke", "WMMW")
+
+    def text(length: int) -> str:
+        made = " ".join(words[i % len(words)] for i in range(length))
+        return made[:length]
+
+    answers: dict[str, Any] = dict.fromkeys(
+        ("situatieschets.wat_speelt", "doorbraak.doorbraak", "doorbraak.nodig",
+         "legitimiteit.regel", "legitimiteit.wetten_anders", "betrokkenheid.regie",
+         "waardendriehoek.weging"),
+        text(size),
+    )  # fmt: skip
+    return answers | {
+        "plan.titel": text(size // 2),
+        "plan.professional": text(size // 3),
+        "plan.werkgebied": text(size // 3),
+        "legitimiteit.wetten": ["Participatiewet", "Wmo", "Anders, namelijk"],
+        "actieplan.voor_doorbraak": [f"{text(40)} | {text(90)} | {text(40)}"] * 3,
+    }
+
+
+def test_page_one_fits_unmeasured_up_to_its_bound_even_in_the_widest_letters(app: App) -> None:
+    """Page 1 is only measured (and scaled) above CANVAS_UNMEASURED characters: the widest
+    text just below that bound must still fit A4 unscaled."""
+    size = next(
+        size
+        for size in range(400, 10, -5)
+        if app.renderer.data("7076", wide_answers(size), TODAY)["canvas_fits"]
+    )
+    answers = wide_answers(size)
+    data = app.renderer.data("7076", answers, TODAY)
+    assert canvas_weight(data["canvas"]) > 0.85 * CANVAS_UNMEASURED  # near the bound
+    pages = pdf_pages(app.renderer.from_data("pdf", data))
+    assert "Eerste actiepunten" in pages[0] and "Evaluatie: " in pages[0]
+    assert "Stap 1. Situatieschets" not in pages[0] and "Stap 1. Situatieschets" in pages[1]
 
 
 def test_page_one_names_the_other_law_in_the_list_of_laws(app: App) -> None:
