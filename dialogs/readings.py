@@ -53,13 +53,35 @@ def match_choice(spec_field: Field, text: str) -> ChoiceMatch:
     )
     best = scored[0][0] if scored else 0.0
     if best < TYPO_SCORE:
-        return ChoiceMatch()
+        return _words_of(spec_field, wanted)
     near = {label for score, label in scored if score >= TYPO_SCORE and best - score < TYPO_LEAD}
     # In the order shown, so the question asked back reads like the list.
     rivals = tuple(label for label in spec_field.choices if label in near)
     if len(rivals) > 1:
         return ChoiceMatch(candidates=rivals)
     return ChoiceMatch(rivals[0])
+
+
+# Words shorter than this ("bij", "of", "de") name no choice on their own.
+CHOICE_WORD = 4
+
+
+def _words_of(spec_field: Field, wanted: str) -> ChoiceMatch:
+    """The choice whose label holds every word typed (or the start of it), as a hurried
+    professional types part of a long label: `bij vrienden` for "Inwonend bij familie of
+    vrienden", `opvang` for "Maatschappelijke opvang". Several such labels: ask back."""
+    words = [w for w in re.findall(r"\w+", wanted) if len(w) >= CHOICE_WORD]
+    if not words:
+        return ChoiceMatch()
+
+    def holds(label: str) -> bool:
+        own = re.findall(r"\w+", normal(label))
+        return all(any(word.startswith(w) for word in own) for w in words)
+
+    found = tuple(label for label in spec_field.choices if holds(label))
+    if len(found) == 1:
+        return ChoiceMatch(found[0])
+    return ChoiceMatch(candidates=found)
 
 
 def _options(spec_field: Field) -> list[tuple[str, str]]:

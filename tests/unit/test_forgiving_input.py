@@ -79,6 +79,31 @@ def test_real_ambiguity_is_asked_back_with_the_candidates() -> None:
     assert parse_choice(rooms, "kamer b") == Accepted("Kamer B")
 
 
+@pytest.mark.parametrize(
+    ("typed", "label"),
+    [
+        ("bij vrienden", "Inwonend bij familie of vrienden"),
+        ("inwonend", "Inwonend bij familie of vrienden"),
+        ("opvang", "Maatschappelijke opvang"),
+        ("geen vaste", "Geen vaste woon- of verblijfplaats"),
+    ],
+)
+def test_part_of_a_long_label_picks_it(spec: Interview, typed: str, label: str) -> None:
+    assert parse_choice(spec.field("huishouden.huisvesting"), typed) == Accepted(label)
+
+
+def test_part_of_several_labels_is_asked_back(spec: Interview) -> None:
+    reading = parse_choice(spec.field("huishouden.huisvesting"), "huur")
+    assert reading == Refusal(
+        "keuze_twijfel",
+        {"antwoord": "huur", "keuzes": "Sociale huurwoning of Particuliere huurwoning"},
+    )
+    # A word that is in no label, or only short words, is still no choice.
+    reading = parse_choice(spec.field("huishouden.huisvesting"), "bij zijn zus")
+    assert isinstance(reading, Refusal) and reading.reason == "geen_keuze"
+    assert isinstance(parse_choice(spec.field("huishouden.huisvesting"), "bij of"), Refusal)
+
+
 def test_far_off_text_and_numbers_out_of_range_are_no_choice() -> None:
     assert isinstance(parse_choice(DOMAINS, "fietsen"), Refusal)
     assert isinstance(parse_choice(DOMAINS, "9"), Refusal)
