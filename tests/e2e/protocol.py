@@ -32,6 +32,13 @@ ENDS = ("question", "done")
 Item = dict[str, Any]
 
 
+# The refusal of `overslaan` at a required question, with the way out.
+REQUIRED = (
+    "Deze vraag is verplicht. Weet je het nog niet? Typ 'weet ik nog niet', dan komt het als open"
+    " punt in het plan."
+)
+
+
 class Driver:
     """Sends lines to a running `chat --jsonl` process and collects its replies turn by turn."""
 

@@ -9,6 +9,7 @@ from dialogs import Field, Interview, Kind
 from dialogs.groups import part_name
 from tests.conftest import sample_answer
 from tests.e2e.protocol import (
+    REQUIRED,
     Driver,
     assert_document_shows,
     assert_refused,
@@ -166,7 +167,7 @@ def test_terug_goes_back_showing_the_answer_and_forward_again(
     )
     assert_refused(
         driver.send("overslaan"),
-        "Deze vraag is verplicht en kan niet worden overgeslagen.",
+        REQUIRED,
         "plan.titel",
     )
     driver.send("Plan voor huishouden A")
