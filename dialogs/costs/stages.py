@@ -29,7 +29,20 @@ def handle(step: Step, text: str) -> bool:
     answer = text.strip()
     if not answer:
         return step.refuse("leeg")
+    if step.stage in LINE_UNITS and step.words.menu_choice(answer, False) == "klaar":
+        return _leave_line(step)
     return UNITS[step.stage].on_text(step, answer)
+
+
+def _leave_line(step: Step) -> bool:
+    """`Klaar` in the middle of a line: the line (or its change) is not stored, and the list
+    is asked again, where `Klaar` ends the field."""
+    described = step.state.draft.omschrijving or ""
+    key = "kosten_wijziging_weg" if step.state.index is not None else "kosten_regel_weg"
+    step.state.draft, step.state.index = Draft(), None
+    step.turn.replies.append(Message(step.spec.message(key, omschrijving=described)))
+    step.goto(Stage.LINES)
+    return step.ask()
 
 
 # --- the list of lines ---------------------------------------------------------------------

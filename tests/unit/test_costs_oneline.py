@@ -242,3 +242,18 @@ def test_a_yes_or_no_is_no_cost_item(at_lines: Plan, text: str) -> None:
     ]
     assert plan.question.part == "regel"
     assert not plan.snapshot.answers.get(FIELD)
+
+
+def test_klaar_in_the_middle_of_a_line_leaves_it_unsaved(at_lines: Plan) -> None:
+    plan = at_lines
+    plan.send("Inzet wijkteam: 2 uur per week à € 65")
+    plan.send("Opvang bij een vriendin")  # a description only: the price is asked next
+    assert plan.question.part != "regel"
+    plan.send("Klaar")
+    assert texts(plan, Message) == [
+        "De kostenpost 'Opvang bij een vriendin' was nog niet af en is niet bewaard."
+    ]
+    assert plan.question.part == "regel"  # the list again; the first line is kept
+    assert [line["omschrijving"] for line in plan.snapshot.answers[FIELD]] == ["Inzet wijkteam"]
+    plan.send("Klaar")
+    assert plan.question.field != FIELD
