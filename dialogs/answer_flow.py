@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dialogs import actions
-from dialogs.answers import Refusal
+from dialogs.answers import Refusal, split_others
 from dialogs.events import Error, Message
 from dialogs.flow import Turn
 from dialogs.kinds import parse_answer, present, rules
 from dialogs.questions import Questions
 from dialogs.readings import normal
 from dialogs.screening import RETYPE, STORE_REDACTED, Screener
-from dialogs.spec import Field, Interview
+from dialogs.spec import Field, Interview, Kind
 
 # Keys of this flow's sub-state in the plan's dialog data.
 CONFIRM = "bevestig"  # an ambiguous reading waiting for ja/nee
@@ -71,6 +71,8 @@ class AnswerFlow:
             # The earlier answer, confirmed as the answer to this question too.
             turn.record(key, earlier)
             return True
+        if self._named_others(turn, spec_field, text):
+            return True
         reading = parse_answer(spec_field, text)
         if isinstance(reading, Refusal):
             turn.replies.append(Error(self.spec.message(reading.reason, **reading.params)))
@@ -94,6 +96,44 @@ class AnswerFlow:
             return self._store(turn, spec_field, reading.value)
         self.ask(turn, spec_field)
         return False
+
+    def _named_others(self, turn: Turn, spec_field: Field, text: str) -> bool:
+        """Names typed that are not in the list (`pw, huisvestingswet`): chosen as "Anders,
+        namelijk" and stored as the answer to the question that choice opens, which is then
+        not asked. False (the answer goes the usual way) where that cannot be done cleanly."""
+        opened = self._opened_by_other(spec_field)
+        if opened is None or opened.when is None or opened.when.includes is None:
+            return False
+        split = split_others(spec_field, opened.when.includes, text)
+        if split is None:
+            return False
+        chosen, names = split
+        if spec_field.max is not None and len(chosen) > spec_field.max:
+            return False
+        typed = parse_answer(opened, ", ".join(names))
+        if isinstance(typed, Refusal) or self.screener.redacted(opened, typed.value):
+            return False
+        self._store(turn, spec_field, chosen)
+        turn.record(opened.key, typed.value)
+        other = opened.when.includes
+        said = self.spec.message("anders_genoteerd", anders=other, namen=typed.value)
+        turn.replies.append(Message(said))
+        return True
+
+    def _opened_by_other(self, spec_field: Field) -> Field | None:
+        """The text question a multiple choice's "Anders, namelijk" opens, if it has one."""
+        if spec_field.kind is not Kind.MULTICHOICE:
+            return None
+        for field in self.spec.fields:
+            when = field.when
+            if (
+                field.kind is Kind.TEXT
+                and when is not None
+                and when.field == spec_field.key
+                and when.includes in spec_field.choices
+            ):
+                return field
+        return None
 
     def _store(self, turn: Turn, spec_field: Field, value: object) -> bool:
         """Record an answer; action points are read back as a table, open parts named."""

@@ -79,6 +79,27 @@ def _choice(spec_field: Field, text: str) -> str | Refusal:
     )
 
 
+def split_others(spec_field: Field, other: str, text: str) -> tuple[list[str], list[str]] | None:
+    """A multiple choice with names typed that are not in its list (a law, say): the choices
+    with `other` ("Anders, namelijk") for those names, and the names as typed. None when there
+    are no such names, or a part is unclear."""
+    chosen: list[str] = []
+    names: list[str] = []
+    for part in _parts(spec_field, text):
+        label = _choice(spec_field, part)
+        if isinstance(label, Refusal):
+            if label.reason != "geen_keuze_anders":
+                return None
+            name = " ".join(part.split())
+            names.append(name[:1].upper() + name[1:])  # a law's name: "Huisvestingswet"
+            label = other
+        if label not in chosen:
+            chosen.append(label)
+    if not names:
+        return None
+    return [c for c in spec_field.choices if c in chosen], names
+
+
 def parse_choice(spec_field: Field, text: str) -> Accepted | Refusal:
     label = _choice(spec_field, text)
     if isinstance(label, Refusal):

@@ -170,12 +170,34 @@ def test_laws_by_their_short_names_and_an_unknown_law_points_to_anders(
         "Zorgverzekeringswet",
     ]
     plan.answer_until("legitimiteit.wetten")
-    plan.send("huisvestingswet, participatiewet")
+    # More than three laws: which to leave out is the professional's choice.
+    plan.send("huisvestingswet, participatiewet, wmo, woningwet")
     assert plan.errors() == [
         spec.message("geen_keuze_anders", antwoord="huisvestingswet", anders="Anders, namelijk")
     ]
     plan.send("anders, participatiewet")
     assert plan.question.field == "legitimiteit.wetten_anders"
+
+
+def test_a_law_not_in_the_list_is_noted_under_anders_in_one_turn(plan: Plan) -> None:
+    plan.answer_until("legitimiteit.wetten")
+    plan.send("huisvestingswet, pw")
+    answers = plan.snapshot.answers
+    assert answers["legitimiteit.wetten"] == ["Participatiewet", "Anders, namelijk"]
+    assert answers["legitimiteit.wetten_anders"] == "Huisvestingswet"
+    said = [r.text for r in plan.replies if type(r) is Message]
+    assert said == ["Genoteerd bij 'Anders, namelijk': Huisvestingswet."]
+    # The question "Anders, namelijk" opens is answered: the next one is asked.
+    assert plan.question.field == "legitimiteit.toepassing"
+
+
+def test_a_name_with_personal_data_is_not_noted_under_anders(plan: Plan, spec: Interview) -> None:
+    plan.answer_until("legitimiteit.wetten")
+    plan.send("pw, bel 06-12345678")
+    assert plan.errors() == [
+        spec.message("geen_keuze_anders", antwoord="bel 06-12345678", anders="Anders, namelijk")
+    ]
+    assert "legitimiteit.wetten_anders" not in plan.snapshot.answers
 
 
 def test_a_multiple_choice_without_a_real_maximum_does_not_say_hoogstens(plan: Plan) -> None:
