@@ -29,6 +29,8 @@ class Unit:
     name: str
     plural: str
     per_month: Fraction | None = None
+    # Abbreviations professionals type (`mnd`, `u`, `wk`).
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class Frequency:
     label: str
     per: str = ""
     per_month: Fraction | None = None
+    # Other ways professionals type it in a line (`p/w`, `/mnd`, `wekelijks`).
+    words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ class CostModel:
     def unit(self, name: str) -> Unit | None:
         wanted = name.strip().lower()
         for unit in self.units:
-            if wanted in (unit.name.lower(), unit.plural.lower()):
+            if wanted in (unit.name.lower(), unit.plural.lower(), *unit.words):
                 return unit
         return None
 

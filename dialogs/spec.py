@@ -406,6 +406,10 @@ def _cost_model(data: Mapping[str, Any]) -> CostModel:
             name=str(_require(u, "naam", str, "kosten.eenheden")),
             plural=str(u.get("meervoud") or u["naam"]),
             per_month=_fraction(u.get("per_maand"), f"kosten.eenheden.{u['naam']}"),
+            words=tuple(
+                str(word).lower()
+                for word in _as_list(u.get("woorden"), f"kosten.eenheden.{u['naam']}.woorden")
+            ),
         )
         for u in _as_list(data.get("eenheden"), "kosten.eenheden")
     )
@@ -415,6 +419,10 @@ def _cost_model(data: Mapping[str, Any]) -> CostModel:
             label=str(_require(f, "label", str, "kosten.frequenties")),
             per=str(f.get("per", "")),
             per_month=_fraction(f.get("per_maand"), f"kosten.frequenties.{f['key']}"),
+            words=tuple(
+                str(word).lower()
+                for word in _as_list(f.get("woorden"), f"kosten.frequenties.{f['key']}.woorden")
+            ),
         )
         for f in _as_list(data.get("frequenties"), "kosten.frequenties")
     )

@@ -24,6 +24,11 @@ _SPLIT = re.compile(
 # What stands between the quantity and the price: à, a, x, ×, @ or tegen.
 _AT = re.compile(r"\s*(?:[×@à]|(?<!\S)(?:x|a|tegen)(?=\s|€|\d))\s*", re.IGNORECASE)
 _QUANTITY = re.compile(r"^(\d[\d.,]*)\s*")
+# Without a `:`, the last number standing alone before the separator starts the line's
+# quantity (`Inzet wijkteam 3 uur p/w a 70`), if an amount follows the separator.
+_LAST_NUMBER = re.compile(r"(?<!\S)\d[\d.,]*(?=\D*$)")
+_AMOUNT_AFTER = re.compile(r"^(?:€|eur\b|[-−]?\d)", re.IGNORECASE)
+_LETTER = re.compile(r"[^\W\d_]")
 _PER_UNIT = re.compile(r"\s*(?:per|/)\s*([^\W\d_][\w\s-]*)$", re.IGNORECASE)
 _WORDS = re.compile(r"^[^\W\d_][\w\s-]*$")
 _EXTRA_FREQUENCIES = {
@@ -47,16 +52,58 @@ class OneLine:
     problems: tuple[str, ...] = ()
 
 
-def split_line(text: str) -> tuple[str, str] | None:
-    """(description, rest) when the text is a line in one message, else None."""
+def split_line(text: str, model: CostModel | None = None) -> tuple[str, str] | None:
+    """(description, rest) when the text is a line in one message, else None: split at a
+    `:`, or else before the quantity of `quantity ... à amount` (with `model`, also before
+    a frequency with no quantity: `Saneringskrediet eenmalig à 6000`)."""
     found = _SPLIT.search(text)
-    if found is None:
-        return None
-    description = " ".join(text[: found.start()].split())
-    rest = " ".join(text[found.end() :].split())
+    if found is not None:
+        description, rest = text[: found.start()], text[found.end() :]
+    else:
+        split = _split_at_quantity(text, model)
+        if split is None:
+            return None
+        description, rest = split
+    description = " ".join(description.split())
+    rest = " ".join(rest.split())
     if not description or not rest:
         return None
     return description, rest
+
+
+def _split_at_quantity(text: str, model: CostModel | None) -> tuple[str, str] | None:
+    at = next((m for m in _AT.finditer(text) if _AMOUNT_AFTER.match(text[m.end() :])), None)
+    if at is None:
+        return None
+    before = text[: at.start()].rstrip()
+    start = None
+    number = _LAST_NUMBER.search(before)
+    if number is not None:
+        start = number.start()
+    elif model is not None:
+        lowered = before.lower()
+        start = next(
+            (len(before) - len(p) for p, _ in _frequencies(model) if _ends_with(lowered, p)), None
+        )
+    if start is None or not _LETTER.search(text[:start]):
+        return None
+    return text[:start].rstrip().rstrip(":"), text[start:]
+
+
+def _price_per(model: CostModel, amount_text: str) -> tuple[str, str | None]:
+    """`3000 p/m` as (`3000`, `maand`): a frequency's word after the price names its unit."""
+    lowered = amount_text.lower()
+    for phrase, key in _frequencies(model):
+        if model.unit(key) is None:
+            continue
+        if _ends_with(lowered, phrase):
+            return amount_text[: len(amount_text) - len(phrase)].strip(), key
+    return amount_text, None
+
+
+def _ends_with(text: str, phrase: str) -> bool:
+    """`text` ends with the words `phrase`; one starting with `/` may be glued on (`uur/week`)."""
+    return text.endswith(" " + phrase) or (phrase.startswith("/") and text.endswith(phrase))
 
 
 def _frequencies(model: CostModel) -> list[tuple[str, str]]:
@@ -66,6 +113,8 @@ def _frequencies(model: CostModel) -> list[tuple[str, str]]:
         phrases[frequency.label.lower()] = frequency.key
         if frequency.per:
             phrases[frequency.per.lower()] = frequency.key
+        for word in frequency.words:
+            phrases[word] = frequency.key
     return sorted(phrases.items(), key=lambda item: -len(item[0]))
 
 
@@ -82,7 +131,14 @@ def _singulars(word: str) -> list[str]:
     return found
 
 
+# `2x à 100`, `2 keer à 100`: the quantity counts times.
+_TIMES = frozenset({"x", "×", "keer", "maal"})
+TIMES_UNIT = "keer"
+
+
 def _unit(model: CostModel, text: str) -> str | None:
+    if text.lower() in _TIMES:
+        return TIMES_UNIT
     for guess in _singulars(text.lower()):
         unit = model.unit(guess)
         if unit is not None:
@@ -105,7 +161,7 @@ def _quantity(text: str) -> Reading:
 
 def parse_line(text: str, model: CostModel) -> OneLine | None:
     """The parts of `text` read as one cost line, or None when it is a plain description."""
-    split = split_line(text)
+    split = split_line(text, model)
     if split is None:
         return None
     description, rest = split
@@ -118,7 +174,8 @@ def parse_line(text: str, model: CostModel) -> OneLine | None:
     prijs = None
     price_unit = None
     if amount_text:
-        per = _PER_UNIT.search(amount_text)
+        amount_text, price_unit = _price_per(model, amount_text)
+        per = None if price_unit else _PER_UNIT.search(amount_text)
         if per is not None:
             price_unit, amount_text = per.group(1).strip(), amount_text[: per.start()]
         try:
@@ -138,7 +195,7 @@ def parse_line(text: str, model: CostModel) -> OneLine | None:
             problems.append(exc.reason)
     lowered = rest.lower()
     for phrase, key in _frequencies(model):
-        if lowered == phrase or lowered.endswith(" " + phrase):
+        if lowered == phrase or _ends_with(lowered, phrase):
             frequentie, rest = key, rest[: len(rest) - len(phrase)].strip()
             break
     unit_text = rest.strip() or price_unit
@@ -146,6 +203,8 @@ def parse_line(text: str, model: CostModel) -> OneLine | None:
         eenheid = _unit(model, unit_text)
         if eenheid is None:
             problems.append("kosten_eenheid_onleesbaar")
+    if frequentie == ONCE and quantity is None and not unit_text and not problems:
+        aantal, eenheid = Reading(Decimal(1), False), TIMES_UNIT  # `eenmalig à 6000`
     if frequentie is None and aantal is not None and eenheid is not None:
         frequentie = ONCE  # no frequency: the quantity is the total in the analysis period
     return OneLine(description, aantal, eenheid, frequentie, prijs, tuple(problems))

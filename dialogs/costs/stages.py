@@ -31,10 +31,18 @@ def handle(step: Step, text: str) -> bool:
         return step.refuse("leeg")
     if step.stage in LINE_UNITS and step.words.menu_choice(answer, False) == "klaar":
         return _leave_line(step)
+    if step.stage in LINE_UNITS and step.stage is not Stage.DESCRIPTION:
+        whole = parse_line(answer, step.words.model)
+        if whole is not None and whole.aantal is not None and whole.prijs is not None:
+            # A whole new line typed while a part of the last one was asked: the last one
+            # is left, as with `Klaar`, and this one taken.
+            _leave_line(step, ask=False)
+            step.state.draft = Draft()
+            return take_line(step, whole)
     return UNITS[step.stage].on_text(step, answer)
 
 
-def _leave_line(step: Step) -> bool:
+def _leave_line(step: Step, *, ask: bool = True) -> bool:
     """`Klaar` in the middle of a line: the line (or its change) is not stored, and the list
     is asked again, where `Klaar` ends the field."""
     described = step.state.draft.omschrijving or ""
@@ -42,7 +50,7 @@ def _leave_line(step: Step) -> bool:
     step.state.draft, step.state.index = Draft(), None
     step.turn.replies.append(Message(step.spec.message(key, omschrijving=described)))
     step.goto(Stage.LINES)
-    return step.ask()
+    return step.ask() if ask else False
 
 
 # --- the list of lines ---------------------------------------------------------------------

@@ -60,6 +60,20 @@ def parts(line: OneLine) -> tuple[object, ...]:
         ("Jeugdhulp 2026: 3 trajecten à 5000", ("Jeugdhulp 2026", 3, "traject", "eenmalig", 5000)),
         ("Inzet 2 medewerkers : 2 uur à 65", ("Inzet 2 medewerkers", 2, "uur", "eenmalig", 65)),
         ("Box:2 uur x 65", ("Box", 2, "uur", "eenmalig", 65)),
+        # typed in a hurry: no `:`, abbreviations, `euro` after the amount
+        ("wijkteam 3 uur p/w a 70 euro", ("wijkteam", 3, "uur", "week", 70)),
+        ("Inzet GGZ 2e lijn 4 uur per week à 100", ("Inzet GGZ 2e lijn", 4, "uur", "week", 100)),
+        ("budgetbeheer 1 traject a € 1.250,-", ("budgetbeheer", 1, "traject", "eenmalig", 1250)),
+        ("opvang 2 dagen/mnd x 120", ("opvang", 2, "dag", "maand", 120)),
+        ("huisarts 6 consulten jaarlijks à 35", ("huisarts", 6, "consult", "jaar", 35)),
+        ("Inzet wijkteam: 2 uur/week à 65", ("Inzet wijkteam", 2, "uur", "week", 65)),
+        ("schuldhulp traject 1x a 1.250,-", ("schuldhulp traject", 1, "keer", "eenmalig", 1250)),
+        ("Bewind: 2 keer à 300", ("Bewind", 2, "keer", "eenmalig", 300)),
+        ("opvang gezin 6 mnd a 3000 p/m", ("opvang gezin", 6, "maand", "eenmalig", 3000)),
+        ("begeleiding 2 u p/w à 65/u", ("begeleiding", 2, "uur", "week", 65)),
+        ("Koken a la carte 2 uur a 40", ("Koken a la carte", 2, "uur", "eenmalig", 40)),
+        ("Saneringskrediet eenmalig a 6000", ("Saneringskrediet", 1, "keer", "eenmalig", 6000)),
+        ("Bewind: eenmalig à € 300", ("Bewind", 1, "keer", "eenmalig", 300)),
         # parts missing: left None, to be asked
         ("Inzet wijkteam: 2 uur per week", ("Inzet wijkteam", 2, "uur", "week", None)),
         ("Inzet wijkteam: à € 65 per uur", ("Inzet wijkteam", None, "uur", None, 65)),
@@ -74,7 +88,17 @@ def test_a_line_in_one_message(spec: Interview, text: str, expected: tuple[objec
 
 @pytest.mark.parametrize(
     "text",
-    ["Inzet wijkteam", "Afspraak om 9:30 uur", "Inzet: wijkteam", "Vervoer: taxi à la carte", ""],
+    [
+        "Inzet wijkteam",
+        "Afspraak om 9:30 uur",
+        "Inzet: wijkteam",
+        "Vervoer: taxi à la carte",
+        "",
+        "Jeugdhulp 2 kinderen",
+        "Toezicht 24/7 a 300",
+        "3 uur a 70",
+        "Inzet wijkteam 2 uur a la carte",
+    ],
 )
 def test_a_plain_description_is_no_line(spec: Interview, text: str) -> None:
     assert parse_line(text, spec.costs) is None
@@ -257,3 +281,33 @@ def test_klaar_in_the_middle_of_a_line_leaves_it_unsaved(at_lines: Plan) -> None
     assert [line["omschrijving"] for line in plan.snapshot.answers[FIELD]] == ["Inzet wijkteam"]
     plan.send("Klaar")
     assert plan.question.field != FIELD
+
+
+def test_a_whole_line_typed_at_a_part_question_replaces_the_unfinished_one(
+    at_lines: Plan,
+) -> None:
+    plan = at_lines
+    plan.send("Saneringskrediet")  # a description only: a part is asked next
+    assert plan.question.part != "regel"
+    plan.send("budgetbeheer 12 mnd a 150 p/m")  # the professional moved on
+    assert texts(plan, Message) == [
+        "De kostenpost 'Saneringskrediet' was nog niet af en is niet bewaard.",
+        "budgetbeheer: 12 maanden × € 150,00 per maand = € 1.800,00 per jaar",
+    ]
+    assert plan.question.part == "regel"
+    assert [line["omschrijving"] for line in plan.snapshot.answers[FIELD]] == ["budgetbeheer"]
+
+
+def test_eenmalig_without_a_quantity_is_once(at_lines: Plan) -> None:
+    plan = at_lines
+    plan.send("Saneringskrediet eenmalig a 6000")
+    assert plan.question.part == "regel"
+    assert plan.snapshot.answers[FIELD] == [
+        {
+            "omschrijving": "Saneringskrediet",
+            "prijs": 600000,
+            "eenheid": "keer",
+            "aantal": "1",
+            "frequentie": "eenmalig",
+        }
+    ]
