@@ -57,9 +57,10 @@ class Questions:
         for source in spec_field.provisions:
             picked = answers.get(source)
             laws += [law for law in picked or () if law not in laws]
+        only_who = spec_field.provisions_as == "beslist"
         lines = [
             self.spec.message(
-                "wet_bepaling",
+                "wet_beslist" if only_who else "wet_bepaling",
                 wet=law,
                 artikel=p.artikel,
                 ruimte=p.ruimte,
@@ -69,7 +70,8 @@ class Questions:
             for law in laws
             for p in self.spec.wetten.get(law, ())
         ]
-        return (self.spec.message("wet_bepalingen"), *lines) if lines else ()
+        heading = self.spec.message("wet_beslissers" if only_who else "wet_bepalingen")
+        return (heading, *lines) if lines else ()
 
     def intro(self, step: Step) -> str:
         lines = [step.question]

@@ -96,6 +96,9 @@ class Field:
     # Earlier multiple-choice fields of laws: the provisions of wetten.yaml for the laws
     # picked there are offered as help with this question.
     provisions: tuple[str, ...] = ()
+    # Which part of each provision the help shows: all of it (`ruimte`), or only who decides
+    # (`beslist`, for the question right after the one that showed it all).
+    provisions_as: str = "ruimte"
     # For a group: the questions for the second and later columns of each item (the first
     # column is the answer to `text`).
     parts: tuple[str, ...] = ()
@@ -308,8 +311,15 @@ def _field(raw: Any, where: str) -> Field:
         earlier=str(raw.get("earlier", "")),
         summary=str(raw.get("summary", "")),
         provisions=_strings(raw.get("provisions"), f"{where}.provisions"),
+        provisions_as=_provisions_as(raw.get("provisions_as", "ruimte"), where),
         choices_from=choices_from,
     )
+
+
+def _provisions_as(value: Any, where: str) -> str:
+    if value not in ("ruimte", "beslist"):
+        raise SpecError(f"{where}.provisions_as: ruimte or beslist, not {value!r}")
+    return str(value)
 
 
 def _condition(when: Any, where: str) -> Condition:

@@ -439,18 +439,27 @@ def test_a_plan_without_cost_lines_needs_a_reason(plan: Plan, spec: Interview) -
     ],
 )
 def test_the_provisions_of_a_picked_law_are_offered_as_help(
-    plan: Plan, laws: str, shown: list[str]
+    plan: Plan, spec: Interview, laws: str, shown: list[str]
 ) -> None:
     plan.answer_until("legitimiteit.wetten")
     plan.send(laws)
-    for field in ("legitimiteit.uitzonderingsgronden", "legitimiteit.wie_beslist"):
-        plan.answer_until(field)
-        help_text = "\n".join(plan.question.help)
-        assert "Ruimte in de gekozen wetten" in help_text
-        for article in shown:
-            assert f"{laws}, {article}" in help_text
-        assert "Bron: doorbraakboek-deel-I-II.txt" in help_text
-        plan.send("Het college")
+    plan.answer_until("legitimiteit.uitzonderingsgronden")
+    help_text = "\n".join(plan.question.help)
+    assert "Ruimte in de gekozen wetten" in help_text
+    for article in shown:
+        assert f"{laws}, {article}" in help_text
+    assert "Bron: Het Grote Doorbraakboek, deel I" in help_text or laws == "Wmo"
+    assert ".txt" not in help_text  # a source as a professional cites it, not a file name
+    plan.send("Geen bekend")
+    # The question right after: only who decides, not the whole of each provision again.
+    assert plan.question.field == "legitimiteit.wie_beslist"
+    who = "\n".join(plan.question.help)
+    assert "Wie beslist in de gekozen wetten" in who
+    for article, provision in zip(shown, spec.wetten[laws], strict=True):
+        assert f"{laws}, {article}" in who
+        assert provision.beslist in who
+        assert provision.ruimte not in who
+    assert "Bron:" not in who
 
 
 def test_a_law_without_named_provisions_offers_none(plan: Plan) -> None:
@@ -507,7 +516,9 @@ def test_the_shipped_wetten_name_only_checklist_laws(spec: Interview) -> None:
     ]
     assert spec.wetten["Woningwet"] == ()  # the method texts name none
     assert all(
-        p.bron.startswith("doorbraakboek-deel-I-II.txt") for ps in spec.wetten.values() for p in ps
+        p.bron.startswith("Het Grote Doorbraakboek, deel ")
+        for ps in spec.wetten.values()
+        for p in ps
     )
 
 
@@ -526,8 +537,10 @@ def test_a_municipality_extends_the_wetten(tmp_path: Path) -> None:
     plan = Plan(Dialog(spec, DutchFormatter()))
     plan.answer_until("legitimiteit.wetten")
     plan.send("Woningwet")
-    plan.answer_until("legitimiteit.wie_beslist")
+    plan.answer_until("legitimiteit.uitzonderingsgronden")
     assert any("Woningwet, art. 1: Een woning met voorrang." in h for h in plan.question.help)
+    plan.answer_until("legitimiteit.wie_beslist")
+    assert "Woningwet, art. 1: De wethouder." in plan.question.help
 
 
 @pytest.mark.parametrize(
