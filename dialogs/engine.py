@@ -403,8 +403,16 @@ class Dialog:
                 continue
             if self._wanted(turn, turn.state):
                 return
+            self._passing(turn, turn.state)
             turn.trigger("forward")
         turn.data.pop(EDITING, None)
+
+    def _passing(self, turn: TurnModel, key: str) -> None:
+        """A question passed over unasked after `verder` still sends the summary it would
+        have been answered with (step 5's waardendriehoek): it is the step's result."""
+        summary = self.spec.field(key).summary
+        if summary and key in turn.data.get(SKIPPED, []) and self._applies(turn, key):
+            turn.replies.append(Summary(summary))
 
     def _first_open(self, turn: TurnModel) -> str:
         passed = (*turn.data.get(SKIPPED, []), *turn.data.get(OPEN, []))

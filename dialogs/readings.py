@@ -180,6 +180,13 @@ _DATE_HINT = re.compile(
 )
 
 
+_TIME_WORDS = {
+    "mnd": "maanden", "mnden": "maanden", "mndn": "maanden", "wk": "weken", "wkn": "weken",
+    "jr": "jaar", "dg": "dagen", "dgn": "dagen",
+}  # fmt: skip
+_HALF_YEAR = re.compile(r"\b(?:een |1 )?half jaar\b")
+
+
 def read_date(text: str, today: date) -> date | None:
     """`1 april`, `1-4-27`, `over 3 maanden`, `eind januari`, `15 maart 2027`, or None.
 
@@ -194,8 +201,12 @@ def read_date(text: str, today: date) -> date | None:
     # document worker and the terminal start without it until someone types a date.
     import dateparser
 
-    # `over een jaar`, `over drie weken`: dateparser counts in digits only.
-    counted = " ".join(str(_NUMBER_WORDS.get(word, word)) for word in lowered.split())
+    # `over een jaar`, `over drie weken`: dateparser counts in digits only, and knows no
+    # `mnd` or `wk`; `een half jaar` is six months.
+    lowered = _HALF_YEAR.sub("6 maanden", lowered)
+    counted = " ".join(
+        str(_NUMBER_WORDS.get(word, _TIME_WORDS.get(word, word))) for word in lowered.split()
+    )
     parsed = dateparser.parse(
         counted,
         languages=["nl"],

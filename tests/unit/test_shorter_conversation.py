@@ -9,6 +9,7 @@ from bot.formatting import DutchFormatter
 from dialogs import Dialog, Interview, Kind, Message, PlanStatus
 from dialogs.answers import parse_multichoice
 from dialogs.display import field_view
+from dialogs.events import Summary
 from dialogs.kinds import present, rules
 from dialogs.spec import SpecError, _field
 from tests.unit.test_dialog import Plan
@@ -252,6 +253,18 @@ def test_verder_at_a_cost_question_passes_over_the_rest_but_asks_the_costs(
     assert plan.question.field == "rendement.huidig"  # the cost lines are still asked here
     assert "waardendriehoek.weging" in plan.snapshot.data["overgeslagen"]
     assert "rendement.huidig" not in plan.snapshot.data["overgeslagen"]
+
+
+def test_the_waardendriehoek_is_sent_when_verder_passed_over_the_weging(plan: Plan) -> None:
+    plan.answer_until("rendement.huidig")
+    plan.send("verder")
+    plan.answer_until("betrokkenheid.zelf_doen")
+    plan.send("Overnemen")  # the last question asked in step 5: the weging was passed over
+    assert plan.question.field.startswith("actieplan.")
+    sent = [r for r in plan.replies if isinstance(r, Summary)]
+    assert sent == [Summary("waardendriehoek")]  # the step's result, once
+    plan.answer_until("actieplan.evaluatie_criteria")
+    assert not [r for r in plan.replies if isinstance(r, Summary)]
 
 
 def test_verder_while_editing_a_step_ends_the_edit_at_the_first_open_question(
