@@ -145,8 +145,10 @@ class Dialog:
             command = parse_command(self.spec, event.text)
             if command is None:
                 if turn.state == END:
-                    if not self.open_points(turn.answers, turn.data):
-                        turn.replies.append(Message(self.spec.message("plan_is_klaar")))
+                    if self.spec.find_step(event.text.strip()) is not None:
+                        # After "Het plan is af ... Typ het nummer van de stap": `5`.
+                        self._edit(turn, event.text.strip())
+                        return False
                     self._ask(turn)
                     return False
                 self._on_text(turn, event.text, numbered=event.numbered)
@@ -345,10 +347,17 @@ class Dialog:
             turn.data.pop(EDITING)
         self._arrive(turn)
 
+    def finished_message(self) -> str:
+        """What a finished plan answers to anything that is not a command."""
+        return self.spec.message("plan_is_klaar", stappen=self._step_list())
+
+    def _step_list(self) -> str:
+        return ", ".join(f"{s.number} ({s.name})" for s in self.spec.steps)
+
     def _edit(self, turn: TurnModel, ref: str) -> None:
         step = self.spec.find_step(ref) if ref else None
         if step is None:
-            steps = ", ".join(f"{s.number} ({s.name})" for s in self.spec.steps)
+            steps = self._step_list()
             key = "welke_stap" if not ref else "onbekende_stap"
             turn.replies.append(Error(self.spec.message(key, stap=ref, stappen=steps)))
             self._ask(turn)
@@ -439,7 +448,7 @@ class Dialog:
                 self._ask(turn)
                 return
             elif resume and turn.status == PlanStatus.FINISHED:
-                turn.replies.append(Message(self.spec.message("plan_is_klaar")))
+                turn.replies.append(Message(self.finished_message()))
                 return
             else:
                 turn.data.pop(EDITING, None)
@@ -482,7 +491,7 @@ class Dialog:
                 shown = "; ".join(f.title for f in points)
                 turn.replies.append(Message(self.spec.message("open_punten", punten=shown)))
             else:
-                turn.replies.append(Message(self.spec.message("plan_is_klaar")))
+                turn.replies.append(Message(self.finished_message()))
             return
         flow, spec_field = self._flow(turn)
         flow.ask(turn, spec_field)

@@ -68,9 +68,11 @@ def test_change_opens_the_finished_plan_for_wijzig(
     before = stored_plan(tmp_path, "3012")
     driver = Driver(jsonl("3012"))
     turn = driver.send("2")
-    assert turn[-1]["text"].startswith("Het plan is af. Typ 'wijzig <stap>'")
-    question = question_of(driver.send("wijzig 4"))
+    assert turn[-1]["text"].startswith("Het plan is af. Iets wijzigen? Typ het nummer")
+    assert [t["text"] for t in turn].count(turn[-1]["text"]) == 1  # said once
+    question = question_of(driver.send("4"))
     assert question["step"] == 4
+    assert question_of(driver.send("wijzig 5"))["step"] == 5  # the command works as well
     assert driver.stop() == 0
     assert stored_plan(tmp_path, "3012").id == before.id
 

@@ -133,7 +133,8 @@ def test_a_plan_stored_at_the_end_as_klaar_resumes_finished(dialog: Dialog, spec
         plan.send("Klaar" if plan.question.part else _answer(plan))
     stored = Snapshot(state="klaar", status="klaar", answers=plan.snapshot.answers)
     replies = dialog.start(stored).replies
-    assert replies == (Message(spec.message("plan_is_klaar")),)
+    assert replies == (Message(dialog.finished_message()),)
+    assert "5 (Onderbouwen met de waardendriehoek)" in dialog.finished_message()
     assert dialog.start(stored).status == PlanStatus.FINISHED
 
 
