@@ -54,11 +54,19 @@ def by_number(spec_field: Field, text: str) -> bool:
     )
 
 
+# Between the choices of a multiple choice typed in one line: `wonen, werk`, `pw en wmo`,
+# `wonen + werk`, `wonen/werk`, `wmo & zvw`.
+_BETWEEN = re.compile(r",|\s+(?:en|\+|&)\s+|\s*[+&/]\s*", re.IGNORECASE)
+
+
 def _parts(spec_field: Field, text: str) -> list[str]:
-    """A multiple choice typed as `1;3`, one option per line, or `1, 3`."""
+    """A multiple choice typed as `1;3`, one option per line, or `1, 3`, `pw en wmo`: split
+    unless the whole is a label that holds such a separator itself ("Anders, namelijk")."""
     parts = [p for p in re.split(r"[;\n]", text) if p.strip()]
-    if len(parts) == 1 and "," in parts[0] and match_choice(spec_field, parts[0]) is None:
-        parts = [p for p in parts[0].split(",") if p.strip()]
+    if len(parts) == 1 and _BETWEEN.search(parts[0]):
+        whole = readings.match_choice(spec_field, parts[0]).label
+        if whole is None or not _BETWEEN.search(whole):
+            parts = [p for p in _BETWEEN.split(parts[0]) if p.strip()]
     return parts
 
 

@@ -62,16 +62,21 @@ def match_choice(spec_field: Field, text: str) -> ChoiceMatch:
     return ChoiceMatch(rivals[0])
 
 
-# Words shorter than this ("bij", "of", "de") name no choice on their own.
+# A part of a label names it only with a word of at least this length.
 CHOICE_WORD = 4
+# Little words that may be left out of a label's part ("bij vrienden"); every other word
+# typed must be in the label, so `pw woningwet` is not read as Woningwet alone.
+_LITTLE = frozenset(
+    {"bij", "of", "de", "het", "een", "en", "van", "in", "op", "met", "voor", "te"}
+)
 
 
 def _words_of(spec_field: Field, wanted: str) -> ChoiceMatch:
     """The choice whose label holds every word typed (or the start of it), as a hurried
     professional types part of a long label: `bij vrienden` for "Inwonend bij familie of
     vrienden", `opvang` for "Maatschappelijke opvang". Several such labels: ask back."""
-    words = [w for w in re.findall(r"\w+", wanted) if len(w) >= CHOICE_WORD]
-    if not words:
+    words = [w for w in re.findall(r"\w+", wanted) if w not in _LITTLE]
+    if not any(len(w) >= CHOICE_WORD for w in words):
         return ChoiceMatch()
 
     def holds(label: str) -> bool:

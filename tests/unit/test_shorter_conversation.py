@@ -153,6 +153,9 @@ def test_rules_show_as_a_table_and_old_free_text_still_shows(spec: Interview) ->
         ("wonen, inkomen, schulden", ["Wonen", "Financieel"]),
         ("school; zorg", ["Welzijn", "Opleiding"]),
         ("huisvesting", ["Wonen"]),
+        ("wonen en financieel", ["Wonen", "Financieel"]),
+        ("wonen/werk", ["Wonen", "Werk"]),
+        ("wonen + zorg", ["Wonen", "Welzijn"]),
     ],
 )
 def test_domains_in_the_words_professionals_use(
@@ -178,6 +181,16 @@ def test_laws_by_their_short_names_and_an_unknown_law_points_to_anders(
     ]
     plan.send("anders, participatiewet")
     assert plan.question.field == "legitimiteit.wetten_anders"
+
+
+@pytest.mark.parametrize("typed", ["pw, woningwet", "pw en woningwet", "woningwet & pw"])
+def test_a_short_name_beside_a_long_one_is_not_dropped(spec: Interview, typed: str) -> None:
+    # `woningwet` alone would match; `pw` must count too, not be read as a little word.
+    field = spec.field("legitimiteit.wetten")
+    assert parse_multichoice(field, typed).value == [  # type: ignore[union-attr]
+        "Participatiewet",
+        "Woningwet",
+    ]
 
 
 def test_a_law_not_in_the_list_is_noted_under_anders_in_one_turn(plan: Plan) -> None:
