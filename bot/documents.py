@@ -16,8 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from bot.docx_render import render_docx
 from bot.pdf import render_chart, render_pdf, render_poster
 from dialogs import Formatter, Interview
-from dialogs.display import canvas_view, capitalized, plan_view, rendement_view
-from dialogs.kinds import present
+from dialogs.display import answer_text, canvas_view, capitalized, plan_view, rendement_view
 
 # The chart beside the totals on the Word file's first page is drawn this wide (half the
 # text width), at the size it is shown.
@@ -332,9 +331,7 @@ class Renderer:
         missing = self.spec.message("niet_ingevuld")
 
         def answer(key: str) -> str:
-            if key not in answers or not self.spec.has_field(key):
-                return missing
-            return present(self.spec.field(key), answers[key], self.fmt)
+            return answer_text(self.spec, key, answers, self.fmt) or missing
 
         text = self.env.get_template(f"{part}.txt.j2").render(
             answer=answer,

@@ -66,12 +66,17 @@ class StepView:
 def plan_view(
     spec: Interview, answers: Mapping[str, Any], fmt: Formatter, open_points: Collection[str] = ()
 ) -> tuple[StepView, ...]:
-    """Every step with its applicable fields, answers formatted; the input of all documents."""
+    """Every step with its applicable fields, answers formatted; the input of all documents.
+    A choice like "Anders, namelijk" gives way to what was typed in the field it opens
+    ("Participatiewet, Huisvestingswet"), which then is not shown apart."""
     steps = []
+    named = _named_others(spec, answers)
     for step in spec.steps:
         sections: list[SectionView] = []
         for spec_field in step.fields:
             if spec_field.when is not None and not spec_field.when.holds(answers):
+                continue
+            if spec_field.key in named.values():
                 continue
             group = spec_field.key.split(".", 1)[0]
             if rules(spec_field.kind).layout is Layout.COSTS:
@@ -87,6 +92,8 @@ def plan_view(
                     view = replace(view, open=True)
                 if view.rows:
                     view = replace(view, rows=action_rows(spec, view.rows))
+                if spec_field.key in named:
+                    view = _other_named(spec, view, named[spec_field.key], answers)
             if sections and sections[-1].key == group:
                 last = sections[-1]
                 sections[-1] = SectionView(last.key, last.title, (*last.fields, view))
@@ -95,6 +102,42 @@ def plan_view(
                 sections.append(SectionView(group, title, (view,)))
         steps.append(StepView(step.number, step.key, step.name, step.question, tuple(sections)))
     return tuple(steps)
+
+
+def _named_others(spec: Interview, answers: Mapping[str, Any]) -> dict[str, str]:
+    """Multiple choice -> the answered text field its "Anders, namelijk" opens."""
+    found: dict[str, str] = {}
+    for spec_field in spec.fields:
+        when = spec_field.when
+        if (
+            when is not None
+            and when.includes is not None
+            and spec_field.kind is Kind.TEXT
+            and when.holds(answers)
+            and str(answers.get(spec_field.key) or "").strip()
+        ):
+            found[when.field] = spec_field.key
+    return found
+
+
+def answer_text(spec: Interview, key: str, answers: Mapping[str, Any], fmt: Formatter) -> str:
+    """One answer as the documents show it ("Anders, namelijk" given way to what was typed),
+    or "" when there is none."""
+    if key not in answers or not spec.has_field(key):
+        return ""
+    view = field_view(spec.field(key), answers[key], fmt)
+    other = _named_others(spec, answers).get(key)
+    return (view if other is None else _other_named(spec, view, other, answers)).text
+
+
+def _other_named(
+    spec: Interview, view: FieldView, other_key: str, answers: Mapping[str, Any]
+) -> FieldView:
+    when = spec.field(other_key).when
+    assert when is not None and when.includes is not None
+    typed = " ".join(str(answers[other_key]).split())
+    items = tuple(typed if item == when.includes else item for item in view.items)
+    return replace(view, items=items, text=view.text.replace(when.includes, typed, 1))
 
 
 def field_view(spec_field: Field, stored: Any, fmt: Formatter) -> FieldView:
@@ -491,7 +534,6 @@ def canvas_view(
         for key in CANVAS_LEGITIMITEIT
         if key in found and (found[key][0].filled or spec.field(key).required)
     )
-    legitimiteit = _other_named_in_place(spec, legitimiteit, answers)
     actions_view = found.get(CANVAS_ACTIONS, (None, 0))[0]
     rows = actions_view.rows if actions_view is not None else ()
     return CanvasView(
@@ -510,25 +552,3 @@ def canvas_view(
         more_actions=len(rows) > CANVAS_FIRST_ACTIONS,
         evaluation=item(CANVAS_EVALUATION),
     )
-
-
-def _other_named_in_place(
-    spec: Interview, items: tuple[CanvasItem, ...], answers: Mapping[str, Any]
-) -> tuple[CanvasItem, ...]:
-    """Page 1 names the laws in one line: a choice like "Anders, namelijk" gives way to the
-    laws typed in the field it opens (`when: includes`), which is then not shown apart."""
-    by_key = {i.key: i for i in items}
-    for other in items:
-        field = spec.field(other.key) if spec.has_field(other.key) else None
-        when = field.when if field is not None else None
-        if not other.filled or when is None or when.includes is None:
-            continue
-        chosen = by_key.get(when.field)
-        picked = answers.get(when.field)
-        if chosen is None or not chosen.filled or not isinstance(picked, list):
-            continue
-        named = [other.text if c == when.includes else str(c) for c in picked]
-        text, shortened = shorten(", ".join(named), 160)
-        merged = replace(chosen, text=text, shortened=shortened or other.shortened)
-        items = tuple(merged if i.key == chosen.key else i for i in items if i is not other)
-    return items

@@ -202,3 +202,29 @@ def test_a_kept_compiler_renders_each_plan_as_its_own_in_any_thread(app: App) ->
         texts = list(pool.map(titled, range(10, 18)))
     for n, text in zip(range(10, 18), texts, strict=True):
         assert f"Plan nummer {n} van de reeks" in text
+
+
+def test_anders_namelijk_shows_what_was_typed_in_its_place(app: App) -> None:
+    def answer(field: Field) -> str:
+        if field.key == "legitimiteit.wetten":
+            return "pw, huisvestingswet"  # noted under "Anders, namelijk" in the same turn
+        return sample_answer(field)
+
+    answers = build(app, answer, ["Klaar", "Klaar", "Klaar"])
+    assert answers["legitimiteit.wetten_anders"] == "Huisvestingswet"
+    markdown = app.renderer.markdown("3012", answers, TODAY)
+    assert "- Participatiewet\n- Huisvestingswet\n" in markdown
+    assert "Anders, namelijk" not in markdown
+    assert "**Andere wetten en regels**" not in markdown  # not shown twice
+    text = flat(pdf_text(app.renderer.pdf("3012", answers, TODAY)))
+    assert "Anders, namelijk" not in text and "Huisvestingswet" in text
+
+
+def test_the_waardendriehoek_message_names_the_other_law_in_place(app: App) -> None:
+    answers = {
+        "legitimiteit.wetten": ["Participatiewet", "Anders, namelijk"],
+        "legitimiteit.wetten_anders": "Huisvestingswet",
+    }
+    text = app.renderer.message("waardendriehoek", answers)
+    assert "- Wetten waaronder de doorbraak valt: Participatiewet, Huisvestingswet\n" in text
+    assert "- Wetten waartussen het schuurt: niet ingevuld\n" in text
