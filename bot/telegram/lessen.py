@@ -32,11 +32,13 @@ def service(kit: Kit) -> LessonService:
     return LessonService(kit.app.units, kit.app.clock)
 
 
-async def _current(
-    kit: Kit, asked_bot: Bot, chat_id: int, user_id: int
-) -> ProfessionalRecord | None:
-    # The role as stored now: a role the administrator just changed counts at once.
-    return await kit.call(asked_bot, chat_id, lambda: kit.access.professional(user_id))
+async def _current(kit: Kit, bot: Bot, chat_id: int, user_id: int) -> ProfessionalRecord | None:
+    """The professional as stored now: a role the administrator just changed counts at once,
+    also for the answers that follow (`take_text` goes by the remembered role)."""
+    who = await kit.call(bot, chat_id, lambda: kit.access.professional(user_id))
+    if who is not None:
+        kit.permissions.remember(user_id, who)
+    return who
 
 
 async def record(kit: Kit, asked: Asked) -> None:
