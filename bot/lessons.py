@@ -4,7 +4,7 @@ the reminders of the actions (storage.reminders), shown in the report (bot.repor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -275,6 +275,78 @@ def as_json(lesson: LessonRecord, names: dict[int, str]) -> dict[str, Any]:
         if lesson.done_at is None
         else lesson.done_at.astimezone(AMSTERDAM).date().isoformat(),
     }
+
+
+def report_lessons(
+    uow: UnitOfWork, teams: Sequence[str | None] | None, since: date | None, until: date | None
+) -> dict[str, list[dict[str, Any]]]:
+    """The report's `lessen`: the open lessons of `teams` (None: every team), and those done
+    in the period (a team's information, never a household's)."""
+    open_ = uow.lessons.listed(teams)
+    done = uow.lessons.listed(teams, status=LESSON_DONE, done_since=since, done_until=until)
+    names: dict[int, str] = {}
+    for lesson in (*open_, *done):
+        if lesson.owner_id is not None and lesson.owner_id not in names:
+            found = uow.access.colleague(lesson.owner_id)
+            names[lesson.owner_id] = "" if found is None else found[0].name
+    return {
+        "open": [as_json(lesson, names) for lesson in open_],
+        "done": [as_json(lesson, names) for lesson in done],
+    }
+
+
+# --- the report's lessons as read (bot.report_render) ---------------------------------------
+
+# The CSV's `onderdeel` of a lesson: its number and one of these.
+CSV_PARTS = ("tekst", "bron", "eigenaar", "datum", "status")
+
+
+def lessons_view(found: Mapping[str, Any] | None, spec: Interview) -> dict[str, Any]:
+    """The report's lessons with every word as the reader sees it, for the templates."""
+    m = spec.message
+    found = found or {"open": [], "done": []}
+    return {
+        "title": m("rapport_lessen"),
+        "legend": m("rapport_lessen_uitleg"),
+        "none": m("rapport_lessen_geen"),
+        "columns": [
+            m(f"rapport_les_{key}")
+            for key in ("nummer", "tekst", "bron", "eigenaar", "datum", "status")
+        ],
+        "rows": [_shown(spec, lesson) for lesson in (*found["open"], *found["done"])],
+    }
+
+
+def _shown(spec: Interview, lesson: Mapping[str, Any]) -> dict[str, str]:
+    if lesson["owner_role"] is not None:
+        owner = spec.message(f"rol_{lesson['owner_role']}")
+    elif lesson["owner_id"] is not None:
+        owner = lesson["owner_name"] or spec.message(
+            "les_collega_nummer", nummer=lesson["owner_id"]
+        )
+    else:
+        owner = spec.message("les_geen_eigenaar")
+    due = lesson["due_on"]
+    return {
+        "nummer": str(lesson["id"]),
+        "team": lesson["team"],
+        "tekst": lesson["text"],
+        "bron": lesson["source"] or "—",
+        "eigenaar": owner,
+        "datum": "—" if due is None else _FORMAT.date(date.fromisoformat(due)),
+        "status": spec.message(f"actie_status_{lesson['status']}"),
+    }
+
+
+def lessons_csv(writer: Any, found: Mapping[str, Any] | None, spec: Interview) -> None:
+    """The lessons as CSV lines: kwartaal empty, the team, `lessen`, `<number> <part>`,
+    and the part as shown (the text verbatim)."""
+    for lesson in (found or {}).get("open", []) + (found or {}).get("done", []):
+        shown = _shown(spec, lesson)
+        for part in CSV_PARTS:
+            writer.writerow(
+                ["", shown["team"], "lessen", f"{shown['nummer']} {part}", shown[part]]
+            )
 
 
 __all__ = [

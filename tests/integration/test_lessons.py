@@ -4,18 +4,31 @@ owner (a person, or the team's holders of a role) once, across restarts."""
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+import jsonschema
+import pypdf
 import pytest
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 
+import prompts
+from bot.cli import main
+from bot.documents import Renderer
+from bot.facts import FactsKeeper
+from bot.formatting import DutchFormatter
 from bot.lessons import LessonDenied, LessonService, teams_of
+from bot.report import ReportService, Scope, scope_for
+from bot.report_render import render, to_csv
 from dialogs.lessons import Refused, looks_like_household, read_source
 from storage import Units
 from storage.access import BELEIDSMEDEWERKER, PROFESSIONAL, TEAMLEIDER, ProfessionalRecord
 from storage.lessons import LESSON_DONE, REMIND_LESSON, Lesson
 from storage.models import Reminder
+from tests.conftest import ROOT, TEST_SECRET
 from tests.integration.conftest import KEYRING
 
 NOW = datetime(2026, 12, 3, 9, tzinfo=UTC)
@@ -207,3 +220,83 @@ def test_a_failed_send_is_retried_for_its_recipient_only(
     # Done meanwhile: not reminded again.
     service.set_status(lesson.id, None, "t")
     assert claim(units, day, NOW + timedelta(hours=2)) == []
+
+
+# --- the report ------------------------------------------------------------------------------
+
+SPEC = prompts.load_interview()
+SCHEMA = json.loads((ROOT / "docs" / "rapport.schema.json").read_text(encoding="utf-8"))
+HOSTILE = '<script>alert(1)</script> #set text(red) $x$ "quote'
+
+
+def test_the_report_holds_the_lessons_in_its_scope_in_every_format(
+    units: Units, people: dict[str, ProfessionalRecord]
+) -> None:
+    clock = Clock()
+    lessons = LessonService(units, clock)
+    mine = lessons.add(
+        team="Noord", text=HOSTILE, source="groep 2", owner="Tim", due="1 april", actor="t"
+    )
+    finished = lessons.add(
+        team="Noord", text="Al gedaan", source="", owner="teamleider", due="1 mei", actor="t"
+    )
+    lessons.set_status(finished.id, None, "t")
+    lessons.add(
+        team="Zuid", text="Van Zuid", source="", owner="teamleider", due="1 mei", actor="t"
+    )
+    report = ReportService(units, FactsKeeper(SPEC, units), clock)
+
+    document = report.build(scope_for(people["tl"]), actor="prof:1", fmt="json")
+
+    jsonschema.validate(document, SCHEMA, format_checker=jsonschema.FormatChecker())
+    found = document["lessen"]
+    assert [x["text"] for x in found["open"]] == [HOSTILE]
+    assert found["open"][0]["owner_name"] == "Tim" and found["open"][0]["due_on"] == "2027-04-01"
+    assert [(x["text"], x["done_on"]) for x in found["done"]] == [("Al gedaan", "2026-12-03")]
+    # Done before the period asked: not in it; open ones are always in it.
+    later = report.build(
+        Scope(since=date(2027, 1, 1), until=date(2027, 3, 31)), actor="terminal:t", fmt="json"
+    )
+    assert later["lessen"]["done"] == []
+    assert {x["team"] for x in later["lessen"]["open"]} == {"Noord", "Zuid"}
+
+    renderer = Renderer(SPEC, DutchFormatter(), prompts.template_dirs(None))
+    html = render("html", document, SPEC, renderer.html_env, renderer.template_dirs).decode()
+    pdf = render("pdf", document, SPEC, renderer.html_env, renderer.template_dirs)
+    csv_text = to_csv(document, SPEC)
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; #set text(red) $x$ &#34;quote" in html
+    assert "Van Zuid" not in html
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert HOSTILE in text and "Al gedaan" in text and "Van Zuid" not in text
+    assert f',Noord,lessen,{mine.id} tekst,"{HOSTILE.replace(chr(34), chr(34) * 2)}"' in csv_text
+    assert f",Noord,lessen,{mine.id} eigenaar,Tim" in csv_text
+
+
+def test_the_terminal_adds_lists_and_marks_done(
+    url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    people: dict[str, ProfessionalRecord],
+) -> None:
+    monkeypatch.setenv("DOORBRAAK_ENV_FILE", "")
+    monkeypatch.setenv("DOORBRAAK_DATA_DIR", str(tmp_path / "cli"))
+    monkeypatch.setenv("DOORBRAAK_DATABASE_URL", url)
+    monkeypatch.setenv("DOORBRAAK_SECRET_KEY", TEST_SECRET)
+    add = ["les", "add", "--team", "Noord", "--tekst", "Eerder bellen", "--eigenaar"]
+
+    assert main([*add, "teamleider", "--bron", "3012", "--datum", "1 april"]) == 2
+    assert "huishoudnummer" in capsys.readouterr().err
+    assert main([*add, str(people["pro"].id), "--datum", "over 3 maanden"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Les vastgelegd: 1. Eerder bellen · eigenaar Pim")
+    assert main(["les", "list", "--team", "Zuid"]) == 0
+    assert capsys.readouterr().out == "Er staan geen open lessen.\n"
+    assert main(["les", "list"]) == 0
+    assert capsys.readouterr().out.startswith("1. Eerder bellen · eigenaar Pim")
+    assert main(["les", "done", "1"]) == 0
+    assert capsys.readouterr().out == "Les 1 staat op gedaan.\n"
+    assert main(["les", "done", "7"]) == 1
+    assert main(["les", "list"]) == 0
+    assert capsys.readouterr().out == "Er staan geen open lessen.\n"
