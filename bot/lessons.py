@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from bot.clock import AMSTERDAM, Clock, SystemClock
@@ -36,6 +36,8 @@ from storage.lessons import (
 
 # The audit actions of lessons (no content: the lesson's number only).
 RECORDED, DONE = "les", "les_gedaan"
+# How long an unanswered question of a lesson takes the professional's texts.
+DRAFT_WAIT = timedelta(minutes=30)
 # Words that end the step-by-step questions without keeping the lesson.
 STOP_WORDS = ("stop", "annuleer", "afbreken")
 _FORMAT = DutchFormatter()
@@ -119,6 +121,8 @@ class LessonService:
             draft = uow.lessons.draft_of(who.actor)
             if draft is not None:
                 assert draft.step is not None
+                # Asked again: the texts are the lesson's again for a while.
+                uow.lessons.answer(draft.id, {}, draft.step, self.clock.now())
                 return draft.step
             uow.lessons.add(
                 team=who.team,
@@ -138,7 +142,13 @@ class LessonService:
         if not may_record(who):
             return False
         with self.units(read_only=True) as uow:
-            return uow.lessons.draft_of(who.actor) is not None
+            draft = uow.lessons.draft_of(who.actor)
+        return draft is not None and self._fresh(draft)
+
+    def _fresh(self, draft: LessonRecord) -> bool:
+        """A draft left alone longer than DRAFT_WAIT no longer takes the texts: they go to
+        the plan again (/les takes it up where it was)."""
+        return self.clock.now() - draft.updated_at <= DRAFT_WAIT
 
     def answer(self, who: ProfessionalRecord, text: str) -> Step:
         """The answer to the step asked, stored before the next is asked; Refused keeps the
@@ -146,7 +156,7 @@ class LessonService:
         now = self.clock.now()
         with self.units() as uow:
             draft = uow.lessons.draft_of(who.actor)
-            if draft is None or draft.step is None:
+            if draft is None or draft.step is None or not self._fresh(draft):
                 return Step(None)
             if normal(text).strip(" .!") in STOP_WORDS:
                 uow.lessons.drop_draft(draft.id)

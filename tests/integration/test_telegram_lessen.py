@@ -5,12 +5,12 @@ to mark one done; reminded on its day, once."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from bot.clock import FixedClock
-from bot.lessons import LessonService
+from bot.lessons import DRAFT_WAIT, LessonService
 from bot.reminders import Reminders
 from storage.access import BELEIDSMEDEWERKER, TEAMLEIDER
 from storage.lessons import STEP_OWNER, STEP_SOURCE, LessonRecord
@@ -150,3 +150,17 @@ async def test_the_teamleiders_are_reminded_on_the_day_once(bot: Harness) -> Non
         * 2
     )
     assert await Reminders(bot.app, bot.front.kit).send_due(bot.application.bot) == 0
+
+
+async def test_a_draft_left_alone_lets_the_plan_have_the_texts_again(bot: Harness) -> None:
+    promote(bot, USER, TEAMLEIDER, "Tessa")
+    await bot.say("/les")
+    clock_of(bot).set(T0 + DRAFT_WAIT + timedelta(minutes=1))
+    # No plan open in this chat: the plan's answer, not the lesson's next question.
+    [said] = texts(await bot.say("Een les"))
+    assert said.startswith("Er is hier nog geen plan open.")
+    kept = draft(bot)
+    assert kept is not None and kept.step == "tekst"
+    # /les takes it up where it was.
+    assert texts(await bot.say("/les"))[0].startswith("Welke les trekken jullie?")
+    assert texts(await bot.say("Een les"))[0].startswith("Waar komt de les vandaan?")
