@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.bootstrap import App
 from bot.lessons import LessonService, line
-from dialogs.lessons import Refused, split_line
+from dialogs.lessons import Refused
 
 
 def add_parser(sub: Any) -> None:
@@ -35,14 +35,13 @@ def run(app: App, args: argparse.Namespace) -> int:
     service = LessonService(app.units, app.clock)
     actor = app.settings.terminal_author
     if args.les_command == "add":
-        parts = split_line(args.tekst) or [args.tekst, args.bron, args.eigenaar, args.datum]
         try:
             lesson = service.add(
                 team=args.team.strip()[:100],
-                text=parts[0],
-                source=parts[1],
-                owner=parts[2],
-                due=parts[3],
+                text=args.tekst,
+                source=args.bron,
+                owner=args.eigenaar,
+                due=args.datum,
                 actor=actor,
             )
         except Refused as exc:
