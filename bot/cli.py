@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 import prompts
-from bot import exchange, report_render
+from bot import exchange, lessons_cli, report_render
 from bot.access import EXPORTED
 from bot.actions import as_json, listing
 from bot.bootstrap import App, MissingKey, bootstrap, write_key_file
@@ -112,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--tot", metavar="DATUM", help="up to and including this day")
     report.add_argument("--format", choices=REPORT_FORMATS, default="pdf")
     report.add_argument("-o", "--output", help="file to write, '-' for standard output")
+    lessons_cli.add_parser(sub)
     purge = sub.add_parser(
         "purge", help="delete plans not changed for DOORBRAAK_RETENTION_DAYS days (for cron)"
     )
@@ -211,6 +212,8 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         if args.command in ("rol", "professionals", "rapport"):
             return _report_commands(app, args)
+        if args.command == "les":
+            return lessons_cli.run(app, args)
         if args.command == "deel":
             assert household is not None
             return _share(app, household)

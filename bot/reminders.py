@@ -22,12 +22,16 @@ from bot.actions import cells, due_text, working_day
 from bot.bootstrap import App
 from bot.clock import AMSTERDAM, day_off
 from bot.config import Settings
+from bot.lessons import owner_text
 from bot.telegram.acties import action_markup, follow_markup
 from bot.telegram.kit import Kit
 from bot.telegram.ladder import Proposals
+from bot.telegram.lessen import lesson_markup
 from bot.telegram_view import EVAL
 from bot.unavailable import StorageUnavailable
+from storage import UnitOfWork
 from storage.actions import ActionRecord
+from storage.lessons import LessonRecord
 from storage.reminders import Claimed
 
 log = logging.getLogger(__name__)
@@ -55,6 +59,9 @@ class Note:
     action: ActionRecord | None
     # Whether its recipient works on the plan (not only owns the action).
     on_plan: bool = True
+    # A reminder about a lesson (issue 16): the lesson, and its owner as shown.
+    lesson: LessonRecord | None = None
+    owner: str = ""
 
 
 class Reminders:
@@ -105,6 +112,10 @@ class Reminders:
         # claim=False: no Telegram update is being applied; the claim is the reminders'.
         with self.app.units(claim=False) as uow:
             for claimed in uow.reminders.claim_due(today=today, now=now, limit=BATCH):
+                if claimed.lesson_id is not None:
+                    notes.append(self._lesson_note(uow, claimed))
+                    continue
+                assert claimed.plan_id is not None  # about a plan, then
                 plan = uow.plans.get(claimed.plan_id)
                 assert plan is not None  # claimed only for a plan that exists
                 action = None if claimed.action_id is None else uow.actions.get(claimed.action_id)
@@ -116,6 +127,17 @@ class Reminders:
                 notes.append(Note(claimed, plan.household, plan.status, action, on_plan))
         # Committed: now they may go out.
         return notes
+
+    def _lesson_note(self, uow: UnitOfWork, claimed: Claimed) -> Note:
+        assert claimed.lesson_id is not None
+        lesson = uow.lessons.get(claimed.lesson_id)
+        assert lesson is not None  # claimed only for a lesson that is open
+        names = {}
+        if lesson.owner_id is not None:
+            found = uow.access.colleague(lesson.owner_id)
+            names[lesson.owner_id] = "" if found is None else found[0].name
+        owner = owner_text(self.kit.spec, lesson, names)
+        return Note(claimed, "", "", None, lesson=lesson, owner=owner)
 
     async def _send(self, bot: Bot, note: Note, *, quiet: bool = False) -> int:
         claimed = note.claimed
@@ -141,6 +163,13 @@ class Reminders:
         # late, nothing was missed.
         late = claimed.due_on < today and working_day(claimed.due_on) < today
         day = due_text(spec, claimed.due_on)
+        if note.lesson is not None:
+            key = "herinnering_les" if claimed.due_on >= today else "herinnering_les_laat"
+            text = spec.message(
+                key, nummer=note.lesson.id, tekst=note.lesson.text, eigenaar=note.owner, datum=day
+            )
+            return text, lesson_markup(self.kit, note.lesson)
+        assert claimed.plan_id is not None
         if note.action is None:
             key = (
                 "herinnering_evaluatie"

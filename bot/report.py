@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from bot.clock import AMSTERDAM, Clock, SystemClock
 from bot.facts import FactsKeeper
+from bot.lessons import report_lessons
 from dialogs.facts import DOMAINS, LAWS, SCHUURT
 from storage import UnitOfWork, UnitOfWorkFactory
 from storage.access import BELEIDSMEDEWERKER, TEAMLEIDER, ProfessionalRecord
@@ -178,6 +179,8 @@ def build_report(uow: UnitOfWork, scope: Scope, now: datetime) -> dict[str, Any]
         "period": {
             "rows": [{"team": _team_out(team), **cell_json(PERIOD, team)} for team in columns]
         },
+        # Lessons with an owner (issue 16), within the same scope.
+        "lessen": report_lessons(uow, scope.teams, scope.since, scope.until),
     }
 
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.formatting import DutchFormatter
+from bot.lessons import lessons_csv, lessons_view
 from bot.pdf import render_report_pdf
 from bot.report import COUNTS, NAME_KINDS
 from dialogs import Interview
@@ -96,6 +97,7 @@ def to_csv(document: Mapping[str, Any], spec: Interview) -> str:
                     figures = rendement[part]
                     value = None if figures is None else figures[key]
                     writer.writerow([quarter, team, f"rendement_{part}", key, _csv(value)])
+    lessons_csv(writer, document.get("lessen"), spec)
     return out.getvalue()
 
 
@@ -167,6 +169,8 @@ def view(document: Mapping[str, Any], spec: Interview) -> dict[str, Any]:
         ],
         "names": {kind: document["names"][kind] for kind in NAME_KINDS},
         "matrix": _matrix(document["names"]["laws"], whole),
+        # Lessons with an owner (issue 16): bot.lessons.
+        "lessen": lessons_view(document.get("lessen"), spec),
     }
 
 

@@ -7,6 +7,7 @@ from storage import (  # noqa: F401 - their tables belong to Base.metadata
     evaluations,
     facts,
     inbox,
+    lessons,
 )
 from storage.db import READ_ONLY, create_engine_for, make_session_factory, migrate
 from storage.models import (

@@ -285,6 +285,10 @@ ACTION_OPEN, ACTION_DONE, ACTION_LAPSED = "open", "gedaan", "vervallen"
 ACTION_STATUSES: Final = (ACTION_OPEN, ACTION_DONE, ACTION_LAPSED)
 # What a reminder is about: an action on its due date, or the plan's evaluation date.
 REMIND_ACTION, REMIND_EVALUATION = "actie", "evaluatie"
+# Exactly one of a plan and a lesson.
+REMINDER_ABOUT: Final = (
+    "(plan_id IS NOT NULL AND lesson_id IS NULL) OR (plan_id IS NULL AND lesson_id IS NOT NULL)"
+)
 
 
 class Action(Base):
@@ -353,13 +357,18 @@ class Reminder(Base):
     in memory, so a restart loses none; claiming one marks it sent (bot.reminders)."""
 
     __tablename__ = "reminders"
-    __table_args__ = (Index("ix_reminders_sent_at_due_on", "sent_at", "due_on"),)
+    __table_args__ = (
+        Index("ix_reminders_sent_at_due_on", "sent_at", "due_on"),
+        # About a plan (its action or evaluation) or about a lesson (storage.lessons).
+        CheckConstraint(REMINDER_ABOUT, name="about"),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
-    plan_id: Mapped[int] = mapped_column(
-        ForeignKey("plans.id", ondelete="CASCADE"), nullable=False, index=True
+    # NULL: a lesson's reminder.
+    plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plans.id", ondelete="CASCADE"), nullable=True, index=True
     )
     # NULL: the plan's evaluation.
     action_id: Mapped[int | None] = mapped_column(
@@ -379,3 +388,11 @@ class Reminder(Base):
     # either (a pile of old reminders at once helps nobody; the action stays in /acties).
     skipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
+    # A lesson's reminder: the lesson; a row per recipient (`professional_id`) is made when
+    # the lesson's own row (without one) is claimed, so each is sent and retried on its own.
+    lesson_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lessons.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    professional_id: Mapped[int | None] = mapped_column(
+        ForeignKey("professionals.id", ondelete="CASCADE"), nullable=True
+    )

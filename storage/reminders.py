@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from dialogs.status import PlanStatus
 from storage.access import OWNER, USER_ID, PlanAccess, Professional
 from storage.crypto import Keyring
+from storage.lessons import REMIND_LESSON, LessonRepository, open_lessons
 from storage.models import (
     ACTION_OPEN,
     REMIND_ACTION,
@@ -42,13 +44,15 @@ class Claimed:
     """A reminder claimed for sending: whom to send it to and what it is about."""
 
     id: int
-    plan_id: int
+    # None: about a lesson (`lesson_id`).
+    plan_id: int | None
     action_id: int | None
     kind: str
     due_on: date
     # The Telegram user id of the professional (their private chat); None if nobody has one.
     user_id: int | None
     attempts: int
+    lesson_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,14 @@ class ReminderRepository:
             return
         self._schedule(plan_id, None, REMIND_EVALUATION, due, now)
 
+    def schedule_lesson(self, lesson_id: int, due: date | None, now: datetime) -> None:
+        """One reminder on an open lesson's day (None: none, as for a lesson done)."""
+        mine = (Reminder.lesson_id == lesson_id) & Reminder.professional_id.is_(None)
+        if due is None:
+            self._tx.execute(delete(Reminder).where(mine, Reminder.sent_at.is_(None)))
+            return
+        self._keep_one(mine, due, now, lesson_id=lesson_id, kind=REMIND_LESSON)
+
     def _schedule(
         self, plan_id: int, action_id: int | None, kind: str, due: date, now: datetime
     ) -> None:
@@ -117,22 +129,19 @@ class ReminderRepository:
             if action_id is not None
             else (Reminder.plan_id == plan_id) & (Reminder.kind == kind)
         )
+        self._keep_one(mine, due, now, plan_id=plan_id, action_id=action_id, kind=kind)
+
+    def _keep_one(self, mine: Any, due: date, now: datetime, **about: Any) -> None:
+        """The reminder `mine` on `due`: one for that day made already (sent or not) is
+        kept, so storing the same again or a restart never sends one twice; one for
+        another day not sent yet is replaced."""
         same = self._tx.execute(
             select(Reminder.id).where(mine, Reminder.due_on == due).limit(1)
         ).first()
         if same is not None:
             return
         self._tx.execute(delete(Reminder).where(mine, Reminder.sent_at.is_(None)))
-        self._tx.execute(
-            insert(Reminder).values(
-                plan_id=plan_id,
-                action_id=action_id,
-                kind=kind,
-                due_on=due,
-                attempts=0,
-                created_at=now,
-            )
-        )
+        self._tx.execute(insert(Reminder).values(**about, due_on=due, attempts=0, created_at=now))
 
     # --- sending -------------------------------------------------------------------------
 
@@ -154,9 +163,14 @@ class ReminderRepository:
                 Reminder.skipped_at.is_(None),
                 Reminder.due_on <= today,
                 or_(Reminder.retry_at.is_(None), Reminder.retry_at <= now),
-                Reminder.plan_id.in_(live),
-                Reminder.plan_id.in_(select(PlanAccess.plan_id)),
-                or_(Reminder.action_id.is_(None), Reminder.action_id.in_(open_actions)),
+                or_(
+                    and_(
+                        Reminder.plan_id.in_(live),
+                        Reminder.plan_id.in_(select(PlanAccess.plan_id)),
+                        or_(Reminder.action_id.is_(None), Reminder.action_id.in_(open_actions)),
+                    ),
+                    Reminder.lesson_id.in_(open_lessons()),
+                ),
             )
             .order_by(Reminder.due_on, Reminder.id)
             .limit(limit)
@@ -173,10 +187,16 @@ class ReminderRepository:
                 Reminder.kind,
                 Reminder.due_on,
                 Reminder.attempts,
+                Reminder.lesson_id,
+                Reminder.professional_id,
             )
         )
-        claimed, skipped = [], []
-        for reminder_id, plan_id, action_id, kind, due_on, attempts in sorted(rows):
+        claimed: list[Claimed] = []
+        skipped: list[int] = []
+        for reminder_id, plan_id, action_id, kind, due_on, attempts, lesson, to in sorted(rows):
+            if lesson is not None:
+                claimed.extend(self._lesson(reminder_id, lesson, to, kind, due_on, attempts, now))
+                continue
             recipient = self._recipient(plan_id, action_id)
             if recipient is not None and (recipient.off or self._plan_off(plan_id)):
                 skipped.append(reminder_id)
@@ -193,6 +213,58 @@ class ReminderRepository:
                 .values(sent_at=None, skipped_at=now, attempts=Reminder.attempts - 1)
             )
         return claimed
+
+    def _lesson(
+        self,
+        reminder_id: int,
+        lesson_id: int,
+        professional_id: int | None,
+        kind: str,
+        due_on: date,
+        attempts: int,
+        now: datetime,
+    ) -> list[Claimed]:
+        """A claimed reminder about a lesson. The lesson's own row is handed out to one row
+        per recipient, made claimed (or skipped, for one with reminders off) in the same
+        transaction; a recipient's row that failed before is theirs alone."""
+        everyone = LessonRepository(self._tx, self._keyring).recipients(lesson_id)
+        if professional_id is not None:
+            mine = [r for r in everyone if r[0] == professional_id]
+            if not mine or mine[0][2]:
+                self._tx.execute(
+                    update(Reminder)
+                    .where(Reminder.id == reminder_id)
+                    .values(sent_at=None, skipped_at=now, attempts=Reminder.attempts - 1)
+                )
+                return []
+            return [
+                Claimed(reminder_id, None, None, kind, due_on, mine[0][1], attempts, lesson_id)
+            ]
+        found = []
+        for recipient, user_id, off in everyone:
+            values = {"skipped_at": now} if off else {"sent_at": now, "attempts": 1}
+            new_id = self._tx.execute(
+                insert(Reminder)
+                .values(
+                    lesson_id=lesson_id,
+                    professional_id=recipient,
+                    kind=kind,
+                    due_on=due_on,
+                    created_at=now,
+                    **values,
+                )
+                .returning(Reminder.id)
+            ).scalar_one()
+            if not off:
+                found.append(Claimed(new_id, None, None, kind, due_on, user_id, 1, lesson_id))
+        if not everyone:
+            # Nobody holds the role: nobody to tell, and not later either.
+            self._tx.execute(
+                update(Reminder)
+                .where(Reminder.id == reminder_id)
+                .values(sent_at=None, skipped_at=now, attempts=Reminder.attempts - 1)
+            )
+        return found
 
     def recipient(self, plan_id: int, action_id: int | None) -> int | None:
         """The Telegram user a message about the plan (or its action) goes to: see

@@ -21,6 +21,7 @@ from storage.escalations import EscalationRepository
 from storage.evaluations import EvaluationRepository
 from storage.facts import FactsReader, FactsRepository
 from storage.inbox import InboxRepository
+from storage.lessons import LessonRepository
 from storage.reminders import ReminderRepository
 from storage.repository import PlanRepository
 from storage.tx import READ_ONLY, Tx
@@ -83,6 +84,10 @@ class UnitOfWork:
     @cached_property
     def evaluations(self) -> EvaluationRepository:
         return EvaluationRepository(self.tx, self.keyring)
+
+    @cached_property
+    def lessons(self) -> LessonRepository:
+        return LessonRepository(self.tx, self.keyring)
 
     @cached_property
     def facts(self) -> FactsRepository:

@@ -34,7 +34,7 @@ from telegram.request import BaseRequest
 
 from bot.bootstrap import App
 from bot.reminders import Reminders
-from bot.telegram import buttons, plans, sending, sessions, sharing
+from bot.telegram import buttons, lessen, plans, sending, sessions, sharing
 from bot.telegram.bindings import GROUP, PRIVATE
 from bot.telegram.commands import COMMANDS, CommandRow, menu
 from bot.telegram.failures import Told
@@ -177,6 +177,8 @@ class TelegramFrontEnd:
             return
         if message.chat.type == PRIVATE and looks_like_code(message.text, SHARE_PREFIX):
             await sharing.join_by_text(self.kit, update, context, message)
+            return
+        if await lessen.take_text(self.kit, update, context, message):
             return
         await plans.to_plan(self.kit, context, update, Text(message.text, numbered=False))
 

@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 
 from bot.access import EXPORTED
 from bot.service import AlreadySent, ChatTarget, Turn
-from bot.telegram import acties, ladder, verloop
+from bot.telegram import acties, ladder, lessen, verloop
 from bot.telegram.bindings import PRIVATE, Decline
 from bot.telegram.kit import Context, Kit
 from bot.telegram.plans import choice_markup
@@ -33,6 +33,7 @@ from bot.telegram_view import (
     FORGET,
     KEEP,
     LADDER,
+    LESSON,
     ON_REQUEST,
     OWN,
     POSTER,
@@ -58,7 +59,7 @@ log = logging.getLogger(__name__)
 
 # Buttons that act on one person's plans: they work only in a private chat.
 PRIVATE_BUTTONS = (
-    RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL, WORD, LADDER, OWN,
+    RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL, WORD, LADDER, OWN, LESSON,
 )  # fmt: skip
 # The plan's course (bot.telegram.verloop): indienen and uitgevoerd in a private chat; a
 # decision also in the Doorbraakteam's group.
@@ -132,7 +133,9 @@ async def _on_press(kit: Kit, context: Context, press: Press, user_id: int) -> N
         if who is None:
             return
         pressed = Pressed(context.bot, press, button, who, chat.id, message.message_id, user_id)
-        if button.action in PRIVATE_BUTTONS:
+        if button.action == LESSON:
+            await press.answer(await lessen.on_press(kit, context.bot, chat.id, user_id, button))
+        elif button.action in PRIVATE_BUTTONS:
             await _on_private_button(kit, pressed)
         elif button.action in COURSE_BUTTONS:
             await verloop.on_press(kit, pressed)

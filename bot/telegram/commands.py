@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.telegram import acties, ladder, plans, rapport, sessions, sharing, verloop
+from bot.telegram import acties, ladder, lessen, plans, rapport, sessions, sharing, verloop
 from bot.telegram.bindings import GROUP, PRIVATE
 from bot.telegram.kit import CommandFn
 
@@ -98,6 +98,9 @@ COMMANDS: tuple[CommandRow, ...] = (
     CommandRow("verwijder", (PRIVATE,), plans.delete),
     # The report over all plans (issue 16): teamleiders and beleidsmedewerkers.
     CommandRow("rapport", (PRIVATE,), rapport.report, elsewhere="rapport_prive"),
+    # Lessons with an owner (issue 16): teamleiders and beleidsmedewerkers.
+    CommandRow("les", (PRIVATE,), lessen.record, usage="les_gebruik", elsewhere="les_prive"),
+    CommandRow("lessen", (PRIVATE,), lessen.list_open, elsewhere="les_prive"),
     CommandRow("help", BOTH, says="telegram_help"),
 )
 

@@ -95,6 +95,10 @@ class Permissions:
             self._professionals.put(user_id, found)
         return found
 
+    def remember(self, user_id: int, who: ProfessionalRecord) -> None:
+        """A professional as just read from the database (a role changed, say)."""
+        self._professionals.put(user_id, who)
+
     async def _stranger(self, bot: Bot, update: Update, *, quiet: bool) -> None:
         chat, user, message = (
             update.effective_chat,

@@ -107,6 +107,24 @@ NOT_PERSONAL = {
         "failed_at",
         "skipped_at",
         "created_at",
+        "lesson_id",
+        "professional_id",
+    },
+    # A lesson (issue 16): its text and source are encrypted; the rest is a team, an owner
+    # (a professional's number or a role), a day, a status and an actor.
+    "lessons": {
+        "id",
+        "uid",
+        "team",
+        "owner_id",
+        "owner_role",
+        "due_on",
+        "status",
+        "step",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "done_at",
     },
     # The plan's course: who it went to and who decided are encrypted (`who`); a stage, a
     # day, a team and an amount say nothing of the household on their own.
