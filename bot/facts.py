@@ -13,12 +13,11 @@ from dialogs import END, Interview
 from dialogs.facts import plan_facts, watched_fields
 from dialogs.status import PlanStatus
 from storage import PlanRecord, UnitOfWork, UnitOfWorkFactory
+from storage.access import professional_id_of
 from storage.facts import FactValues
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
-
-_PROF = "prof:"
 
 
 def dutch_day(moment: datetime) -> date:
@@ -103,9 +102,8 @@ class FactsKeeper:
 
     @staticmethod
     def _team(uow: UnitOfWork, owner: str | None) -> str | None:
-        if owner is None or not owner.startswith(_PROF) or not owner[len(_PROF) :].isdigit():
-            return None
-        return uow.access.team_of(int(owner[len(_PROF) :]))
+        professional = professional_id_of(owner)
+        return None if professional is None else uow.access.team_of(professional)
 
 
 def _finished(record: PlanRecord) -> bool:

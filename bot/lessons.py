@@ -22,7 +22,12 @@ from dialogs.lessons import (
 )
 from dialogs.readings import normal
 from storage import UnitOfWork, UnitOfWorkFactory
-from storage.access import BELEIDSMEDEWERKER, TEAMLEIDER, ProfessionalRecord
+from storage.access import (
+    BELEIDSMEDEWERKER,
+    TEAMLEIDER,
+    ProfessionalRecord,
+    professional_id_of,
+)
 from storage.lessons import (
     LESSON_DONE,
     LESSON_OPEN,
@@ -95,7 +100,7 @@ class LessonService:
         """A lesson from its four parts as typed; Refused (nothing stored) if one is wrong."""
         now = self.clock.now()
         with self.units() as uow:
-            found = self._owner(uow, team, owner)
+            found = self._owner(uow, team, owner, professional_id_of(actor))
             lesson_id = uow.lessons.add(
                 team=team,
                 text=read_text(text),
@@ -145,6 +150,19 @@ class LessonService:
             draft = uow.lessons.draft_of(who.actor)
         return draft is not None and self._fresh(draft)
 
+    def set_aside(self, who: ProfessionalRecord) -> bool:
+        """Another command while a lesson is asked: the lesson waits, its answers kept, and
+        the texts go to the plan again until /les takes it up. Whether one was waiting."""
+        if not may_record(who):
+            return False
+        with self.units() as uow:
+            draft = uow.lessons.draft_of(who.actor)
+            if draft is None or draft.step is None or not self._fresh(draft):
+                return False
+            aside = self.clock.now() - DRAFT_WAIT - timedelta(seconds=1)
+            uow.lessons.answer(draft.id, {}, draft.step, aside)
+        return True
+
     def _fresh(self, draft: LessonRecord) -> bool:
         """A draft left alone longer than DRAFT_WAIT no longer takes the texts: they go to
         the plan again (/les takes it up where it was)."""
@@ -167,7 +185,7 @@ class LessonService:
             elif draft.step == STEP_SOURCE:
                 values = {"source": read_source(text)}
             elif draft.step == STEP_OWNER:
-                found = self._owner(uow, draft.team, text)
+                found = self._owner(uow, draft.team, text, who.id)
                 values = {"owner_id": found.professional_id, "owner_role": found.role}
             else:
                 values = {"due_on": read_due(text, self.today())}
@@ -191,8 +209,8 @@ class LessonService:
         with self.units(read_only=True) as uow:
             return [(c.id, c.name) for c in uow.access.colleagues(team)]
 
-    def _owner(self, uow: UnitOfWork, team: str, text: str) -> Owner:
-        return read_owner(text, [(c.id, c.name) for c in uow.access.colleagues(team)])
+    def _owner(self, uow: UnitOfWork, team: str, text: str, me: int | None) -> Owner:
+        return read_owner(text, [(c.id, c.name) for c in uow.access.colleagues(team)], me)
 
     # --- listing and done ------------------------------------------------------------------
 

@@ -88,12 +88,18 @@ def looks_like_household(token: str) -> bool:
     return sum(ch.isdigit() for ch in token) >= 3
 
 
-def read_owner(text: str, colleagues: Sequence[tuple[int, str]]) -> Owner:
-    """A role (`teamleider`, `beleidsmedewerker`), or a colleague of the team by name (a
-    unique start of it will do) or by number."""
+# The one recording the lesson names themself.
+SELF_WORDS: Final = frozenset({"ik", "ikzelf", "ik zelf", "mij", "mijzelf", "mezelf", "zelf"})
+
+
+def read_owner(text: str, colleagues: Sequence[tuple[int, str]], me: int | None = None) -> Owner:
+    """A role (`teamleider`, `beleidsmedewerker`), `ik` (`me`, who records it), or a
+    colleague of the team by name (a unique start of it will do) or by number."""
     said = normal(text).strip(" .")
     if said in ROLE_WORDS:
         return Owner(role=ROLE_WORDS[said])
+    if said in SELF_WORDS and me is not None:
+        return Owner(professional_id=me)
     if said.lstrip("#").isdigit():
         wanted = int(said.lstrip("#"))
         if any(pid == wanted for pid, _ in colleagues):

@@ -41,6 +41,18 @@ NAME_MAX = 64
 # A professional's role for the report over all plans (issue 16): a professional sees none of
 # it, a teamleider their team's, a beleidsmedewerker every team's.
 PROFESSIONAL, TEAMLEIDER, BELEIDSMEDEWERKER = "professional", "teamleider", "beleidsmedewerker"
+# A registered professional as an actor (in the audit log, as a plan's owner): `prof:<id>`.
+ACTOR_PREFIX = "prof:"
+
+
+def professional_id_of(actor: str | None) -> int | None:
+    """`prof:12` -> 12; any other actor (the terminal, a team member's key) -> None."""
+    if actor is None or not actor.startswith(ACTOR_PREFIX):
+        return None
+    number = actor[len(ACTOR_PREFIX) :]
+    return int(number) if number.isdigit() else None
+
+
 ROLES = (PROFESSIONAL, TEAMLEIDER, BELEIDSMEDEWERKER)
 
 
@@ -135,7 +147,7 @@ class ProfessionalRecord:
 
     @property
     def actor(self) -> str:
-        return f"prof:{self.id}"
+        return f"{ACTOR_PREFIX}{self.id}"
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,9 @@ class TelegramFrontEnd:
     def register(self, application: AnyApplication) -> None:
         add = application.add_handler
         add(MessageHandler(filters.UpdateType.EDITED, self.on_edited))
+        # Before every command's own handler: a lesson being asked waits (bot.telegram.lessen).
+        private_commands = filters.COMMAND & filters.ChatType.PRIVATE
+        add(MessageHandler(private_commands, self._with_kit(lessen.set_aside)), group=-1)
         add(MessageHandler(filters.StatusUpdate.MIGRATE, self._with_kit(sessions.migrate)))
         for row in COMMANDS:
             if not row.dialog:

@@ -74,6 +74,8 @@ async def record(kit: Kit, asked: Asked) -> None:
             await kit.tell(bot, chat_id, exc.key)
             return
         await _recorded(kit, bot, chat_id, lesson)
+        if await kit.call(bot, chat_id, lambda: lessons.set_aside(who)):
+            await kit.tell(bot, chat_id, "les_wacht")  # the one being asked step by step
         return
     step = await kit.call(bot, chat_id, lambda: lessons.start(who))
     await _ask(kit, bot, chat_id, who, step)
@@ -106,6 +108,23 @@ async def take_text(kit: Kit, update: Update, context: Context, message: Message
         else:
             await _recorded(kit, bot, chat_id, step.lesson)
     return True
+
+
+async def set_aside(kit: Kit, update: Update, context: Context) -> None:
+    """Any command but /les in a private chat while a lesson is asked (/hervat, /lessen): the
+    lesson waits with its answers, so the texts that follow go where that command leads."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or message.chat.type != PRIVATE:
+        return
+    command = (message.text or "").split(maxsplit=1)[0].lstrip("/").split("@")[0].lower()
+    if command == "les":
+        return
+    bot, chat_id = context.bot, message.chat_id
+    who = await kit.permissions.professional(bot, user.id, chat_id)
+    if who is None or not may_record(who):
+        return
+    if await kit.call(bot, chat_id, lambda: service(kit).set_aside(who)):
+        await kit.tell(bot, chat_id, "les_wacht")
 
 
 async def _ask(kit: Kit, bot: Bot, chat_id: int, who: ProfessionalRecord, step: str) -> None:

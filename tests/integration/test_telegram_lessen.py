@@ -164,3 +164,27 @@ async def test_a_draft_left_alone_lets_the_plan_have_the_texts_again(bot: Harnes
     # /les takes it up where it was.
     assert texts(await bot.say("/les"))[0].startswith("Welke les trekken jullie?")
     assert texts(await bot.say("Een les"))[0].startswith("Waar komt de les vandaan?")
+
+
+async def test_ik_as_owner_and_another_command_sets_the_lesson_aside(bot: Harness) -> None:
+    await bot.say("/start")
+    promote(bot, USER, TEAMLEIDER, "Tessa")
+    await bot.say("/les")
+    await bot.say("Corporatie eerder betrekken bij een huurachterstand")
+    [asked] = texts(await bot.say("reflectiesessie 2027-K1"))
+    assert asked.startswith("Wie is eigenaar? Ik,")
+    # The professional goes to a plan meanwhile: the lesson waits, its answers kept.
+    calls = await bot.say("/nieuw 3012")
+    assert texts(calls)[0].startswith("De les die je aan het vastleggen was, wacht")
+    assert "Stap 1 van 6" in texts(calls)[-1]
+    kept = draft(bot)
+    assert kept is not None and kept.step == STEP_OWNER
+    calls = await bot.say("Een woning voor vader en zoon")  # the plan's answer
+    assert "Wat is jouw naam" in texts(calls)[-1]  # the plan's next question
+    assert draft(bot) == kept
+    # /les takes it up where it was; `ik` names who records it.
+    assert texts(await bot.say("/les"))[0].startswith("Wie is eigenaar?")
+    await bot.say("ik")
+    [done] = texts(await bot.say("over 3 mnd"))
+    assert "eigenaar Tessa" in done
+    assert draft(bot) is None

@@ -50,6 +50,11 @@ def test_an_owner_is_a_role_or_one_colleague() -> None:
     assert read_owner("beleid", TEAM) == Owner(role="beleidsmedewerker")
     assert read_owner("fenna", TEAM) == Owner(professional_id=3)
     assert read_owner("#4", TEAM) == Owner(professional_id=4)
+    # Who records it may name themself.
+    assert read_owner("ik", TEAM, me=3) == Owner(professional_id=3)
+    assert read_owner("Mezelf.", TEAM, me=4) == Owner(professional_id=4)
+    with pytest.raises(Refused):
+        read_owner("ik", TEAM)  # the terminal's administrator is no professional
     for said, key in (
         ("Fe", "les_eigenaar_meerdere"),
         ("9", "les_eigenaar_onbekend"),
