@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from bot.bundle import bundle_csv, bundle_view
 from bot.formatting import DutchFormatter
 from bot.pdf import render_report_pdf
 from bot.report import COUNTS, NAME_KINDS
@@ -96,6 +97,7 @@ def to_csv(document: Mapping[str, Any], spec: Interview) -> str:
                     figures = rendement[part]
                     value = None if figures is None else figures[key]
                     writer.writerow([quarter, team, f"rendement_{part}", key, _csv(value)])
+    bundle_csv(document, spec, writer)
     return out.getvalue()
 
 
@@ -167,6 +169,7 @@ def view(document: Mapping[str, Any], spec: Interview) -> dict[str, Any]:
         ],
         "names": {kind: document["names"][kind] for kind in NAME_KINDS},
         "matrix": _matrix(document["names"]["laws"], whole),
+        **bundle_view(document, spec),
     }
 
 
