@@ -171,6 +171,7 @@ def bundle_view(document: Mapping[str, Any], spec: Interview) -> dict[str, Any]:
                 "regels_per_wet",
                 "wet",
                 "regels",
+                "regel",
                 "regels_plannen",
                 "bijlage",
                 "bijlage_uitleg",
