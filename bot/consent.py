@@ -23,12 +23,16 @@ SHARING_SET = "delen_keuze"
 
 @dataclass(frozen=True)
 class SharingNote(Message):
-    """The finish message's line about sharing (Telegram puts its button under it)."""
+    """The finish message with its line about sharing: `text` as the terminal and JSON-lines
+    show it, `finish` the finish message alone (Telegram adds its own line and button)."""
+
+    finish: str = ""
 
 
 def with_sharing_note(spec: Interview, record: PlanRecord, outcome: Outcome) -> Outcome:
-    """The outcome of a turn that finishes the plan for the first time, with the sharing
-    line after its document; any other outcome as it is."""
+    """The outcome of a turn that finishes the plan for the first time, its finish message
+    followed by the line about sharing (in the same message, so the replies keep their
+    kinds and order); any other outcome as it is."""
     first = (
         outcome.status == PlanStatus.FINISHED
         and record.status != PlanStatus.FINISHED
@@ -36,10 +40,16 @@ def with_sharing_note(spec: Interview, record: PlanRecord, outcome: Outcome) -> 
     )
     if not first:
         return outcome
-    note = SharingNote(spec.message("delen_klaar"))
+    finish = spec.message("klaar")
+    line = spec.message("delen_klaar")
     replies = list(outcome.replies)
-    at = next((i for i, r in enumerate(replies) if isinstance(r, Done)), len(replies))
-    replies.insert(at, note)
+    for at, reply in enumerate(replies):
+        if type(reply) is Message and reply.text == finish:
+            replies[at] = SharingNote(f"{finish}\n{line}", finish=finish)
+            break
+    else:
+        at = next((i for i, r in enumerate(replies) if isinstance(r, Done)), len(replies))
+        replies.insert(at, SharingNote(line))
     return replace(outcome, replies=tuple(replies))
 
 

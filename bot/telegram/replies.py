@@ -76,6 +76,8 @@ class Replies:
             if isinstance(reply, Error):
                 pending.append(f"⚠️ {esc(reply.text)}")
             elif isinstance(reply, SharingNote):
+                if reply.finish:
+                    pending.append(esc(reply.finish))
                 await flush(bot, chat_id, pending)
                 pending = []
                 await self.share_note(bot, chat_id, turn.plan_id)

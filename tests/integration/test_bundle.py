@@ -171,8 +171,10 @@ def test_texts_only_in_the_own_teams_report_and_only_when_shared(app: App) -> No
     assert noord is not None and zuid is not None and beleid is not None
     # The first plan through the terminal's chat: its finish says how its texts are shared.
     items = finish(app, "N-100", answers_for("noord-0", HOSTILE), noord.actor)
-    notes = [i for i in items if isinstance(i, SharingNote)]
-    assert [n.text for n in notes] == [SPEC.message("delen_klaar")]
+    # In the finish message itself: the replies keep their kinds and order.
+    assert [type(i).__name__ for i in items[-3:]] == ["SharingNote", "PlanDocument", "Done"]
+    assert isinstance(items[-3], SharingNote) and isinstance(items[-3], Message)
+    assert items[-3].text == SPEC.message("klaar") + "\n" + SPEC.message("delen_klaar")
     for n in range(1, 5):
         drive_plan(app, f"N-10{n}", NO_COSTS, answers_for(f"noord-{n}"), author=noord.actor)
     for n in range(2):
