@@ -18,8 +18,10 @@ from storage.facts import FactFilter
 DOORBRAAK_FIELD: Final = "doorbraak.doorbraak"
 # A group of one plan is not a bundle (and would point at one household): left out.
 MIN_GROUP: Final = 2
-# At most this many cases with texts per group: the rest is counted in `more`.
+# At most this many cases with texts per group, and in the whole appendix (the largest
+# groups first): the rest is counted in `more`. Each case is one plan decrypted.
 MAX_CASES: Final = 25
+MAX_ALL_CASES: Final = 200
 _MIN_COUNT: Final = 5
 _SMALL: Final = "< 5"
 
@@ -89,6 +91,7 @@ def appendix(
             if (d, law) in wanted:
                 cases.setdefault((d, law), []).append(plan_id)
     shown = []
+    left = MAX_ALL_CASES
     for d, law, plans in groups:
         group: dict[str, Any] = {
             "domains": _names_in(d, domains),
@@ -97,8 +100,10 @@ def appendix(
         }
         if texts_team is not None:
             ids = cases.get((d, law), [])
-            group["cases"] = _cases(uow, ids[:MAX_CASES])
-            group["more"] = max(0, len(ids) - MAX_CASES)
+            taken = ids[: min(MAX_CASES, left)]
+            left -= len(taken)
+            group["cases"] = _cases(uow, taken)
+            group["more"] = len(ids) - len(taken)
         shown.append(group)
     return {"texts": texts_team is not None, "groups": shown}
 

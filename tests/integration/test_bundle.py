@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 import prompts
 from bench.render import drive_plan
+from bot import bundle as bundle_module
 from bot.access import NotOwner
 from bot.bootstrap import App, bootstrap
 from bot.bundle import MIN_GROUP
@@ -306,3 +307,20 @@ def test_a_new_answer_moves_the_rules_in_the_same_turn(app: App) -> None:
         )
         names = uow.facts.names()[RULE_LAW]
     assert {names[law]: rules for law, rules in rows} == {"Wmo": 2}
+
+
+def test_the_texts_are_capped_and_the_rest_counted(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lead = app.access.register(app.access.invite("Noord", TEAMLEIDER), 8100000021)
+    assert lead is not None
+    for n in range(3):
+        drive_plan(app, f"N-60{n}", NO_COSTS, answers_for(f"kap-{n}"), author=lead.actor)
+    monkeypatch.setattr(bundle_module, "MAX_ALL_CASES", 2)
+
+    document = app.report.build(scope_for(lead), actor=lead.actor, fmt="json")
+
+    (group,) = document["appendix"]["groups"]
+    assert [case["doorbraak"] for case in group["cases"]] == ["Doorbraak kap-0", "Doorbraak kap-1"]
+    assert group["more"] == 1
+    jsonschema.validate(document, SCHEMA)
