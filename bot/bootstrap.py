@@ -20,6 +20,7 @@ from bot.access import AccessService
 from bot.actions import Actions
 from bot.clock import Clock, StartedClock, SystemClock
 from bot.config import SettingError, Settings
+from bot.consent import Consent
 from bot.course import Course
 from bot.documents import AfterPlan, Renderer
 from bot.escalations import EscalationService
@@ -92,6 +93,11 @@ class App:
     @cached_property
     def report(self) -> ReportService:
         return ReportService(self.units, self.service.facts, self.clock)
+
+    # The owner's choice to share a plan's texts in the report's appendix (issue 16).
+    @cached_property
+    def consent(self) -> Consent:
+        return Consent(self.dialog.spec, self.units, self.service.facts)
 
 
 # Makes the services' unit-of-work factory from the engine and key; a test can pass another.

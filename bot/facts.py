@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.clock import AMSTERDAM
+from bot.rules import RulesKeeper
 from dialogs import END, Interview
 from dialogs.facts import plan_facts, watched_fields
 from dialogs.status import PlanStatus
@@ -30,7 +31,9 @@ class FactsKeeper:
     def __init__(self, spec: Interview, units: UnitOfWorkFactory) -> None:
         self.spec = spec
         self.units = units
-        self._watched = watched_fields(spec)
+        # The rules of legitimiteit per law (issue 16), kept with the facts.
+        self.rules = RulesKeeper(spec)
+        self._watched = watched_fields(spec) | self.rules.fields
 
     def on_started(self, uow: UnitOfWork, record: PlanRecord) -> None:
         team = self._team(uow, record.owner)
@@ -81,6 +84,7 @@ class FactsKeeper:
                 day = dutch_day(record.updated_at) if _finished(record) else None
                 self._store(uow, record, record.answers, day)
             uow.facts.all_filled_in()
+            self.rules.backfill(uow)
         if missing:
             log.info("report facts filled in for %d plans", len(missing))
         return len(missing)
@@ -99,6 +103,7 @@ class FactsKeeper:
             started_on=dutch_day(record.created_at),
             team=lambda: self._team(uow, record.owner),
         )
+        self.rules.store(uow, record.id, answers)
 
     @staticmethod
     def _team(uow: UnitOfWork, owner: str | None) -> str | None:

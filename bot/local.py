@@ -128,6 +128,9 @@ class LocalChat:
         reminders = self._reminders(text)
         if reminders is not None:
             return [*proposed, Message(reminders), *self.repeat()], False
+        shared = self.app.consent.word(self.plan_id, text, actor=self.author)
+        if shared is not None:
+            return [*proposed, Message(shared), *self.repeat()], False
         said = self._course(text)
         if said is not None:
             return [*proposed, *said, *self.repeat()], False

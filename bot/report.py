@@ -12,6 +12,7 @@ from decimal import Decimal
 from itertools import combinations
 from typing import Any, Final
 
+from bot.bundle import bundle_sections
 from bot.clock import AMSTERDAM, Clock, SystemClock
 from bot.facts import FactsKeeper
 from bot.lessons import report_lessons
@@ -69,6 +70,10 @@ class Scope:
     teams: tuple[str | None, ...] | None = None
     since: date | None = None
     until: date | None = None
+    # The one team whose plans' shared texts the appendix shows (issue 16): set only for a
+    # report of that team seen from within it (its teamleider, or the administrator's
+    # `--team`); never for a report over several teams.
+    texts: str | None = None
 
     def filter(self) -> FactFilter:
         return FactFilter(self.teams, self.since, self.until)
@@ -83,10 +88,12 @@ def scope_for(
     """The scope a professional may see: a teamleider their own team, a beleidsmedewerker
     every team (or the one asked), others none (ReportDenied). None: the administrator in
     the terminal, who holds the database and sees every team."""
-    if professional is None or professional.role == BELEIDSMEDEWERKER:
+    if professional is None:
+        return Scope(None if team is None else (team,), since, until, texts=team)
+    if professional.role == BELEIDSMEDEWERKER:
         return Scope(None if team is None else (team,), since, until)
     if professional.role == TEAMLEIDER and team in (None, professional.team):
-        return Scope((professional.team,), since, until)
+        return Scope((professional.team,), since, until, texts=professional.team)
     raise ReportDenied
 
 
@@ -181,7 +188,13 @@ def build_report(uow: UnitOfWork, scope: Scope, now: datetime) -> dict[str, Any]
         },
         # Lessons with an owner (issue 16), within the same scope.
         "lessen": report_lessons(uow, scope.teams, scope.since, scope.until),
+        **bundle_sections(uow, scope.filter(), names, _texts_team(scope)),
     }
+
+
+def _texts_team(scope: Scope) -> str | None:
+    # Texts only in a report of exactly the one team they may be shown in.
+    return scope.texts if scope.teams == (scope.texts,) else None
 
 
 def quarter_label(quarter: int) -> str:

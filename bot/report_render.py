@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from bot.bundle import bundle_csv, bundle_view
 from bot.formatting import DutchFormatter
 from bot.lessons import lessons_csv, lessons_view
 from bot.pdf import render_report_pdf
@@ -98,6 +99,7 @@ def to_csv(document: Mapping[str, Any], spec: Interview) -> str:
                     value = None if figures is None else figures[key]
                     writer.writerow([quarter, team, f"rendement_{part}", key, _csv(value)])
     lessons_csv(writer, document.get("lessen"), spec)
+    bundle_csv(document, spec, writer)
     return out.getvalue()
 
 
@@ -171,6 +173,7 @@ def view(document: Mapping[str, Any], spec: Interview) -> dict[str, Any]:
         "matrix": _matrix(document["names"]["laws"], whole),
         # Lessons with an owner (issue 16): bot.lessons.
         "lessen": lessons_view(document.get("lessen"), spec),
+        **bundle_view(document, spec),
     }
 
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from bot.access import CHANGED, DELETED, EXPORTED, OPENED, AccessDenied, NotOwner
 from bot.actions import Actions
+from bot.consent import with_sharing_note
 from bot.course import course_text
 from bot.escalations import EscalationService
 from bot.evaluations import FINISHED_AT, Evaluations
@@ -404,6 +405,8 @@ class PlanService:
                 self._remember(record, turn)
                 return turn
             outcome = self.dialog.handle(snapshot_of(record), event)
+            # Finished for the first time: the line about sharing its texts (issue 16).
+            outcome = with_sharing_note(self.dialog.spec, record, outcome)
             if _asks_overview(self.dialog.spec, event):
                 after = (*self._course(uow, record), *self._escalations(uow, plan_id))
                 outcome = _after_overview(outcome, after)

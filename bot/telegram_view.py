@@ -62,9 +62,12 @@ LADDER = "l"
 LADDER_UP, LADDER_NO, LADDER_OUTCOME = 0, 1, 2
 # A lesson's Gedaan (bot.telegram.lessen): the lesson's id in the plan id's place.
 LESSON = "j"
+# Whether the plan's texts go into the team's reflectiesessie material (bot.telegram.delen);
+# the value: the choice the button makes.
+SHARE = "m"
 ACTIONS = (
     CHOOSE, SUBMIT, SKIP, KEEP, RESUME, DELETE, FORGET, VIEW, CHANGE, RENEW, POSTER, ACT, EVAL,
-    WORD, SUBMIT_PLAN, DECIDE, EXECUTE, LADDER, OWN, LESSON,
+    WORD, SUBMIT_PLAN, DECIDE, EXECUTE, LADDER, OWN, LESSON, SHARE,
 )  # fmt: skip
 # Callback data comes from the client and can be forged: every number is checked against
 # the range it can have before anything is done with it. Plan ids and revisions are 32-bit

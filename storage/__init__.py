@@ -2,6 +2,7 @@
 
 from storage import (  # noqa: F401 - their tables belong to Base.metadata
     access,
+    bundle,
     course,
     escalations,
     evaluations,

@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 
 from bot.access import EXPORTED
 from bot.service import AlreadySent, ChatTarget, Turn
-from bot.telegram import acties, ladder, lessen, verloop
+from bot.telegram import acties, delen, ladder, lessen, verloop
 from bot.telegram.bindings import PRIVATE, Decline
 from bot.telegram.kit import Context, Kit
 from bot.telegram.plans import choice_markup
@@ -42,6 +42,7 @@ from bot.telegram_view import (
     RENEW_NO,
     RENEW_YES,
     RESUME,
+    SHARE,
     SKIP,
     SUBMIT,
     SUBMIT_PLAN,
@@ -135,6 +136,8 @@ async def _on_press(kit: Kit, context: Context, press: Press, user_id: int) -> N
         pressed = Pressed(context.bot, press, button, who, chat.id, message.message_id, user_id)
         if button.action == LESSON:
             await press.answer(await lessen.on_press(kit, context.bot, chat.id, user_id, button))
+        elif button.action == SHARE:
+            await press.answer(await delen.on_press(kit, context.bot, chat.id, button, who))
         elif button.action in PRIVATE_BUTTONS:
             await _on_private_button(kit, pressed)
         elif button.action in COURSE_BUTTONS:

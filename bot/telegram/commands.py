@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.telegram import acties, ladder, lessen, plans, rapport, sessions, sharing, verloop
+from bot.telegram import (
+    acties,
+    delen,
+    ladder,
+    lessen,
+    plans,
+    rapport,
+    sessions,
+    sharing,
+    verloop,
+)
 from bot.telegram.bindings import GROUP, PRIVATE
 from bot.telegram.kit import CommandFn
 
@@ -96,6 +106,8 @@ COMMANDS: tuple[CommandRow, ...] = (
     CommandRow("budget", (PRIVATE,), verloop.budget),
     CommandRow("deel", (PRIVATE,), sharing.share, elsewhere="telegram_deel_prive"),
     CommandRow("verwijder", (PRIVATE,), plans.delete),
+    # Whether the plan's texts go into the team's reflectiesessie material (issue 16).
+    CommandRow("delen", (PRIVATE,), delen.command, elsewhere="telegram_delen_prive"),
     # The report over all plans (issue 16): teamleiders and beleidsmedewerkers.
     CommandRow("rapport", (PRIVATE,), rapport.report, elsewhere="rapport_prive"),
     # Lessons with an owner (issue 16): teamleiders and beleidsmedewerkers.

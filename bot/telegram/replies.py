@@ -13,13 +13,22 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
 from bot.bootstrap import App
+from bot.consent import SharingNote
 from bot.service import Turn
 from bot.telegram import poster
 from bot.telegram.bindings import GROUP
 from bot.telegram.files import Files
 from bot.telegram.permissions import Permissions
 from bot.telegram.sending import flush, retried, say
-from bot.telegram_view import MAX_MESSAGE, SUBMIT_PLAN, Button, esc, keyboard, question_html
+from bot.telegram_view import (
+    MAX_MESSAGE,
+    SHARE,
+    SUBMIT_PLAN,
+    Button,
+    esc,
+    keyboard,
+    question_html,
+)
 from bot.unavailable import StorageUnavailable
 from dialogs import Document, Done, Error, Question, Summary
 from dialogs import Message as DialogMessage
@@ -66,6 +75,12 @@ class Replies:
         for reply in turn.outcome.replies:
             if isinstance(reply, Error):
                 pending.append(f"⚠️ {esc(reply.text)}")
+            elif isinstance(reply, SharingNote):
+                if reply.finish:
+                    pending.append(esc(reply.finish))
+                await flush(bot, chat_id, pending)
+                pending = []
+                await self.share_note(bot, chat_id, turn.plan_id)
             elif isinstance(reply, DialogMessage):
                 pending.append(esc(reply.text))
             elif isinstance(reply, Summary):
@@ -87,6 +102,13 @@ class Replies:
             elif isinstance(reply, Done):
                 continue
         await flush(bot, chat_id, pending)
+
+    async def share_note(self, bot: Bot, chat_id: int, plan_id: int) -> None:
+        """The finish message's line about sharing the plan's texts, with its button."""
+        label = self.spec.message("delen_knop_nee")
+        data = Button(SHARE, plan_id, 0, 0).encode()
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]])
+        await say(bot, chat_id, self.spec.message("delen_klaar_telegram"), markup=markup)
 
     async def offer_submit(self, bot: Bot, chat_id: int, plan_id: int) -> None:
         """Under a finished plan's files: the button that submits it to the Doorbraakteam

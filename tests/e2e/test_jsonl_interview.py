@@ -60,7 +60,10 @@ def test_full_interview_ends_with_a_document_holding_every_answer(
 
     # the end: the closing message, the document, done
     assert kinds(seen[-3:]) == ["message", "document", "done"]
-    assert seen[-3]["text"] == "Het doorbraakplan is compleet. Hieronder het hele plan."
+    # its last line: the plan's doorbraak and rules go to the team's reflectiesessie
+    complete, sharing = seen[-3]["text"].split("\n")
+    assert complete == "Het doorbraakplan is compleet. Hieronder het hele plan."
+    assert sharing == spec.message("delen_klaar")
     assert "error" not in kinds(seen)
 
     # every applicable question was asked once, in the order of the interview

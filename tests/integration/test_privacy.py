@@ -180,6 +180,8 @@ NOT_PERSONAL = {
         "updated_at",
     },
     "report_names": {"kind", "bit", "name"},
+    # Per plan and law of legitimiteit (a bit of report_names), how many rules: no text.
+    "plan_rule_laws": {"plan_id", "law", "rules"},
 }
 
 # Invented: a Telegram user id, chat ids, a household number and answers.
