@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.clock import AMSTERDAM
+from bot.outcomes import OutcomeKeeper
 from dialogs import END, Interview
 from dialogs.facts import plan_facts, watched_fields
 from dialogs.status import PlanStatus
@@ -32,6 +33,9 @@ class FactsKeeper:
         self.spec = spec
         self.units = units
         self._watched = watched_fields(spec)
+        # What came true (evaluations, actions on time): PlanService gives it the
+        # evaluation's interview.
+        self.outcomes = OutcomeKeeper(spec, units)
 
     def on_started(self, uow: UnitOfWork, record: PlanRecord) -> None:
         team = self._team(uow, record.owner)
@@ -68,6 +72,7 @@ class FactsKeeper:
         finished = dutch_day(record.updated_at) if record.status == PlanStatus.FINISHED else None
         self._store(uow, record, record.answers, finished)
         uow.facts.supersede(record.id)
+        self.outcomes.on_imported(uow, record)
 
     def backfill(self) -> int:
         """Facts for every plan that has none: the plans made before the report existed
@@ -84,6 +89,7 @@ class FactsKeeper:
             uow.facts.all_filled_in()
         if missing:
             log.info("report facts filled in for %d plans", len(missing))
+        self.outcomes.backfill()
         return len(missing)
 
     def _store(

@@ -24,6 +24,7 @@ from storage.models import (
     Household,
     Plan,
 )
+from storage.outcomes import OutcomeRepository
 from storage.reminders import ReminderRepository
 from storage.tx import Tx
 
@@ -177,6 +178,8 @@ class ActionRepository:
                 self._update(row.id, {"removed_at": now}, now)
                 self._event(row.id, author, REMOVED, row.status, row.due, now)
                 self._reminders.unschedule_action(row.id)
+        # The report's count of actions done on time (storage.outcomes), in the same turn.
+        OutcomeRepository(self._tx).count_actions(plan_id)
 
     def _create(
         self, plan_id: int, field: str, position: int, item: Wanted, author: str, now: datetime
@@ -253,6 +256,7 @@ class ActionRepository:
             self._touch(row.plan_id, now)
             self._event(action_id, author, STATUS, status, row.due, now)
             self._reminders.schedule_action(row.plan_id, action_id, row.due, status, now)
+            OutcomeRepository(self._tx).count_actions(row.plan_id)
         return True
 
     def move(self, action_id: int, due: date, *, author: str, now: datetime) -> bool:
@@ -265,6 +269,7 @@ class ActionRepository:
             self._touch(row.plan_id, now)
             self._event(action_id, author, MOVED, row.status, due, now)
             self._reminders.schedule_action(row.plan_id, action_id, due, row.status, now)
+            OutcomeRepository(self._tx).count_actions(row.plan_id)
         return True
 
     def set_owner(
