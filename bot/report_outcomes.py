@@ -5,6 +5,7 @@ answers, with the report's suppression. Read from the facts (storage.outcomes) a
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from types import ModuleType
@@ -43,17 +44,24 @@ def gather_outcomes(uow: UnitOfWork, where: FactFilter, cell: Callable[[int, Any
     """Add the outcomes in scope to the cells (`cell(quarter, team)` gives or makes one)."""
     reader = OutcomeReader(uow.tx)
     money = len(OUTCOME_MONEY)
-    for quarter, team, *values in reader.evaluated(where):
+    # One row per evaluated plan (the medians need them), taken a cell at a time.
+    evaluated: dict[tuple[int, Any], list[Any]] = {}
+    for row in reader.evaluated(where):
+        evaluated.setdefault((row[0], row[1]), []).append(row)
+    for (quarter, team), rows in evaluated.items():
         target = cell(quarter, team)
-        target.counts[EVALUATED] += 1
-        figures = values[:money]
-        if all(amount is not None for amount in figures):
-            target.counts[WITH_FIGURES] += 1
-            for key, amount in zip(OUTCOME_MONEY, figures, strict=True):
-                target.outcomes.setdefault(key, []).append(int(amount))
-        for question, answer in zip(QUESTIONS, values[money:], strict=True):
-            if answer is not None:
-                target.counts[_answer_key(question, answer)] += 1
+        target.counts[EVALUATED] += len(rows)
+        complete = [row[2 : 2 + money] for row in rows if None not in row[2 : 2 + money]]
+        target.counts[WITH_FIGURES] += len(complete)
+        for key, amounts in zip(OUTCOME_MONEY, zip(*complete, strict=True), strict=False):
+            target.outcomes.setdefault(key, []).extend(amounts)
+        for n, question in enumerate(QUESTIONS):
+            for answer, plans in Counter(row[2 + money + n] for row in rows).items():
+                if answer is not None:
+                    target.counts[_answer_key(question, answer)] += plans
+        # Sorted once here: the medians of the periods and of all teams sort runs of these.
+        for amounts in target.outcomes.values():
+            amounts.sort()
     for quarter, team, plans, dated, on_time in reader.actions(where):
         target = cell(quarter, team)
         target.counts[ACTION_PLANS] += int(plans)

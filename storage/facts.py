@@ -80,9 +80,9 @@ class PlanFactsRow(Base):
         # actions, each read from its own covering index.
         Index(
             "ix_plan_facts_realised",
-            "realised_on",
             "realised_quarter",
             "team",
+            "realised_on",
             "projected_directe",
             "projected_reele",
             "realised_directe",
@@ -94,9 +94,9 @@ class PlanFactsRow(Base):
         ),
         Index(
             "ix_plan_facts_actions",
-            "finished_on",
             "finished_quarter",
             "team",
+            "finished_on",
             "actions_dated",
             "actions_on_time",
         ),

@@ -20,8 +20,8 @@ from storage.tx import Tx
 # The evaluation's two comparisons, projected and realised, in whole euros.
 OUTCOME_MONEY: Final = (
     "projected_directe",
-    "projected_reele",
     "realised_directe",
+    "projected_reele",
     "realised_reele",
 )
 # The evaluation's fixed-choice questions (prompts/evaluatie.yaml) by their column.

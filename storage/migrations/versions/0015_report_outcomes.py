@@ -19,8 +19,8 @@ depends_on: str | Sequence[str] | None = None
 
 EUROS = ("projected_directe", "projected_reele", "realised_directe", "realised_reele")
 EXPERIENCE = ("exp_doorbraak", "exp_meer", "exp_sneller", "exp_zinvoller")
-REALISED_INDEX = ("realised_on", "realised_quarter", "team", *EUROS, *EXPERIENCE)
-ACTIONS_INDEX = ("finished_on", "finished_quarter", "team", "actions_dated", "actions_on_time")
+REALISED_INDEX = ("realised_quarter", "team", "realised_on", *EUROS, *EXPERIENCE)
+ACTIONS_INDEX = ("finished_quarter", "team", "finished_on", "actions_dated", "actions_on_time")
 
 
 def upgrade() -> None:
