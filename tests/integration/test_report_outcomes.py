@@ -301,6 +301,9 @@ def test_an_evaluation_completed_in_a_turn_keeps_its_outcome_and_older_ones_are_
 ) -> None:
     plan_id = finish_with_costs(app)
     assert _outcome(app, plan_id) == (None,) * len(OUTCOME_COLUMNS)
+    with app.units(read_only=True) as uow:
+        # The actieplan's four points, each with a date, kept by the turns that stored them.
+        assert _actions(uow, plan_id) == (4, 0)
 
     clock.set(AFTER_3)
     jsonl(app, FIRST)
