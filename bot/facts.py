@@ -72,7 +72,7 @@ class FactsKeeper:
         finished = dutch_day(record.updated_at) if record.status == PlanStatus.FINISHED else None
         self._store(uow, record, record.answers, finished)
         uow.facts.supersede(record.id)
-        self.outcomes.on_imported(uow, record)
+        self.outcomes.fill_in(uow, record.id)
 
     def backfill(self) -> int:
         """Facts for every plan that has none: the plans made before the report existed
@@ -86,6 +86,7 @@ class FactsKeeper:
                     continue
                 day = dutch_day(record.updated_at) if _finished(record) else None
                 self._store(uow, record, record.answers, day)
+                self.outcomes.fill_in(uow, record.id)
             uow.facts.all_filled_in()
         if missing:
             log.info("report facts filled in for %d plans", len(missing))

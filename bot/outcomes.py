@@ -14,7 +14,7 @@ from bot.clock import AMSTERDAM
 from dialogs import Interview
 from dialogs.evaluation import DOORBRAAK, EXPERIENCE, Figures, result
 from dialogs.facts import whole_euros
-from storage import PlanRecord, UnitOfWork, UnitOfWorkFactory
+from storage import UnitOfWork, UnitOfWorkFactory
 from storage.evaluations import EvaluationRecord
 from storage.outcomes import EXPERIENCE_COLUMNS, OutcomeRepository, OutcomeValues
 
@@ -94,10 +94,11 @@ class OutcomeKeeper:
         values = outcome_values(self.plan_spec, self.evaluation, given, answers, at)
         OutcomeRepository(uow.tx).set_outcome(plan_id, values)
 
-    def on_imported(self, uow: UnitOfWork, record: PlanRecord) -> None:
-        """An imported plan: its last completed evaluation and its actions, as they came."""
-        self._from_evaluations(uow, record.id)
-        OutcomeRepository(uow.tx).count_actions(record.id)
+    def fill_in(self, uow: UnitOfWork, plan_id: int) -> None:
+        """A plan's facts made anew (imported, or from before the report): its last completed
+        evaluation and its actions, as they are."""
+        self._from_evaluations(uow, plan_id)
+        OutcomeRepository(uow.tx).count_actions(plan_id)
 
     def backfill(self) -> int:
         """The outcome facts of the plans from before they were kept (migration 0015): the

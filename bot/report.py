@@ -156,7 +156,9 @@ def build_report(uow: UnitOfWork, scope: Scope, now: datetime) -> dict[str, Any]
     quarters = _quarters(scope, cells)
     _margins(cells, quarters, teams)
     shown = _protect(cells, quarters, teams)
-    shown.update(protect_answers(cells, quarters, teams, shown))
+    columns, lines = protection_lines(quarters, teams)
+    keys = [(quarter, team) for quarter in (*quarters, PERIOD) for team in columns]
+    shown.update(protect_answers(cells, keys, lines, shown, shown_count, HIDDEN))
     answers = answer_names(cells.values())
     kinds = {key: _ordered(names.get(kind, {})) for key, kind in NAME_KINDS.items()}
     law_pairs = list(combinations(kinds["laws"], 2))
@@ -166,7 +168,7 @@ def build_report(uow: UnitOfWork, scope: Scope, now: datetime) -> dict[str, Any]
         found = cells.get((quarter, team), Cell())
         return {
             **_cell_json(found, shown, (quarter, team), kinds, law_pairs),
-            **outcomes_json(found, shown, (quarter, team), answers),
+            **outcomes_json(found, shown, (quarter, team), answers, _median_text),
         }
 
     return {
@@ -442,6 +444,10 @@ def _median_of(histogram: Mapping[int, int]) -> Decimal | None:
         if len(found) == 2:
             break
     return (Decimal(found[0]) + Decimal(found[1])) / 2
+
+
+def _median_text(values: Sequence[int]) -> str | None:
+    return _text(median(values))
 
 
 def _text(value: Decimal | None) -> str | None:

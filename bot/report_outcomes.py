@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from types import ModuleType
 from typing import Any, Final
 
 from storage import UnitOfWork
@@ -27,13 +26,6 @@ QUESTIONS: Final = tuple(EXPERIENCE_COLUMNS)
 _ORDER: Final = ("Ja", "Deels", "Nee", "Weet niet")
 _SHARE = Decimal("0.001")
 _ANSWER = "answer"
-
-
-def _base() -> ModuleType:
-    # bot.report imports this module; its names are looked up when called.
-    from bot import report
-
-    return report
 
 
 def _answer_key(question: str, answer: str) -> str:
@@ -97,17 +89,17 @@ Measure = tuple[str, ...]
 
 def protect_answers(
     cells: Mapping[Key, Any],
-    quarters: Sequence[int],
-    teams: Sequence[Any],
+    keys: Sequence[Key],
+    lines: Sequence[tuple[Sequence[Key], Key | None]],
     shown: Mapping[tuple[Measure, Key], Any],
+    small: Callable[[int], Any],
+    hidden: str,
 ) -> dict[tuple[Measure, Key], Any]:
-    """The answers' counts as shown. Besides the rows and columns of cells (as
-    bot.report._protect), the answers to one question in a cell add up to the cell's
-    evaluated plans: where that count is shown and one answer is hidden, or that count is
-    hidden and no answer is, the smallest other answer is hidden too, until nothing changes."""
-    base = _base()
-    columns, lines = base.protection_lines(quarters, teams)
-    keys = [(quarter, team) for quarter in (*quarters, base.PERIOD) for team in columns]
+    """The answers' counts as shown. Besides the rows and columns of cells (`lines`, each
+    with the cell of its total, as bot.report._protect), the answers to one question in a
+    cell add up to the cell's evaluated plans: where that count is shown and one answer is
+    hidden, or that count is hidden and no answer is, the smallest other answer is hidden
+    too, until nothing changes. `small` shows a count (1 to 4 as `< 5`); `hidden` is `x`."""
     names = answer_names(cells.values())
     grid: dict[tuple[Measure, Key], int] = {}
     for question, answers in names.items():
@@ -116,14 +108,14 @@ def protect_answers(
                 cell = cells.get(key)
                 plans = 0 if cell is None else cell.counts[_answer_key(question, answer)]
                 grid[((_ANSWER, question, answer), key)] = plans
-    state: dict[tuple[Measure, Key], Any] = {k: base.shown_count(v) for k, v in grid.items()}
+    state: dict[tuple[Measure, Key], Any] = {k: small(v) for k, v in grid.items()}
 
     def hide_smallest(members: Sequence[tuple[Measure, Key]]) -> bool:
         open_ = [m for m in members if isinstance(state[m], int) and grid[m]]
         if not open_:
             return False
         smallest = min(open_, key=lambda m: (grid[m], m[1][0], str(m[1][1]), m[0]))
-        state[smallest] = base.HIDDEN
+        state[smallest] = hidden
         return True
 
     changed = True
@@ -136,14 +128,14 @@ def protect_answers(
                     if margin is None or not isinstance(state[(measure, margin)], int):
                         continue
                     cells_of = [(measure, key) for key in members]
-                    hidden = [m for m in cells_of if not isinstance(state[m], int)]
-                    if len(hidden) == 1:
+                    masked = [m for m in cells_of if not isinstance(state[m], int)]
+                    if len(masked) == 1:
                         changed = hide_smallest(cells_of) or changed
             for key in keys:
                 in_cell = [(measure, key) for measure in measures]
-                hidden = [m for m in in_cell if not isinstance(state[m], int)]
+                masked = [m for m in in_cell if not isinstance(state[m], int)]
                 total_open = isinstance(shown.get((("count", EVALUATED), key), 0), int)
-                if len(hidden) == (1 if total_open else 0):
+                if len(masked) == (1 if total_open else 0):
                     changed = hide_smallest(in_cell) or changed
     return state
 
@@ -153,9 +145,10 @@ def outcomes_json(
     shown: Mapping[tuple[Measure, Key], Any],
     key: Key,
     answers: Mapping[str, Sequence[str]],
+    median: Callable[[Sequence[int]], str | None],
 ) -> dict[str, Any]:
-    """The row's `outcomes` and `actions` in the report's document."""
-    base = _base()
+    """The row's `outcomes` and `actions` in the report's document; `median` gives a list's
+    median as the report writes it."""
 
     def count(*measure: str) -> Any:
         return shown.get((measure, key), 0)
@@ -177,9 +170,7 @@ def outcomes_json(
                 {k: str(sum(cell.outcomes.get(k, []))) for k in OUTCOME_MONEY} if figures else None
             ),
             "median": (
-                {k: base._text(base.median(cell.outcomes.get(k, []))) for k in OUTCOME_MONEY}
-                if figures
-                else None
+                {k: median(cell.outcomes.get(k, [])) for k in OUTCOME_MONEY} if figures else None
             ),
             "answers": {
                 question: {answer: count(_ANSWER, question, answer) for answer in found}
