@@ -36,8 +36,9 @@ from storage import Household, Plan, Units, create_engine_for, migrate
 from storage.crypto import Keyring
 from storage.db import alembic_config
 from storage.facts import MONEY, PlanFactsRow, ReportName, quarter_of
+from storage.outcomes import EXPERIENCE_COLUMNS, OUTCOME_MONEY
 
-GENERATION = 1
+GENERATION = 2  # 2: what came true (evaluations, actions on time) filled in
 SIZES = (100_000,)
 TEAMS = tuple(f"Team {n:02d}" for n in range(1, 21))
 DOMAINS = ("Wonen", "Welzijn", "Werk", "Financieel", "Opleiding")
@@ -141,6 +142,41 @@ def _facts(
             doorbraak=doorbraak,
             directe=doorbraak - huidig,
             reele=dreigend - doorbraak,
+        )
+    row.update(_outcomes(rng, finished))
+    return row
+
+
+ANSWERS = (("Ja", "Deels", "Nee"), *[("Ja", "Nee", "Weet niet")] * 3)
+
+
+def _outcomes(rng: random.Random, finished: date | None) -> dict[str, object]:
+    """What came true (storage.outcomes): of a finished plan its actions with a date and
+    those done on time, and for about half of them a last evaluation 3 to 12 months on."""
+    row: dict[str, object] = {
+        "actions_dated": 0,
+        "actions_on_time": 0,
+        **dict.fromkeys(("realised_on", "realised_quarter", *OUTCOME_MONEY)),
+        **dict.fromkeys(EXPERIENCE_COLUMNS.values()),
+    }
+    if finished is None:
+        return row
+    dated = rng.randrange(0, 6)
+    row.update(actions_dated=dated, actions_on_time=rng.randrange(0, dated + 1))
+    if rng.random() < 0.5:
+        realised = finished + timedelta(days=rng.randrange(90, 366))
+        projected = [rng.randrange(-60_000, 90_000) for _ in range(2)]
+        row.update(
+            realised_on=realised,
+            realised_quarter=quarter_of(realised),
+            projected_directe=projected[0],
+            projected_reele=projected[1],
+            realised_directe=projected[0] + rng.randrange(-9_000, 9_000),
+            realised_reele=projected[1] + rng.randrange(-9_000, 9_000),
+            **{
+                column: rng.choice(choices)
+                for column, choices in zip(EXPERIENCE_COLUMNS.values(), ANSWERS, strict=True)
+            },
         )
     return row
 

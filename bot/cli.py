@@ -15,13 +15,14 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 import prompts
-from bot import exchange, lessons_cli, report_render
+from bot import exchange, lessons_cli, report_compare, report_render
 from bot.access import EXPORTED
 from bot.actions import as_json, listing
 from bot.bootstrap import App, MissingKey, bootstrap, write_key_file
 from bot.config import SettingError, Settings
 from bot.course import budget_json, run_word, stage_name
-from bot.documents import EXTENSIONS, FORMATS
+from bot.documents import EXTENSIONS, FORMATS, Renderer
+from bot.formatting import DutchFormatter
 from bot.jsonl import run_jsonl
 from bot.local import LocalChat, write_private
 from bot.report import scope_for
@@ -110,8 +111,16 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--team", help="only this team (default: every team)")
     report.add_argument("--van", metavar="DATUM", help="from this day on (YYYY-MM-DD)")
     report.add_argument("--tot", metavar="DATUM", help="up to and including this day")
-    report.add_argument("--format", choices=REPORT_FORMATS, default="pdf")
+    report.add_argument(
+        "--format", choices=REPORT_FORMATS, help="default pdf; csv with --vergelijk"
+    )
     report.add_argument("-o", "--output", help="file to write, '-' for standard output")
+    report.add_argument(
+        "--vergelijk",
+        nargs=2,
+        metavar=("A.json", "B.json"),
+        help="two reports (--format json) side by side; no database needed",
+    )
     lessons_cli.add_parser(sub)
     purge = sub.add_parser(
         "purge", help="delete plans not changed for DOORBRAAK_RETENTION_DAYS days (for cron)"
@@ -153,6 +162,8 @@ def _run(args: argparse.Namespace) -> int:
         # Before the settings there is no prompts folder but the shipped one to word it.
         return _fail(args, _setting_message(prompts.load_interview(), exc), 2)
     spec = prompts.load_interview(settings.prompts_dir)
+    if args.command == "rapport" and args.vergelijk:
+        return _compare_reports(settings, spec, args)
 
     def fail(key: str, code: int, **params: object) -> int:
         return _fail(args, spec.message(key, **params), code)
@@ -291,6 +302,7 @@ def _report_commands(app: App, args: argparse.Namespace) -> int:
         print(spec.message("rapport_datum_ongeldig"), file=sys.stderr)
         return 2
     scope = scope_for(None, args.team, since, until)
+    args.format = args.format or "pdf"
     document = app.report.build(scope, actor=app.settings.terminal_author, fmt=args.format)
     content = report_render.render(
         args.format, document, spec, app.renderer.html_env, app.renderer.template_dirs
@@ -303,6 +315,37 @@ def _report_commands(app: App, args: argparse.Namespace) -> int:
         app.settings.resolved_export_dir / f"rapport-{document['generated_on']}.{args.format}"
     )
     path = Path(args.output) if args.output else default
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_private(path, content)
+    print(spec.message("bestand_gemaakt", pad=path))
+    return 0
+
+
+def _compare_reports(settings: Settings, spec: Interview, args: argparse.Namespace) -> int:
+    """`rapport --vergelijk A B`: two report files side by side, without the database."""
+    fmt = args.format or "csv"
+    paths = [Path(name) for name in args.vergelijk]
+    try:
+        checked = report_compare.schema()
+        first, second = (report_compare.load(path, checked) for path in paths)
+    except report_compare.NotAReport as exc:
+        print(spec.message(exc.key, **exc.params), file=sys.stderr)
+        return 2
+    comparison = report_compare.compare(first, second, (paths[0].name, paths[1].name))
+    renderer = Renderer(spec, DutchFormatter(), prompts.template_dirs(settings.prompts_dir))
+    content = report_compare.render(
+        fmt, comparison, spec, renderer.html_env, renderer.template_dirs
+    )
+    # Printed by default; a PDF is written to a file unless `-o -` asks for it anyway.
+    if args.output == "-" or (args.output is None and fmt != "pdf"):
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return 0
+    path = (
+        Path(args.output)
+        if args.output
+        else settings.resolved_export_dir / f"rapport-vergelijking.{fmt}"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     write_private(path, content)
     print(spec.message("bestand_gemaakt", pad=path))

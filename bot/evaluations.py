@@ -80,6 +80,11 @@ class Evaluations:
         # Called with (unit of work, plan id, author) when an evaluation is completed, in its
         # transaction: the plan's course records geëvalueerd (bot.bootstrap wires it).
         self.on_finished: list[Callable[[UnitOfWork, int, str], object]] = []
+        # Called with (unit of work, plan id, given, answers, when) once a completed
+        # evaluation is saved: the report's outcome facts (bot.outcomes) are kept there.
+        self.on_done: list[
+            Callable[[UnitOfWork, int, dict[str, Any], dict[str, Any], datetime], object]
+        ] = []
 
     @classmethod
     def default(cls, plan_spec: Interview, actions: Actions) -> Evaluations:
@@ -149,6 +154,9 @@ class Evaluations:
             data=dict(outcome.data),
             now=now,
         )
+        if finished:
+            for done_hook in self.on_done:
+                done_hook(uow, record.id, evaluation.given, answers, now)
         revision = record.revision + 1
         return Outcome(
             replies=tuple(

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.clock import AMSTERDAM
+from bot.outcomes import OutcomeKeeper
 from bot.rules import RulesKeeper
 from dialogs import END, Interview
 from dialogs.facts import plan_facts, watched_fields
@@ -34,6 +35,9 @@ class FactsKeeper:
         # The rules of legitimiteit per law (issue 16), kept with the facts.
         self.rules = RulesKeeper(spec)
         self._watched = watched_fields(spec) | self.rules.fields
+        # What came true (evaluations, actions on time): PlanService gives it the
+        # evaluation's interview.
+        self.outcomes = OutcomeKeeper(spec, units)
 
     def on_started(self, uow: UnitOfWork, record: PlanRecord) -> None:
         team = self._team(uow, record.owner)
@@ -70,6 +74,7 @@ class FactsKeeper:
         finished = dutch_day(record.updated_at) if record.status == PlanStatus.FINISHED else None
         self._store(uow, record, record.answers, finished)
         uow.facts.supersede(record.id)
+        self.outcomes.fill_in(uow, record.id)
 
     def backfill(self) -> int:
         """Facts for every plan that has none: the plans made before the report existed
@@ -83,10 +88,12 @@ class FactsKeeper:
                     continue
                 day = dutch_day(record.updated_at) if _finished(record) else None
                 self._store(uow, record, record.answers, day)
+                self.outcomes.fill_in(uow, record.id)
             uow.facts.all_filled_in()
             self.rules.backfill(uow)
         if missing:
             log.info("report facts filled in for %d plans", len(missing))
+        self.outcomes.backfill()
         return len(missing)
 
     def _store(

@@ -65,6 +65,11 @@ def render_report_pdf(data: dict[str, Any], template_dirs: list[Path]) -> bytes:
     return _compile(_template(template_dirs, "rapport.typ"), data, format="pdf")
 
 
+def render_compare_pdf(data: dict[str, Any], template_dirs: list[Path]) -> bytes:
+    """Two reports over all plans side by side (bot.report_compare.view)."""
+    return _compile(_template(template_dirs, "rapport_vergelijk.typ"), data, format="pdf")
+
+
 def render_chart(data: dict[str, Any], template_dirs: list[Path], width_cm: int = 16) -> bytes:
     """The chart as a PNG `width_cm` wide: 16 for the chat, narrower beside the totals."""
     return _compile(

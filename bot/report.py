@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import combinations
@@ -16,6 +16,13 @@ from bot.bundle import bundle_sections
 from bot.clock import AMSTERDAM, Clock, SystemClock
 from bot.facts import FactsKeeper
 from bot.lessons import report_lessons
+from bot.report_outcomes import (
+    answer_names,
+    gather_outcomes,
+    outcome_measures,
+    outcomes_json,
+    protect_answers,
+)
 from dialogs.facts import DOMAINS, LAWS, SCHUURT
 from storage import UnitOfWork, UnitOfWorkFactory
 from storage.access import BELEIDSMEDEWERKER, TEAMLEIDER, ProfessionalRecord
@@ -24,7 +31,8 @@ from storage.facts import GRANTED, MONEY, PARTLY, REFUSED, FactFilter, quarter_o
 log = logging.getLogger(__name__)
 
 FORMAT: Final = "doorbraakbot-rapport"
-VERSION: Final = 1
+# 2: each row also holds what came true (`outcomes`, `actions`: bot.report_outcomes).
+VERSION: Final = 2
 # Every count from 1 below this is shown as SMALL; a figure that would let one work such a
 # count out (another cell of the same row or column, beside the total) as HIDDEN, as CBS does.
 MIN_COUNT: Final = 5
@@ -107,6 +115,8 @@ class Cell:
     finished_days: Counter[int] = field(default_factory=Counter)
     decision_days: list[int] = field(default_factory=list)
     money: dict[str, list[int]] = field(default_factory=dict)
+    # The evaluated plans' comparisons, projected and realised (bot.report_outcomes).
+    outcomes: dict[str, list[int]] = field(default_factory=dict)
 
     def merge(self, other: Cell) -> None:
         self.counts.update(other.counts)
@@ -117,6 +127,8 @@ class Cell:
         self.decision_days.extend(other.decision_days)
         for key, values in other.money.items():
             self.money.setdefault(key, []).extend(values)
+        for key, values in other.outcomes.items():
+            self.outcomes.setdefault(key, []).extend(values)
 
 
 class ReportService:
@@ -136,6 +148,10 @@ class ReportService:
         """The report as its JSON document; the report is audited (no content, only who
         asked for which teams and format)."""
         self.facts.backfill()
+        if fmt == "json":
+            # The exchange format leaves the team's shared texts out: an owner shares them
+            # within the team, never beyond it, and a JSON file is made to be sent on.
+            scope = replace(scope, texts=None)
         with self.units(read_only=True, snapshot=True) as uow:
             document = build_report(uow, scope, self.clock.now())
         teams = "alle" if scope.teams is None else ",".join(t or "-" for t in scope.teams)
@@ -152,14 +168,20 @@ def build_report(uow: UnitOfWork, scope: Scope, now: datetime) -> dict[str, Any]
     quarters = _quarters(scope, cells)
     _margins(cells, quarters, teams)
     shown = _protect(cells, quarters, teams)
+    columns, lines = protection_lines(quarters, teams)
+    keys = [(quarter, team) for quarter in (*quarters, PERIOD) for team in columns]
+    shown.update(protect_answers(cells, keys, lines, shown, shown_count, HIDDEN))
+    answers = answer_names(cells.values())
     kinds = {key: _ordered(names.get(kind, {})) for key, kind in NAME_KINDS.items()}
     law_pairs = list(combinations(kinds["laws"], 2))
     columns = [*teams, ALL] if len(teams) > 1 else teams
 
     def cell_json(quarter: int, team: str) -> dict[str, Any]:
-        return _cell_json(
-            cells.get((quarter, team), Cell()), shown, (quarter, team), kinds, law_pairs
-        )
+        found = cells.get((quarter, team), Cell())
+        return {
+            **_cell_json(found, shown, (quarter, team), kinds, law_pairs),
+            **outcomes_json(found, shown, (quarter, team), answers, _median_text),
+        }
 
     return {
         "format": FORMAT,
@@ -261,6 +283,7 @@ def _gather(
         if decision in _DECISIONS:
             target.counts[_DECISIONS[decision]] += 1
         target.decision_days.append((day - started).days)
+    gather_outcomes(uow, where, cell)
     # Sorted once here: the medians of the periods and of all teams sort runs of these.
     for gathered in cells.values():
         for figures in gathered.money.values():
@@ -324,7 +347,24 @@ def _measures(cell: Cell) -> dict[Measure, int]:
             found[(kind, name)] = plans
     for pair, plans in cell.pairs.items():
         found[("pair", *pair)] = plans
+    found.update(outcome_measures(cell))
     return found
+
+
+def protection_lines(
+    quarters: Sequence[int], teams: Sequence[Any]
+) -> tuple[list[Any], list[tuple[list[Key], Key | None]]]:
+    """The columns (teams, and all teams when several), and every row and column of cells
+    with the cell holding its total (None: no total shown)."""
+    columns = [*teams, ALL] if len(teams) > 1 else list(teams)
+    lines: list[tuple[list[Key], Key | None]] = []
+    for quarter in (*quarters, PERIOD):
+        margin = (quarter, ALL) if len(teams) > 1 else None
+        lines.append(([(quarter, team) for team in teams], margin))
+    for team in columns:
+        margin = (PERIOD, team) if len(quarters) > 1 else None
+        lines.append(([(quarter, team) for quarter in quarters], margin))
+    return columns, lines
 
 
 def _protect(
@@ -335,14 +375,7 @@ def _protect(
     count, its smallest shown count as HIDDEN too (else total minus the rest gives it)."""
     values = {key: _measures(cell) for key, cell in cells.items()}
     measures = {measure for found in values.values() for measure in found}
-    columns = [*teams, ALL] if len(teams) > 1 else list(teams)
-    lines: list[tuple[list[Key], Key | None]] = []
-    for quarter in (*quarters, PERIOD):
-        margin = (quarter, ALL) if len(teams) > 1 else None
-        lines.append(([(quarter, team) for team in teams], margin))
-    for team in columns:
-        margin = (PERIOD, team) if len(quarters) > 1 else None
-        lines.append(([(quarter, team) for quarter in quarters], margin))
+    columns, lines = protection_lines(quarters, teams)
     shown: dict[tuple[Measure, Key], Shown] = {}
     for measure in measures:
         grid = {
@@ -431,6 +464,10 @@ def _median_of(histogram: Mapping[int, int]) -> Decimal | None:
         if len(found) == 2:
             break
     return (Decimal(found[0]) + Decimal(found[1])) / 2
+
+
+def _median_text(values: Sequence[int]) -> str | None:
+    return _text(median(values))
 
 
 def _text(value: Decimal | None) -> str | None:

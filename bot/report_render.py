@@ -18,6 +18,7 @@ from bot.report import COUNTS, NAME_KINDS
 from dialogs import Interview
 from dialogs.display import signed
 from storage.facts import MONEY
+from storage.outcomes import OUTCOME_MONEY
 
 REPORT_FORMATS = ("json", "csv", "html", "pdf")
 _MEDIANS = ("median_days_to_finished", "median_days_to_decision")
@@ -91,6 +92,7 @@ def to_csv(document: Mapping[str, Any], spec: Interview) -> str:
                 writer.writerow(
                     [quarter, team, "law_pairs", " + ".join(pair["laws"]), _csv(pair["count"])]
                 )
+            writer.writerows([quarter, team, *line] for line in outcome_lines(row))
             rendement = row["rendement"]
             writer.writerow([quarter, team, "rendement_plans", "", _csv(rendement["plans"])])
             for part in ("sum", "median"):
@@ -174,6 +176,7 @@ def view(document: Mapping[str, Any], spec: Interview) -> dict[str, Any]:
         # Lessons with an owner (issue 16): bot.lessons.
         "lessen": lessons_view(document.get("lessen"), spec),
         **bundle_view(document, spec),
+        "outcomes": outcomes_view(spec, period_rows),
     }
 
 
@@ -213,3 +216,94 @@ def _matrix(laws: Sequence[str], row: Mapping[str, Any] | None) -> list[list[str
             line.append(_shown(value))
         grid.append(line)
     return grid
+
+
+# --- what came true (version 2: bot.report_outcomes) --------------------------------------
+
+
+def outcome_lines(row: Mapping[str, Any]) -> list[list[str]]:
+    """The CSV lines (maat, onderdeel, waarde) of a row's outcomes and actions; none for a
+    version-1 row."""
+    if "outcomes" not in row:
+        return []
+    outcomes, actions = row["outcomes"], row["actions"]
+    lines = [
+        ["outcome_plans", "", _csv(outcomes["plans"])],
+        ["outcome_with_figures", "", _csv(outcomes["with_figures"])],
+    ]
+    for part in ("sum", "median"):
+        for key in OUTCOME_MONEY:
+            figures = outcomes[part]
+            lines.append([f"outcome_{part}", key, _csv(None if figures is None else figures[key])])
+    for question, answers in outcomes["answers"].items():
+        for answer, value in answers.items():
+            lines.append([f"answer_{question}", answer, _csv(value)])
+    lines += [[f"actions_{key}", "", _csv(actions[key])] for key in ACTION_PARTS]
+    return lines
+
+
+ACTION_PARTS = ("plans", "dated", "on_time", "share")
+_TENTH = Decimal("0.1")
+
+
+def outcomes_view(spec: Interview, rows: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The period's outcomes per team for the templates (None for a version-1 document)."""
+    if not rows or "outcomes" not in rows[0]:
+        return None
+    m = spec.message
+    questions = list(rows[0]["outcomes"]["answers"])
+    return {
+        "title": m("rapport_uitkomsten"),
+        "legend": m("rapport_uitkomsten_uitleg"),
+        "money": list(OUTCOME_MONEY),
+        "labels": {
+            key: m(f"rapport_{key}")
+            for key in (
+                *OUTCOME_MONEY,
+                "outcome_plans",
+                "outcome_with_figures",
+                "acties",
+                "antwoorden",
+                *(f"actions_{part}" for part in ACTION_PARTS),
+                *(f"vraag_{q}" for q in questions),
+                "team",
+                "sum",
+                "median",
+            )
+        },
+        "questions": [
+            {"key": q, "answers": list(rows[0]["outcomes"]["answers"][q])} for q in questions
+        ],
+        "rows": [_outcome_row(spec, row) for row in rows],
+    }
+
+
+def _outcome_row(spec: Interview, row: Mapping[str, Any]) -> dict[str, Any]:
+    outcomes, actions = row["outcomes"], row["actions"]
+
+    def figures(part: str) -> dict[str, str]:
+        found = outcomes[part]
+        return {
+            k: "—" if found is None else signed(_FORMAT, Decimal(found[k])) for k in OUTCOME_MONEY
+        }
+
+    share = actions["share"]
+    return {
+        "team": _team_name(spec, row["team"]),
+        "plans": _shown(outcomes["plans"]),
+        "with_figures": _shown(outcomes["with_figures"]),
+        "sum": figures("sum"),
+        "median": figures("median"),
+        "answers": {
+            q: {a: _shown(v) for a, v in answers.items()}
+            for q, answers in outcomes["answers"].items()
+        },
+        "actions": {
+            "plans": _shown(actions["plans"]),
+            "dated": _shown(actions["dated"]),
+            "on_time": _shown(actions["on_time"]),
+            "share": "—"
+            if share is None
+            else _FORMAT.number((Decimal(share) * 100).quantize(_TENTH)) + "%",
+        },
+    }

@@ -13,6 +13,7 @@ from bot.escalations import EscalationService
 from bot.evaluations import FINISHED_AT, Evaluations
 from bot.exchange import ImportedPlan
 from bot.facts import FactsKeeper
+from bot.outcomes import OutcomeKeeper
 from bot.turn import (
     ChatMoved,
     ChatTarget,
@@ -85,6 +86,8 @@ class PlanService:
         self.evaluations = evaluations or Evaluations.default(dialog.spec, self.actions)
         # The report over all plans: a plan's facts are kept in the turn that stores them.
         self.facts = FactsKeeper(dialog.spec, units)
+        self.facts.outcomes = OutcomeKeeper(dialog.spec, units, self.evaluations.spec)
+        self.evaluations.on_done.append(self.facts.outcomes.on_evaluated)
         # Each use case is one unit of work (storage.uow): one transaction, committed when
         # it returns, whose database failures arrive as StorageUnavailable.
         self.units = units

@@ -24,6 +24,7 @@ from storage.models import (
     Household,
     Plan,
 )
+from storage.outcomes import OutcomeRepository
 from storage.reminders import ReminderRepository
 from storage.tx import Tx
 
@@ -151,9 +152,12 @@ class ActionRepository:
                 if same is not None:
                     del unmatched[same.id]
                     plan[n] = (position, item, same, False)
+        # Whether a date, a removal or an action changed: what the report counts of them.
+        counted = False
         for position, item, found, exact in plan:
             if found is None:
                 self._create(plan_id, field, position, item, author, now)
+                counted = True
                 continue
             values: dict[str, Any] = {}
             change = None
@@ -169,14 +173,19 @@ class ActionRepository:
             if values:
                 self._update(found.id, values, now)
             if change is not None:
+                counted = True
                 due = item.due if not exact else found.due
                 self._event(found.id, author, change, found.status, due, now)
                 self._reminders.schedule_action(found.plan_id, found.id, due, found.status, now)
         for row in unmatched.values():
             if row.removed_at is None:
+                counted = True
                 self._update(row.id, {"removed_at": now}, now)
                 self._event(row.id, author, REMOVED, row.status, row.due, now)
                 self._reminders.unschedule_action(row.id)
+        if counted:
+            # The report's count of actions done on time (storage.outcomes), in this turn.
+            OutcomeRepository(self._tx).count_actions(plan_id)
 
     def _create(
         self, plan_id: int, field: str, position: int, item: Wanted, author: str, now: datetime
@@ -253,6 +262,7 @@ class ActionRepository:
             self._touch(row.plan_id, now)
             self._event(action_id, author, STATUS, status, row.due, now)
             self._reminders.schedule_action(row.plan_id, action_id, row.due, status, now)
+            OutcomeRepository(self._tx).count_actions(row.plan_id)
         return True
 
     def move(self, action_id: int, due: date, *, author: str, now: datetime) -> bool:
@@ -265,6 +275,7 @@ class ActionRepository:
             self._touch(row.plan_id, now)
             self._event(action_id, author, MOVED, row.status, due, now)
             self._reminders.schedule_action(row.plan_id, action_id, due, row.status, now)
+            OutcomeRepository(self._tx).count_actions(row.plan_id)
         return True
 
     def set_owner(

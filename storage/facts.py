@@ -76,6 +76,30 @@ class PlanFactsRow(Base):
             "directe",
             "reele",
         ),
+        # What came true (storage.outcomes): the evaluated plans, and the finished plans'
+        # actions, each read from its own covering index.
+        Index(
+            "ix_plan_facts_realised",
+            "realised_quarter",
+            "team",
+            "realised_on",
+            "projected_directe",
+            "projected_reele",
+            "realised_directe",
+            "realised_reele",
+            "exp_doorbraak",
+            "exp_meer",
+            "exp_sneller",
+            "exp_zinvoller",
+        ),
+        Index(
+            "ix_plan_facts_actions",
+            "finished_quarter",
+            "team",
+            "finished_on",
+            "actions_dated",
+            "actions_on_time",
+        ),
     )
 
     plan_id: Mapped[int] = mapped_column(
@@ -105,6 +129,26 @@ class PlanFactsRow(Base):
     reele: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     sharing: Mapped[str] = mapped_column(
         String(8), nullable=False, default=SHARE_TEAM, server_default=SHARE_TEAM
+    )
+    # What came true (storage.outcomes, migration 0016): the day of the plan's last completed
+    # evaluation, its doorbraakscenario projected and realised as the two comparisons over
+    # the evaluation's months (whole euros), the professional's fixed-choice answers, and
+    # the plan's actions with a date and how many of those were done on or before it.
+    realised_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    realised_quarter: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    projected_directe: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    projected_reele: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    realised_directe: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    realised_reele: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    exp_doorbraak: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    exp_meer: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    exp_sneller: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    exp_zinvoller: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    actions_dated: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
+    actions_on_time: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
     )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=utcnow)
 

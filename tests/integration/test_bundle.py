@@ -187,7 +187,7 @@ def test_texts_only_in_the_own_teams_report_and_only_when_shared(app: App) -> No
     assert Message(SPEC.message("delen_staat_nee")) in said
     assert not app.consent.shares(plan_id_of(app, "N-104"))
 
-    team = app.report.build(scope_for(noord), actor=noord.actor, fmt="json")
+    team = app.report.build(scope_for(noord), actor=noord.actor, fmt="pdf")
 
     jsonschema.validate(team, SCHEMA)
     assert team["appendix"]["texts"] is True
@@ -219,8 +219,13 @@ def test_texts_only_in_the_own_teams_report_and_only_when_shared(app: App) -> No
     everyone = app.report.build(Scope(), actor="terminal:test", fmt="json")
     assert [g["plans"] for g in everyone["appendix"]["groups"]] == [7]
     # The administrator's `--team Noord` is the team's own report.
-    administrator = app.report.build(scope_for(None, "Noord"), actor="beheer", fmt="json")
+    administrator = app.report.build(scope_for(None, "Noord"), actor="beheer", fmt="html")
     assert administrator["appendix"] == team["appendix"]
+    # The JSON exchange format, made to be sent on, never has the team's texts.
+    exchange = app.report.build(scope_for(noord), actor=noord.actor, fmt="json")
+    assert exchange["appendix"]["texts"] is False
+    assert [g["plans"] for g in exchange["appendix"]["groups"]] == [5]
+    assert "noord-" not in json.dumps(exchange)
 
     # Every format shows the texts verbatim; markup stays text.
     renderer = Renderer(SPEC, DutchFormatter(), prompts.template_dirs(None))
@@ -318,7 +323,7 @@ def test_the_texts_are_capped_and_the_rest_counted(
         drive_plan(app, f"N-60{n}", NO_COSTS, answers_for(f"kap-{n}"), author=lead.actor)
     monkeypatch.setattr(bundle_module, "MAX_ALL_CASES", 2)
 
-    document = app.report.build(scope_for(lead), actor=lead.actor, fmt="json")
+    document = app.report.build(scope_for(lead), actor=lead.actor, fmt="pdf")
 
     (group,) = document["appendix"]["groups"]
     assert [case["doorbraak"] for case in group["cases"]] == ["Doorbraak kap-0", "Doorbraak kap-1"]
