@@ -317,7 +317,7 @@ def _report_commands(app: App, args: argparse.Namespace) -> int:
     path = Path(args.output) if args.output else default
     path.parent.mkdir(parents=True, exist_ok=True)
     write_private(path, content)
-    print(spec.message("bestand_gemaakt", pad=path))
+    print(spec.message("rapport_gemaakt", pad=path))
     return 0
 
 
@@ -348,7 +348,7 @@ def _compare_reports(settings: Settings, spec: Interview, args: argparse.Namespa
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     write_private(path, content)
-    print(spec.message("bestand_gemaakt", pad=path))
+    print(spec.message("vergelijking_gemaakt", pad=path))
     return 0
 
 

@@ -264,6 +264,7 @@ def outcomes_view(spec: Interview, rows: Sequence[Mapping[str, Any]]) -> dict[st
                 "outcome_with_figures",
                 "acties",
                 "antwoorden",
+                "geen_antwoorden",
                 *(f"actions_{part}" for part in ACTION_PARTS),
                 *(f"vraag_{q}" for q in questions),
                 "team",
@@ -274,6 +275,7 @@ def outcomes_view(spec: Interview, rows: Sequence[Mapping[str, Any]]) -> dict[st
         "questions": [
             {"key": q, "answers": list(rows[0]["outcomes"]["answers"][q])} for q in questions
         ],
+        "answered": any(rows[0]["outcomes"]["answers"][q] for q in questions),
         "rows": [_outcome_row(spec, row) for row in rows],
     }
 

@@ -123,6 +123,10 @@ def test_rapport_json_over_imported_exports_counts_each_plan_once(
     sums = whole["rendement"]["sum"]
     assert whole["rendement"]["plans"] == PLANS
     assert {key: Decimal(sums[key]) for key in ("directe", "reele")} == expected
+    written = tmp_path / "rapport.csv"
+    assert main(["rapport", "--format", "csv", "-o", str(written)]) == 0
+    assert capsys.readouterr().out == f"Het rapport staat in {written}\n"
+    assert written.read_text(encoding="utf-8").startswith("kwartaal,team,maat,onderdeel,waarde")
 
 
 def test_an_invite_gives_its_role_and_the_administrator_changes_it(made: App) -> None:
