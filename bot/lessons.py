@@ -288,7 +288,7 @@ def line(spec: Interview, lesson: LessonRecord, names: dict[int, str]) -> str:
 
 
 def as_json(lesson: LessonRecord, names: dict[int, str]) -> dict[str, Any]:
-    """A lesson in the report's JSON (docs/rapport.schema.json, `lessen`)."""
+    """A lesson in the report's JSON (bot/rapport.schema.json, `lessen`)."""
     return {
         "id": lesson.id,
         "team": lesson.team,

@@ -161,7 +161,7 @@ class ReportService:
 
 
 def build_report(uow: UnitOfWork, scope: Scope, now: datetime) -> dict[str, Any]:
-    """The report's JSON document (docs/rapport.schema.json) over the facts in `uow`."""
+    """The report's JSON document (bot/rapport.schema.json) over the facts in `uow`."""
     names = uow.facts.names()
     cells = _gather(uow, scope, names)
     teams = _teams(scope, cells)

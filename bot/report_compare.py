@@ -23,7 +23,9 @@ from dialogs.display import signed
 from storage.facts import MONEY
 from storage.outcomes import EXPERIENCE_COLUMNS, OUTCOME_MONEY
 
-SCHEMA_FILE: Final = Path(__file__).resolve().parents[1] / "docs" / "rapport.schema.json"
+# Shipped with the package (pyproject's package-data): `--vergelijk` checks files against it
+# wherever the bot is installed.
+SCHEMA_FILE: Final = Path(__file__).resolve().parent / "rapport.schema.json"
 FORMAT: Final = "doorbraakbot-rapport-vergelijking"
 VERSION: Final = 1
 _MEDIANS: Final = ("median_days_to_finished", "median_days_to_decision")

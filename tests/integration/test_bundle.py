@@ -42,7 +42,7 @@ from storage.models import Meta
 from tests.conftest import ROOT, TEST_SECRET, sample_answer
 
 SPEC = prompts.load_interview()
-SCHEMA = json.loads((ROOT / "docs" / "rapport.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((ROOT / "bot" / "rapport.schema.json").read_text(encoding="utf-8"))
 DOMAINS = ["Wonen", "Welzijn", "Werk"]
 LAWS = ["Participatiewet", "Wmo", "Woningwet"]
 NO_COSTS = ["Klaar"] * 3

@@ -225,7 +225,7 @@ def test_a_failed_send_is_retried_for_its_recipient_only(
 # --- the report ------------------------------------------------------------------------------
 
 SPEC = prompts.load_interview()
-SCHEMA = json.loads((ROOT / "docs" / "rapport.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((ROOT / "bot" / "rapport.schema.json").read_text(encoding="utf-8"))
 HOSTILE = '<script>alert(1)</script> #set text(red) $x$ "quote'
 
 

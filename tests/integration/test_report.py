@@ -37,7 +37,7 @@ from storage.facts import GRANTED, MONEY, REFUSED, FactValues, PlanFactsRow, qua
 from tests.conftest import ROOT
 
 SPEC = prompts.load_interview()
-SCHEMA = json.loads((ROOT / "docs" / "rapport.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads((ROOT / "bot" / "rapport.schema.json").read_text(encoding="utf-8"))
 DOMAINS = ["Wonen", "Welzijn", "Werk", "Financieel", "Opleiding"]
 LAWS = ["Participatiewet", "Wmo", "Zorgverzekeringswet", "Woningwet"]
 NOW = datetime(2026, 12, 2, 12, tzinfo=UTC)
