@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from bot.suppression import SMALL, shown_count
 from dialogs import Interview
 from dialogs.facts import DOMAINS, LAWS
 from dialogs.rules import rule_texts
@@ -22,12 +23,6 @@ MIN_GROUP: Final = 2
 # groups first): the rest is counted in `more`. Each case is one plan decrypted.
 MAX_CASES: Final = 25
 MAX_ALL_CASES: Final = 200
-_MIN_COUNT: Final = 5
-_SMALL: Final = "< 5"
-
-
-def _shown(plans: int) -> int | str:
-    return plans if plans == 0 or plans >= _MIN_COUNT else _SMALL
 
 
 def _names_in(mask: int, names: Mapping[int, str]) -> list[str]:
@@ -64,12 +59,12 @@ def rules_by_law(
         plans, rules = found[bit]
         if not plans:
             continue
-        shown = _shown(plans)
+        shown = shown_count(plans)
         rows.append(
             {
                 "law": None if bit == NO_LAW else laws.get(bit, "?"),
                 "plans": shown,
-                "rules": rules if isinstance(shown, int) else _SMALL,
+                "rules": rules if isinstance(shown, int) else SMALL,
             }
         )
     return rows
@@ -96,7 +91,7 @@ def appendix(
         group: dict[str, Any] = {
             "domains": _names_in(d, domains),
             "laws": _names_in(law, laws),
-            "plans": _shown(plans),
+            "plans": shown_count(plans),
         }
         if texts_team is not None:
             ids = cases.get((d, law), [])

@@ -14,6 +14,7 @@ from bot.clock import AMSTERDAM
 from dialogs import Interview
 from dialogs.evaluation import DOORBRAAK, EXPERIENCE, Figures, result
 from dialogs.facts import whole_euros
+from dialogs.rendement import signed_comparisons
 from storage import UnitOfWork, UnitOfWorkFactory
 from storage.evaluations import EvaluationRecord
 from storage.outcomes import EXPERIENCE_COLUMNS, OutcomeRepository, OutcomeValues
@@ -51,12 +52,9 @@ def outcome_values(
 
 
 def _comparisons(prefix: str, figures: Figures) -> dict[str, int]:
-    # Signed as the plan's facts (dialogs.facts): directe is the doorbraakscenario minus
-    # the huidige situatie, reële the dreigende scenario minus the doorbraakscenario.
-    return {
-        f"{prefix}_directe": whole_euros(figures.doorbraak - figures.huidig),
-        f"{prefix}_reele": whole_euros(figures.dreigend - figures.doorbraak),
-    }
+    # Signed as the plan's facts (dialogs.facts).
+    directe, reele = signed_comparisons(figures.huidig, figures.dreigend, figures.doorbraak)
+    return {f"{prefix}_directe": whole_euros(directe), f"{prefix}_reele": whole_euros(reele)}
 
 
 def _choice(spec: Interview, key: str, answers: Mapping[str, Any]) -> str | None:

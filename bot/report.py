@@ -23,6 +23,7 @@ from bot.report_outcomes import (
     outcomes_json,
     protect_answers,
 )
+from bot.suppression import HIDDEN, MIN_COUNT, SMALL, Shown, shown_count
 from dialogs.facts import DOMAINS, LAWS, SCHUURT
 from storage import UnitOfWork, UnitOfWorkFactory
 from storage.access import BELEIDSMEDEWERKER, TEAMLEIDER, ProfessionalRecord
@@ -33,11 +34,6 @@ log = logging.getLogger(__name__)
 FORMAT: Final = "doorbraakbot-rapport"
 # 2: each row also holds what came true (`outcomes`, `actions`: bot.report_outcomes).
 VERSION: Final = 2
-# Every count from 1 below this is shown as SMALL; a figure that would let one work such a
-# count out (another cell of the same row or column, beside the total) as HIDDEN, as CBS does.
-MIN_COUNT: Final = 5
-SMALL: Final = "< 5"
-HIDDEN: Final = "x"
 # The audit action of a report (bot.access names the others).
 REPORTED: Final = "rapport"
 # The counts of a cell, in the report's order; those after `finished` are the plan's course
@@ -63,8 +59,6 @@ NAME_KINDS: Final = {"domains": DOMAINS, "schuurt": SCHUURT, "laws": LAWS}
 # The key of the whole period among the quarters, and of all teams in scope among the teams.
 PERIOD: Final = 0
 ALL: Final = "\x00alle"
-
-Shown = int | str
 
 
 class ReportDenied(Exception):
@@ -170,7 +164,7 @@ def build_report(uow: UnitOfWork, scope: Scope, now: datetime) -> dict[str, Any]
     shown = _protect(cells, quarters, teams)
     columns, lines = protection_lines(quarters, teams)
     keys = [(quarter, team) for quarter in (*quarters, PERIOD) for team in columns]
-    shown.update(protect_answers(cells, keys, lines, shown, shown_count, HIDDEN))
+    shown.update(protect_answers(cells, keys, lines, shown))
     answers = answer_names(cells.values())
     kinds = {key: _ordered(names.get(kind, {})) for key, kind in NAME_KINDS.items()}
     law_pairs = list(combinations(kinds["laws"], 2))
@@ -328,12 +322,6 @@ def _margins(cells: dict[Key, Cell], quarters: Sequence[int], teams: Sequence[An
 
 
 # --- suppression -------------------------------------------------------------------------
-
-
-def shown_count(plans: int) -> Shown:
-    """A count as the report may show it: 0 (no plan: nothing to protect), 5 or more, or
-    SMALL."""
-    return plans if plans == 0 or plans >= MIN_COUNT else SMALL
 
 
 Measure = tuple[str, ...]

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
+from bot.suppression import HIDDEN, shown_count
 from storage import UnitOfWork
 from storage.facts import FactFilter
 from storage.outcomes import EXPERIENCE_COLUMNS, OUTCOME_MONEY, OutcomeReader
@@ -92,14 +93,12 @@ def protect_answers(
     keys: Sequence[Key],
     lines: Sequence[tuple[Sequence[Key], Key | None]],
     shown: Mapping[tuple[Measure, Key], Any],
-    small: Callable[[int], Any],
-    hidden: str,
 ) -> dict[tuple[Measure, Key], Any]:
     """The answers' counts as shown. Besides the rows and columns of cells (`lines`, each
     with the cell of its total, as bot.report._protect), the answers to one question in a
     cell add up to the cell's evaluated plans: where that count is shown and one answer is
     hidden, or that count is hidden and no answer is, the smallest other answer is hidden
-    too, until nothing changes. `small` shows a count (1 to 4 as `< 5`); `hidden` is `x`."""
+    too, until nothing changes (bot.suppression)."""
     names = answer_names(cells.values())
     grid: dict[tuple[Measure, Key], int] = {}
     for question, answers in names.items():
@@ -108,14 +107,14 @@ def protect_answers(
                 cell = cells.get(key)
                 plans = 0 if cell is None else cell.counts[_answer_key(question, answer)]
                 grid[((_ANSWER, question, answer), key)] = plans
-    state: dict[tuple[Measure, Key], Any] = {k: small(v) for k, v in grid.items()}
+    state: dict[tuple[Measure, Key], Any] = {k: shown_count(v) for k, v in grid.items()}
 
     def hide_smallest(members: Sequence[tuple[Measure, Key]]) -> bool:
         open_ = [m for m in members if isinstance(state[m], int) and grid[m]]
         if not open_:
             return False
         smallest = min(open_, key=lambda m: (grid[m], m[1][0], str(m[1][1]), m[0]))
-        state[smallest] = hidden
+        state[smallest] = HIDDEN
         return True
 
     changed = True

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
-from dialogs.rendement import PERIOD_FIELD, lines_of, period_months, scenario_total
+from dialogs.rendement import (
+    PERIOD_FIELD,
+    lines_of,
+    period_months,
+    scenario_total,
+    signed_comparisons,
+)
 from dialogs.spec import Interview, Kind
 
 # The multiple-choice fields the report counts, by the kind of name they hold. Only the
@@ -66,8 +72,9 @@ def projected(spec: Interview, answers: Mapping[str, Any]) -> dict[str, int]:
         exact[field.scenario] = scenario_total(spec.costs, lines, months)
     if not any_lines or not all(s in exact for s in TOTALS[:3]):
         return {}
-    exact["directe"] = exact["doorbraak"] - exact["huidig"]
-    exact["reele"] = exact["dreigend"] - exact["doorbraak"]
+    exact["directe"], exact["reele"] = signed_comparisons(
+        exact["huidig"], exact["dreigend"], exact["doorbraak"]
+    )
     return {key: whole_euros(exact[key]) for key in TOTALS}
 
 

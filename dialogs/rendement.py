@@ -183,9 +183,17 @@ class Comparison:
     amount: Decimal
 
 
+def signed_comparisons(
+    huidig: Decimal, dreigend: Decimal, doorbraak: Decimal
+) -> tuple[Decimal, Decimal]:
+    """(directe, reële), signed as the book reads them: the doorbraakscenario minus the
+    huidige situatie (above 0: directe kosten), the dreigende scenario minus the
+    doorbraakscenario (above 0: reële baten)."""
+    return doorbraak - huidig, dreigend - doorbraak
+
+
 def compare(huidig: Decimal, dreigend: Decimal, doorbraak: Decimal) -> tuple[Comparison, ...]:
-    direct = doorbraak - huidig
-    real = dreigend - doorbraak
+    direct, real = signed_comparisons(huidig, dreigend, doorbraak)
     return (
         Comparison("directe_kosten" if direct > 0 else "directe_baten", abs(direct)),
         Comparison("reele_baten" if real >= 0 else "reele_kosten", abs(real)),
